@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Makes sure the system programs the tests use are present: redis-server (cluster tests)
+# and Debian's chromium (browser tests). Installs them with apt-get when run as root;
+# otherwise stops with one line saying how.
+set -euo pipefail
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing ${missing[*]} (apt-get)" >&2
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" >/tmp/solo-apt.log 2>&1; then
+    apt-get update >/tmp/solo-apt.log 2>&1 || true
+    DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" >>/tmp/solo-apt.log 2>&1 || {
+      echo "could not install ${missing[*]}: see /tmp/solo-apt.log" >&2
+      exit 1
+    }
+  fi
+  exit 0
+fi
+echo "the tests need ${missing[*]}: run 'sudo apt-get install -y ${missing[*]}' and try again" >&2
+exit 1

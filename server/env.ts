@@ -1,0 +1,43 @@
+import { parseDuration, type SoloServerOptions } from "./options.js";
+import { parsePolicy } from "./policy.js";
+
+/** The standalone server's settings, from the environment. */
+export interface StandaloneConfig {
+  port: number;
+  host: string;
+  options: Omit<SoloServerOptions, "authenticate">;
+  logLevel: string;
+}
+
+const STORES = ["sqlite", "memory", "redis"] as const;
+
+/**
+ * Reads `PORT`, `HOST`, `SOLO_STORE`, `SOLO_DATA_DIR`, `REDIS_URL`, `SOLO_POLICY`,
+ * `SOLO_ALLOWED_ORIGINS`, `SOLO_IDLE_TIMEOUT`, `SOLO_MAX_AGE`, `SOLO_ABANDON_GRACE`,
+ * `SOLO_SIGNING_KEYS`, `LOG_LEVEL`. Throws a TypeError naming the variable that is wrong.
+ */
+export function readEnv(env: NodeJS.ProcessEnv): StandaloneConfig {
+  const port = env.PORT === undefined || env.PORT === "" ? 3000 : Number(env.PORT);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new TypeError(`PORT must be a port number, got "${env.PORT}"`);
+  const store = (env.SOLO_STORE || "sqlite") as (typeof STORES)[number];
+  if (!STORES.includes(store))
+    throw new TypeError(`SOLO_STORE must be one of ${STORES.join(", ")}, got "${env.SOLO_STORE}"`);
+  const options: Omit<SoloServerOptions, "authenticate"> = {
+    store,
+    dataDir: env.SOLO_DATA_DIR || "./data",
+  };
+  if (env.REDIS_URL) options.redis = { url: env.REDIS_URL };
+  if (env.SOLO_POLICY) options.policy = parsePolicy(env.SOLO_POLICY);
+  if (env.SOLO_ALLOWED_ORIGINS) {
+    options.allowedOrigins = env.SOLO_ALLOWED_ORIGINS.split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
+  }
+  if (env.SOLO_IDLE_TIMEOUT) options.idleTimeout = parseDuration(env.SOLO_IDLE_TIMEOUT, "SOLO_IDLE_TIMEOUT");
+  if (env.SOLO_MAX_AGE) options.maxAge = parseDuration(env.SOLO_MAX_AGE, "SOLO_MAX_AGE");
+  if (env.SOLO_ABANDON_GRACE) options.abandonGrace = parseDuration(env.SOLO_ABANDON_GRACE, "SOLO_ABANDON_GRACE");
+  if (env.SOLO_SIGNING_KEYS) options.signingKeys = env.SOLO_SIGNING_KEYS;
+  if (env.SOLO_TRUST_PROXY) options.trustProxy = env.SOLO_TRUST_PROXY === "1" || env.SOLO_TRUST_PROXY === "true";
+  return { port, host: env.HOST || "localhost", options, logLevel: env.LOG_LEVEL || "info" };
+}

@@ -1,0 +1,71 @@
+import {
+  ERROR_STATUS,
+  type ErrorBody,
+  type ErrorCode,
+  type ReplacedBy,
+  type RevocationReason,
+  type SessionView,
+} from "./protocol.js";
+
+/** Details an error may carry besides its code (see {@link ErrorBody}). */
+export interface SoloErrorDetails {
+  reason?: RevocationReason;
+  by?: ReplacedBy;
+  active?: SessionView;
+  retryAfter?: number;
+}
+
+const MESSAGES: Record<ErrorCode, string> = {
+  invalid_request: "The request is malformed.",
+  invalid_credentials: "The username or password is wrong.",
+  missing_token: "Sign in first: no session token was sent.",
+  invalid_token: "The session token is not valid.",
+  token_expired: "The session token has expired. Sign in again.",
+  session_replaced: "This session was replaced by a newer sign-in of the same account.",
+  session_revoked: "This session was ended.",
+  session_expired: "This session reached its maximum lifetime. Sign in again.",
+  session_idle: "This session ended after a period of inactivity. Sign in again.",
+  session_active: "This account is already signed in on another device.",
+  origin_not_allowed: "Requests from this origin are not allowed.",
+  rate_limited: "Too many attempts. Wait a moment and try again.",
+  payload_too_large: "The request body is too large.",
+  forbidden: "You are not allowed to do this.",
+  not_found: "Not found.",
+  too_many_connections: "Too many connections for this session.",
+  store_unavailable: "The session store is unavailable. Try again shortly.",
+  internal_error: "Something went wrong on the server.",
+};
+
+/**
+ * The one error type of solo-session. `code` is stable; switch on it.
+ *
+ * @example
+ * ```ts
+ * try { await service.check(token) } catch (e) {
+ *   if (e instanceof SoloError && e.code === "session_replaced") console.log(e.details.by)
+ * }
+ * ```
+ */
+export class SoloError extends Error {
+  override readonly name = "SoloError";
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: SoloErrorDetails;
+
+  constructor(code: ErrorCode, details: SoloErrorDetails = {}, message: string = MESSAGES[code]) {
+    super(message);
+    this.code = code;
+    this.status = ERROR_STATUS[code];
+    this.details = details;
+  }
+
+  /** The JSON body for HTTP answers. */
+  toBody(): ErrorBody {
+    return { error: this.code, message: this.message, ...this.details };
+  }
+}
+
+/** The default sentence for people that goes with a code. */
+export function messageFor(code: ErrorCode): string {
+  return MESSAGES[code];
+}

@@ -1,0 +1,135 @@
+import express, { type NextFunction, type Request, type Response, type Router } from "express";
+import type { Logger } from "pino";
+import { describeDevice } from "../device.js";
+import { SoloError } from "../errors.js";
+import type { Authenticate, AuthenticatedUser, Credentials } from "../options.js";
+import type { LoginResponse, SessionResponse } from "../protocol.js";
+import type { SessionService } from "../sessions.js";
+import { sessionView } from "../views.js";
+import type { SessionCookie } from "./cookies.js";
+import { tokenFrom } from "./credentials.js";
+import { sendError, toSoloError } from "./respond.js";
+
+/** What the auth router needs. */
+export interface AuthRouterDeps {
+  service: SessionService;
+  authenticate: Authenticate;
+  cookie: SessionCookie;
+  cookieName: string;
+  clock: () => number;
+  logger: Logger;
+  /** Runs before each state-changing route (origin check, rate limits). */
+  guards: express.RequestHandler[];
+  /** Runs before login, after the body is parsed (rate limits by username). */
+  loginGuards: express.RequestHandler[];
+  /** Called when a login fails its credentials (rate limiter bookkeeping). */
+  onBadCredentials?: (req: Request) => void;
+  /** Extra routes mounted on the router (admin API, introspection). */
+  extra?: Router[];
+}
+
+/** Largest JSON body accepted by the auth routes. */
+export const MAX_BODY = "8kb";
+
+/**
+ * The `/auth` routes: `POST /login`, `GET /session`, `POST /logout`, `GET /jwks.json`.
+ * Every error is `{ error, message, ...details }` with its status; nothing is cached.
+ */
+export function createAuthRouter(deps: AuthRouterDeps): Router {
+  const router = express.Router();
+  const json = express.json({ limit: MAX_BODY, strict: true, type: () => true });
+
+  router.use((_req, res, next) => {
+    res.set("Cache-Control", "no-store");
+    next();
+  });
+
+  router.post("/login", ...deps.guards, requireJson, json, ...deps.loginGuards, async (req, res) => {
+    const body: unknown = req.body;
+    if (typeof body !== "object" || body === null || Array.isArray(body)) {
+      throw new SoloError("invalid_request", {}, "The body must be a JSON object.");
+    }
+    const { device, takeover, ...credentials } = body as Record<string, unknown>;
+    if (device !== undefined && (typeof device !== "object" || device === null || Array.isArray(device))) {
+      throw new SoloError("invalid_request", {}, '"device" must be an object like {"name": "Work laptop"}.');
+    }
+    if (takeover !== undefined && typeof takeover !== "boolean") {
+      throw new SoloError("invalid_request", {}, '"takeover" must be true or false.');
+    }
+    const user = checkUser(await deps.authenticate(credentials as Credentials, req));
+    if (!user) {
+      deps.onBadCredentials?.(req);
+      throw new SoloError("invalid_credentials");
+    }
+    const info = describeDevice(req.get("user-agent"), req.ip, (device as { name?: unknown } | undefined)?.name);
+    const opened = await deps.service.open(user, info, takeover === true);
+    deps.cookie.set(req, res, opened.token, opened.session.expiresAt, deps.clock());
+    const answer: LoginResponse = {
+      token: opened.token,
+      session: sessionView(opened.session),
+      replaced: opened.replaced.map(sessionView),
+    };
+    res.status(200).json(answer);
+  });
+
+  router.get("/session", async (req, res) => {
+    const { session } = await deps.service.check(tokenFrom(req, deps.cookieName));
+    deps.service.activity(session);
+    const answer: SessionResponse = { session: sessionView(session) };
+    res.json(answer);
+  });
+
+  router.post("/logout", ...deps.guards, async (req, res) => {
+    const scope = req.query.scope;
+    if (scope !== undefined && scope !== "all" && scope !== "session") {
+      throw new SoloError("invalid_request", {}, 'scope must be "session" or "all".');
+    }
+    try {
+      const { session } = await deps.service.check(tokenFrom(req, deps.cookieName));
+      if (scope === "all") await deps.service.endAll(session.userId, "logout", session.userId);
+      else await deps.service.end(session.id, "logout", session.userId);
+    } catch (error) {
+      // Logging out of a session that has already ended is done: idempotent.
+      if (!(error instanceof SoloError && error.code.startsWith("session_"))) throw error;
+    }
+    deps.cookie.clear(req, res);
+    res.status(204).end();
+  });
+
+  router.get("/jwks.json", (_req, res) => {
+    res.set("Cache-Control", "public, max-age=300");
+    res.json(deps.service.tokens.jwks);
+  });
+
+  for (const extra of deps.extra ?? []) router.use(extra);
+
+  router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const solo = toSoloError(error);
+    if (solo.code === "internal_error") deps.logger.error({ err: error, path: req.path }, "auth route failed");
+    if (solo.code.startsWith("session_") && solo.code !== "session_active") deps.cookie.clear(req, res);
+    sendError(res, solo);
+  });
+
+  return router;
+}
+
+/** Login bodies must be JSON: a cross-site form cannot send that without a CORS preflight. */
+function requireJson(req: Request, _res: Response, next: NextFunction): void {
+  if (!req.is("application/json")) {
+    next(new SoloError("invalid_request", {}, "Send the credentials as application/json."));
+    return;
+  }
+  next();
+}
+
+/** Validates what the app's authenticate returned. */
+function checkUser(user: AuthenticatedUser | null | undefined): AuthenticatedUser | null {
+  if (user === null || user === undefined) return null;
+  if (typeof user !== "object" || typeof user.userId !== "string" || user.userId === "" || user.userId.length > 256) {
+    throw new TypeError("authenticate() must return { userId: non-empty string, roles?: string[] } or null");
+  }
+  if (user.roles !== undefined && !(Array.isArray(user.roles) && user.roles.every((r) => typeof r === "string"))) {
+    throw new TypeError("authenticate() returned roles that are not an array of strings");
+  }
+  return user;
+}

@@ -1,0 +1,160 @@
+/**
+ * solo-session, server side: one live session per user, enforced instantly.
+ *
+ * @example
+ * ```ts
+ * const solo = await createSoloServer({ authenticate: async ({ username, password }) => check(username, password) });
+ * app.use("/auth", solo.router);
+ * app.use("/api", solo.requireSession());
+ * solo.attach(httpServer);
+ * ```
+ * @module
+ */
+
+import type { Server as HttpServer } from "node:http";
+import type { Server as HttpsServer } from "node:https";
+import { hostname } from "node:os";
+import type { RequestHandler, Router } from "express";
+import { pino } from "pino";
+import type { Server as IoServer } from "socket.io";
+import { AuditTrail } from "./audit.js";
+import { SoloError } from "./errors.js";
+import { SessionCookie } from "./http/cookies.js";
+import { createRequireSession, type RequireSessionOptions } from "./http/middleware.js";
+import { isSecure, originAllowed } from "./http/origin.js";
+import { createAuthRouter } from "./http/router.js";
+import { loadKeyRing } from "./keys.js";
+import { resolveOptions, type SoloServerOptions } from "./options.js";
+import { Realtime, type SoloIo } from "./realtime.js";
+import { SessionService } from "./sessions.js";
+import { openStore } from "./store/index.js";
+import type { SessionStore } from "./store/types.js";
+import { TokenService } from "./tokens.js";
+
+export { SoloError } from "./errors.js";
+export type { RequireSessionOptions, SoloRequestContext } from "./http/middleware.js";
+export type { PrivateJwks, PublicJwk } from "./keys.js";
+export type {
+  Authenticate,
+  AuthenticatedUser,
+  CookieOptions,
+  Credentials,
+  PolicyOption,
+  RedisOptions,
+  SoloServerOptions,
+} from "./options.js";
+export { parseDuration } from "./options.js";
+export type { PolicySpec } from "./policy.js";
+export type * from "./protocol.js";
+export { MemoryStore } from "./store/memory.js";
+export { SqliteStore } from "./store/sqlite.js";
+export type * from "./store/types.js";
+
+/** A composed solo-session server. */
+export interface SoloServer {
+  /** The `/auth` routes: login, session, logout, jwks.json. Mount with `app.use("/auth", solo.router)`. */
+  router: Router;
+  /** Middleware for the existing API: 401 with the code for anything but a live session; sets `req.solo`. */
+  requireSession(options?: RequireSessionOptions): RequestHandler;
+  /** Starts the session channel on an http(s) server or an existing Socket.IO server. */
+  attach(target: HttpServer | HttpsServer | IoServer): SoloIo;
+  /** Ends one session (reason `revoked`); its device is told at once. Returns false if it was not live. */
+  endSession(sessionId: string): Promise<boolean>;
+  /** Ends every session of a user (reason `revoked`), e.g. after a password change. Returns how many. */
+  endUserSessions(userId: string): Promise<number>;
+  /** Ends idle and expired sessions now (it also runs on a timer). Returns how many ended. */
+  sweep(): Promise<number>;
+  /** Re-checks this node's sockets against the store; revokes zombies. Returns how many. */
+  reconcile(): Promise<number>;
+  /** The store in use. */
+  readonly store: SessionStore;
+  /** Stops timers, disconnects sockets, closes the store. Does not close your http server. */
+  close(): Promise<void>;
+}
+
+/**
+ * Composes the store, tokens, policy, HTTP routes, middleware and the realtime channel.
+ * Holds no logic of its own. Throws a TypeError at once for a bad option.
+ *
+ * @example
+ * ```ts
+ * import express from "express";
+ * import { createServer } from "node:http";
+ * import { createSoloServer } from "solo-session/server";
+ *
+ * const solo = await createSoloServer({
+ *   authenticate: async ({ username, password }) => (await users.check(username, password)) ? { userId: String(username) } : null,
+ * });
+ * const app = express();
+ * app.use("/auth", solo.router);
+ * app.use("/api", solo.requireSession());
+ * const server = createServer(app);
+ * solo.attach(server);
+ * server.listen(3000);
+ * ```
+ */
+export async function createSoloServer(options: SoloServerOptions): Promise<SoloServer> {
+  const o = resolveOptions(options, `${hostname()}:${process.pid}`);
+  const logger = o.logger ?? pino({ level: process.env.LOG_LEVEL ?? "info" });
+  const keysDir = options.dataDir !== undefined || o.store !== "memory" ? o.dataDir : null;
+  const ring = await loadKeyRing({ signingKeys: o.signingKeys, dataDir: keysDir });
+  const store = await openStore(o);
+  const tokens = new TokenService(ring, {
+    issuer: o.issuer,
+    audience: o.audience,
+    clockTolerance: o.clockTolerance,
+    clock: o.clock,
+    cacheSize: 10_000,
+  });
+  const audit = new AuditTrail(store, o.nodeId, (error) => logger.warn({ err: error }, "audit write failed"));
+  const service = new SessionService(store, tokens, audit, o);
+  const cookie = new SessionCookie(o.cookie, o.trustProxy);
+  const csrf = (req: Parameters<typeof originAllowed>[0]) =>
+    originAllowed(req, o.allowedOrigins, isSecure(req, o.trustProxy)) ? null : new SoloError("origin_not_allowed");
+
+  const router = createAuthRouter({
+    service,
+    authenticate: o.authenticate,
+    cookie,
+    cookieName: o.cookie.name,
+    clock: o.clock,
+    logger,
+    guards: [(req, _res, next) => next(csrf(req) ?? undefined)],
+    loginGuards: [],
+  });
+  const requireSession = createRequireSession({ service, cookie, cookieName: o.cookie.name, csrf });
+  const realtime = new Realtime({
+    service,
+    cookieName: o.cookie.name,
+    allowedOrigins: o.allowedOrigins,
+    trustProxy: o.trustProxy,
+    ackTimeout: o.ackTimeout,
+    touchInterval: o.touchInterval,
+    presenceInterval: Math.max(1000, Math.floor(o.abandonGrace / 3)),
+    clock: o.clock,
+    logger,
+  });
+  service.setNotifier(realtime);
+
+  const sweeper = setInterval(() => {
+    service.sweep().catch((error: unknown) => logger.warn({ err: error }, "sweep failed"));
+  }, o.sweepInterval);
+  sweeper.unref();
+
+  return {
+    router,
+    requireSession,
+    attach: (target) => realtime.attach(target),
+    endSession: (sessionId) => service.end(sessionId, "revoked", null),
+    endUserSessions: (userId) => service.endAll(userId, "revoked", null),
+    sweep: () => service.sweep(),
+    reconcile: () => realtime.reconcile(),
+    store,
+    async close() {
+      clearInterval(sweeper);
+      service.setNotifier(null);
+      await realtime.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,261 @@
+import type { Request } from "express";
+import type { Logger } from "pino";
+import type { PrivateJwks } from "./keys.js";
+import { assertPolicySpec, type PolicySpec } from "./policy.js";
+import type { SessionStore } from "./store/types.js";
+
+/** Who signed in, as the app's `authenticate` says. */
+export interface AuthenticatedUser {
+  /** Stable user id; becomes the token's `sub`. */
+  userId: string;
+  /** Roles, e.g. `["admin"]`; carried in the token. @default [] */
+  roles?: readonly string[];
+}
+
+/** The credentials of a login: the JSON body without the `device` and `takeover` fields. */
+export type Credentials = Readonly<Record<string, unknown>>;
+
+/**
+ * Checks a login's credentials. Return the user, or null for wrong credentials (answered
+ * with 401 `invalid_credentials`). Throwing answers 500 `internal_error`.
+ */
+export type Authenticate = (
+  credentials: Credentials,
+  req: Request,
+) => Promise<AuthenticatedUser | null> | AuthenticatedUser | null;
+
+/** A policy for everyone, or chosen per user (for example by role). */
+export type PolicyOption = PolicySpec | ((user: AuthenticatedUser) => PolicySpec);
+
+/** Redis connection settings for `store: "redis"`. */
+export interface RedisOptions {
+  /** @default "redis://127.0.0.1:6379" */
+  url?: string;
+  /** Prefix of every key. @default "solo" */
+  keyPrefix?: string;
+}
+
+/** Cookie settings. */
+export interface CookieOptions {
+  /** @default "solo_session" (and `__Host-solo_session` when secure) */
+  name?: string;
+  /** `true`, `false`, or `"auto"`: secure when the request came over https. @default "auto" */
+  secure?: boolean | "auto";
+  /** @default "lax" */
+  sameSite?: "lax" | "strict";
+}
+
+/** Options of `createSoloServer`. Durations are in milliseconds. */
+export interface SoloServerOptions {
+  /** Checks credentials at login. Required. */
+  authenticate: Authenticate;
+  /** Where sessions live. @default "sqlite" */
+  store?: "sqlite" | "memory" | "redis" | SessionStore;
+  /** Directory of the SQLite database and the generated signing keys. @default "./data" */
+  dataDir?: string;
+  /** For `store: "redis"`. */
+  redis?: RedisOptions;
+  /** @default "newest-wins" */
+  policy?: PolicyOption;
+  /** Under `oldest-wins`: a session with no live socket and no request for this long is abandoned. @default 60_000 */
+  abandonGrace?: number;
+  /** Token `iss`. @default "solo-session" */
+  issuer?: string;
+  /** Token `aud`. @default "solo-session" */
+  audience?: string;
+  /** Private JWK set (object or JSON); the first key signs. @default keys generated in `dataDir` */
+  signingKeys?: PrivateJwks | string;
+  /** Absolute lifetime of a session and its token. @default 8 hours */
+  maxAge?: number;
+  /** A session with no activity for this long ends with reason `idle`. @default 30 minutes */
+  idleTimeout?: number;
+  /** Activity is written to the store at most this often per session. @default 60_000 */
+  touchInterval?: number;
+  /** How often idle and expired sessions are looked for and told. @default 15_000 */
+  sweepInterval?: number;
+  /** Allowed clock skew when checking token times, in seconds. @default 5 */
+  clockTolerance?: number;
+  /** How long to wait for the client's acknowledgement of `session:revoked` before disconnecting. @default 3000 */
+  ackTimeout?: number;
+  /** Browser origins allowed besides the server's own (Socket.IO handshake, CORS, CSRF check). @default [] */
+  allowedOrigins?: readonly string[];
+  /** @default {} */
+  cookie?: CookieOptions;
+  /** Trust `X-Forwarded-Proto` to tell https (set when behind a TLS-terminating proxy). @default false */
+  trustProxy?: boolean;
+  /** Ended sessions are remembered this long after their token expired. @default 24 hours */
+  tombstoneRetention?: number;
+  /** Audit events are kept this long. @default 90 days */
+  auditRetention?: number;
+  /** This node's name in the audit trail. @default hostname:pid */
+  nodeId?: string;
+  /** Epoch milliseconds now. Inject for tests. @default Date.now */
+  clock?: () => number;
+  /** A pino logger. @default pino at level `LOG_LEVEL` (or "info") */
+  logger?: Logger;
+}
+
+/** Options after defaults, as the modules use them. */
+export interface ResolvedOptions {
+  authenticate: Authenticate;
+  store: "sqlite" | "memory" | "redis" | SessionStore;
+  dataDir: string;
+  redis: Required<RedisOptions>;
+  policy: PolicyOption;
+  abandonGrace: number;
+  issuer: string;
+  audience: string;
+  signingKeys: PrivateJwks | string | undefined;
+  maxAge: number;
+  idleTimeout: number;
+  touchInterval: number;
+  sweepInterval: number;
+  clockTolerance: number;
+  ackTimeout: number;
+  allowedOrigins: readonly string[];
+  cookie: Required<CookieOptions>;
+  trustProxy: boolean;
+  tombstoneRetention: number;
+  auditRetention: number;
+  nodeId: string;
+  clock: () => number;
+  logger: Logger | undefined;
+}
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+/** The defaults, in one place. */
+export const DEFAULTS = {
+  store: "sqlite",
+  dataDir: "./data",
+  redis: { url: "redis://127.0.0.1:6379", keyPrefix: "solo" },
+  policy: "newest-wins",
+  abandonGrace: MINUTE,
+  issuer: "solo-session",
+  audience: "solo-session",
+  maxAge: 8 * HOUR,
+  idleTimeout: 30 * MINUTE,
+  touchInterval: MINUTE,
+  sweepInterval: 15_000,
+  clockTolerance: 5,
+  ackTimeout: 3000,
+  allowedOrigins: [],
+  cookie: { name: "solo_session", secure: "auto", sameSite: "lax" },
+  trustProxy: false,
+  tombstoneRetention: 24 * HOUR,
+  auditRetention: 90 * 24 * HOUR,
+} as const satisfies Partial<ResolvedOptions>;
+
+/**
+ * Applies defaults and validates. Throws a TypeError naming the bad option, at construction
+ * rather than at the first request.
+ */
+export function resolveOptions(options: SoloServerOptions, defaultNodeId: string): ResolvedOptions {
+  if (typeof options !== "object" || options === null) throw new TypeError("createSoloServer: options are required");
+  if (typeof options.authenticate !== "function") {
+    throw new TypeError("createSoloServer: options.authenticate must be a function (credentials, req) => user | null");
+  }
+  const store = options.store ?? DEFAULTS.store;
+  if (typeof store === "string" && !["sqlite", "memory", "redis"].includes(store)) {
+    throw new TypeError(
+      `createSoloServer: options.store must be "sqlite", "memory", "redis" or a SessionStore, got "${store}"`,
+    );
+  }
+  if (typeof store === "object" && (store === null || typeof store.claim !== "function")) {
+    throw new TypeError("createSoloServer: options.store must implement SessionStore");
+  }
+  const policy = options.policy ?? DEFAULTS.policy;
+  if (typeof policy !== "function") assertPolicySpec(policy, "createSoloServer: options.policy");
+
+  const resolved: ResolvedOptions = {
+    authenticate: options.authenticate,
+    store,
+    dataDir: options.dataDir ?? DEFAULTS.dataDir,
+    redis: { ...DEFAULTS.redis, ...options.redis },
+    policy,
+    abandonGrace: duration("abandonGrace", options.abandonGrace, DEFAULTS.abandonGrace),
+    issuer: text("issuer", options.issuer, DEFAULTS.issuer),
+    audience: text("audience", options.audience, DEFAULTS.audience),
+    signingKeys: options.signingKeys,
+    maxAge: duration("maxAge", options.maxAge, DEFAULTS.maxAge, 1000),
+    idleTimeout: duration("idleTimeout", options.idleTimeout, DEFAULTS.idleTimeout, 1000),
+    touchInterval: duration("touchInterval", options.touchInterval, DEFAULTS.touchInterval),
+    sweepInterval: duration("sweepInterval", options.sweepInterval, DEFAULTS.sweepInterval, 10),
+    clockTolerance: duration("clockTolerance", options.clockTolerance, DEFAULTS.clockTolerance),
+    ackTimeout: duration("ackTimeout", options.ackTimeout, DEFAULTS.ackTimeout, 1),
+    allowedOrigins: origins(options.allowedOrigins ?? DEFAULTS.allowedOrigins),
+    cookie: { ...DEFAULTS.cookie, ...options.cookie },
+    trustProxy: options.trustProxy ?? DEFAULTS.trustProxy,
+    tombstoneRetention: duration("tombstoneRetention", options.tombstoneRetention, DEFAULTS.tombstoneRetention),
+    auditRetention: duration("auditRetention", options.auditRetention, DEFAULTS.auditRetention),
+    nodeId: text("nodeId", options.nodeId, defaultNodeId),
+    clock: options.clock ?? Date.now,
+    logger: options.logger,
+  };
+  if (typeof resolved.clock !== "function") throw new TypeError("createSoloServer: options.clock must be a function");
+  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(resolved.cookie.name)) {
+    throw new TypeError(`createSoloServer: options.cookie.name "${resolved.cookie.name}" is not a valid cookie name`);
+  }
+  if (!["lax", "strict"].includes(resolved.cookie.sameSite)) {
+    throw new TypeError('createSoloServer: options.cookie.sameSite must be "lax" or "strict"');
+  }
+  if (resolved.touchInterval >= resolved.idleTimeout) {
+    throw new TypeError("createSoloServer: options.touchInterval must be shorter than options.idleTimeout");
+  }
+  return resolved;
+}
+
+function duration(name: string, value: number | undefined, fallback: number, min = 0): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < min) {
+    throw new TypeError(`createSoloServer: options.${name} must be a number >= ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function text(name: string, value: string | undefined, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== "string" || value === "") {
+    throw new TypeError(`createSoloServer: options.${name} must be a non-empty string`);
+  }
+  return value;
+}
+
+function origins(list: readonly string[]): readonly string[] {
+  if (!Array.isArray(list)) throw new TypeError("createSoloServer: options.allowedOrigins must be an array of origins");
+  return list.map((o) => {
+    let url: URL;
+    try {
+      url = new URL(o);
+    } catch {
+      throw new TypeError(
+        `createSoloServer: options.allowedOrigins: "${o}" is not an origin like https://app.example.com`,
+      );
+    }
+    if (url.origin === "null" || url.origin !== o.replace(/\/$/, "")) {
+      throw new TypeError(
+        `createSoloServer: options.allowedOrigins: "${o}" is not an origin like https://app.example.com`,
+      );
+    }
+    return url.origin;
+  });
+}
+
+/**
+ * Parses a duration as written in the environment: `90s`, `30m`, `8h`, `2d`, `500ms`, or a
+ * number of seconds. Throws a TypeError naming the variable.
+ *
+ * @example
+ * ```ts
+ * parseDuration("30m", "SOLO_IDLE_TIMEOUT") // → 1_800_000
+ * ```
+ */
+export function parseDuration(value: string, name: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(value);
+  if (!match) throw new TypeError(`${name} must be a duration like 90s, 30m or 8h, got "${value}"`);
+  const n = Number(match[1]);
+  const unit = match[2] ?? "s";
+  const factor = { ms: 1, s: 1000, m: MINUTE, h: HOUR, d: 24 * HOUR }[unit] ?? 1000;
+  return Math.round(n * factor);
+}

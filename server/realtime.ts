@@ -1,0 +1,261 @@
+import type { Server as HttpServer } from "node:http";
+import type { Server as HttpsServer } from "node:https";
+import type { Logger } from "pino";
+import { type Namespace, Server, type Socket } from "socket.io";
+import { Adapter } from "socket.io-adapter";
+import { SoloError } from "./errors.js";
+import { tokenFrom } from "./http/credentials.js";
+import { isSecure, originAllowed } from "./http/origin.js";
+import { toSoloError } from "./http/respond.js";
+import {
+  type ClientToServerEvents,
+  type ConnectErrorData,
+  EVENTS,
+  type InterServerEvents,
+  type RevocationNotice,
+  SESSION_NAMESPACE,
+  type ServerToClientEvents,
+  type SocketData,
+} from "./protocol.js";
+import type { Notifier, SessionService } from "./sessions.js";
+import { revocationNotice } from "./views.js";
+
+export type SoloIo = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+type SoloNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+type SoloSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+/** What the realtime side needs. */
+export interface RealtimeDeps {
+  service: SessionService;
+  cookieName: string;
+  allowedOrigins: readonly string[];
+  trustProxy: boolean;
+  ackTimeout: number;
+  /** Activity signals are passed to the store at most this often per socket. */
+  touchInterval: number;
+  /** How often this node confirms its sockets' presence in the store. */
+  presenceInterval: number;
+  clock: () => number;
+  logger: Logger;
+}
+
+/** Largest Socket.IO message accepted from a client, in bytes. Clients only send tiny signals. */
+export const MAX_CLIENT_MESSAGE = 4 * 1024;
+
+const sessionRoom = (sessionId: string) => `s:${sessionId}`;
+const userRoom = (userId: string) => `u:${userId}`;
+
+/**
+ * The session channel: Socket.IO namespace `/session`. Authenticates each handshake against
+ * the store, keeps one live socket per session, and delivers `session:revoked` (then
+ * disconnects) when a session ends, on whichever node holds the socket.
+ */
+export class Realtime implements Notifier {
+  readonly #deps: RealtimeDeps;
+  #io: SoloIo | null = null;
+  #nsp: SoloNamespace | null = null;
+  #ownsIo = false;
+  #cluster = false;
+  #presenceTimer: NodeJS.Timeout | null = null;
+
+  constructor(deps: RealtimeDeps) {
+    this.#deps = deps;
+  }
+
+  /** The Socket.IO server, once attached. */
+  get io(): SoloIo | null {
+    return this.#io;
+  }
+
+  /**
+   * Attaches to an http(s) server (creating a Socket.IO server with the origin check in
+   * `allowRequest`) or to an existing Socket.IO server (adding the `/session` namespace).
+   */
+  attach(target: HttpServer | HttpsServer | Server): SoloIo {
+    if (this.#io) throw new Error("solo-session: attach() was already called");
+    if (target instanceof Server) {
+      this.#io = target as unknown as SoloIo;
+    } else {
+      this.#io = new Server(target, {
+        serveClient: false,
+        maxHttpBufferSize: MAX_CLIENT_MESSAGE,
+        connectTimeout: 10_000,
+        allowRequest: (req, callback) => {
+          const ok = originAllowed(req, this.#deps.allowedOrigins, isSecure(req, this.#deps.trustProxy));
+          callback(ok ? null : "origin_not_allowed", ok);
+        },
+        cors: {
+          origin: [...this.#deps.allowedOrigins],
+          credentials: true,
+        },
+      });
+      this.#ownsIo = true;
+    }
+    const nsp = this.#io.of(SESSION_NAMESPACE);
+    this.#nsp = nsp;
+    this.#cluster = hasClusterAdapter(nsp);
+    nsp.use((socket, next) => {
+      this.#authenticate(socket).then(
+        () => next(),
+        (error: unknown) => next(handshakeError(error)),
+      );
+    });
+    nsp.on("connection", (socket) => {
+      this.#onConnection(socket).catch((error: unknown) => {
+        this.#deps.logger.error({ err: error }, "socket setup failed");
+        socket.disconnect(true);
+      });
+    });
+    nsp.on("solo:revoke", (notice: RevocationNotice) => this.#deliverLocal(notice));
+    this.#presenceTimer = setInterval(() => this.#heartbeat(), this.#deps.presenceInterval);
+    this.#presenceTimer.unref();
+    return this.#io;
+  }
+
+  /** Call after replacing the namespace adapter (cluster mode) so revocations go to every node. */
+  refreshAdapter(): void {
+    if (this.#nsp) this.#cluster = hasClusterAdapter(this.#nsp);
+  }
+
+  /** Tells the ended session's sockets, here and (through the adapter) on every other node. */
+  revoke(notice: RevocationNotice): void {
+    const nsp = this.#nsp;
+    if (!nsp) return;
+    this.#deliverLocal(notice);
+    if (this.#cluster) nsp.serverSideEmit("solo:revoke", notice);
+  }
+
+  /**
+   * Re-checks every socket on this node against the store and revokes those whose session
+   * has ended, so a notice lost in transit cannot leave a zombie socket. Returns how many.
+   */
+  async reconcile(): Promise<number> {
+    const nsp = this.#nsp;
+    if (!nsp) return 0;
+    let revoked = 0;
+    for (const socket of [...nsp.sockets.values()]) {
+      if (socket.data.revoked) continue;
+      const session = await this.#deps.service.store.get(socket.data.sessionId);
+      if (session === null || session.ended) {
+        if (session) this.#deliver(socket, revocationNotice(session));
+        else socket.disconnect(true);
+        revoked++;
+      }
+    }
+    return revoked;
+  }
+
+  /** Number of sockets connected to this node. */
+  get localSockets(): number {
+    return this.#nsp?.sockets.size ?? 0;
+  }
+
+  /** Stops timers, disconnects this node's sockets and, if it created it, closes the Socket.IO server. */
+  async close(): Promise<void> {
+    if (this.#presenceTimer) clearInterval(this.#presenceTimer);
+    this.#presenceTimer = null;
+    const io = this.#io;
+    if (!io) return;
+    this.#nsp?.local.disconnectSockets(true);
+    if (this.#ownsIo) await new Promise<void>((resolve) => io.close(() => resolve()));
+    this.#io = null;
+    this.#nsp = null;
+  }
+
+  async #authenticate(socket: SoloSocket): Promise<void> {
+    const req = socket.request;
+    if (!originAllowed(req, this.#deps.allowedOrigins, isSecure(req, this.#deps.trustProxy))) {
+      throw new SoloError("origin_not_allowed");
+    }
+    const auth = socket.handshake.auth as { token?: unknown } | undefined;
+    const token = typeof auth?.token === "string" ? auth.token : tokenFrom(req, this.#deps.cookieName);
+    if (auth?.token !== undefined && typeof auth.token !== "string") throw new SoloError("invalid_token");
+    const { claims, session } = await this.#deps.service.check(token);
+    socket.data = {
+      userId: session.userId,
+      sessionId: session.id,
+      roles: claims.roles,
+      revoked: false,
+      lastActivityAt: this.#deps.clock(),
+    };
+  }
+
+  async #onConnection(socket: SoloSocket): Promise<void> {
+    const { sessionId, userId } = socket.data;
+    // Join first, then look at the store once more: a claim that ended this session while the
+    // handshake was in flight either finds the socket in the room or is seen by this check.
+    socket.join([sessionRoom(sessionId), userRoom(userId)]);
+    socket.on(EVENTS.activity, () => this.#onActivity(socket));
+    socket.on("disconnect", () => this.#onDisconnect(socket));
+    const session = await this.#deps.service.store.get(sessionId);
+    if (!session || session.ended) {
+      if (session) this.#deliver(socket, revocationNotice(session));
+      else socket.disconnect(true);
+      return;
+    }
+    // One live socket per session: a newer socket quietly replaces older ones, on any node.
+    this.#nsp?.in(sessionRoom(sessionId)).except(socket.id).disconnectSockets(true);
+    await this.#deps.service.store.markPresence([sessionId], this.#deps.clock());
+  }
+
+  #onActivity(socket: SoloSocket): void {
+    const now = this.#deps.clock();
+    if (socket.data.revoked || now - socket.data.lastActivityAt < this.#deps.touchInterval) return;
+    socket.data.lastActivityAt = now;
+    this.#deps.service.activityById(socket.data.sessionId).catch((error: unknown) => {
+      this.#deps.logger.warn({ err: error }, "activity not recorded");
+    });
+  }
+
+  #onDisconnect(socket: SoloSocket): void {
+    if (socket.data.revoked || !socket.data.sessionId) return;
+    const still = this.#nsp?.adapter.rooms.get(sessionRoom(socket.data.sessionId));
+    if (still && still.size > 0) return;
+    this.#deps.service.store.markPresence([socket.data.sessionId], this.#deps.clock()).catch(() => {});
+  }
+
+  #deliverLocal(notice: RevocationNotice): void {
+    const nsp = this.#nsp;
+    const ids = nsp?.adapter.rooms.get(sessionRoom(notice.sessionId));
+    if (!nsp || !ids) return;
+    for (const id of [...ids]) {
+      const socket = nsp.sockets.get(id);
+      if (socket) this.#deliver(socket, notice);
+    }
+  }
+
+  /** Sends the notice, records delivery, waits (bounded) for the acknowledgement, then disconnects. */
+  #deliver(socket: SoloSocket, notice: RevocationNotice): void {
+    if (socket.data.revoked) return;
+    socket.data.revoked = true;
+    const service = this.#deps.service;
+    socket.timeout(this.#deps.ackTimeout).emit(EVENTS.revoked, notice, (error: Error | null) => {
+      if (!error) service.delivered(notice.sessionId, "acknowledged");
+      socket.disconnect(true);
+    });
+    service.delivered(notice.sessionId, "delivered");
+  }
+
+  #heartbeat(): void {
+    const nsp = this.#nsp;
+    if (!nsp || nsp.sockets.size === 0) return;
+    const ids = new Set<string>();
+    for (const socket of nsp.sockets.values()) if (!socket.data.revoked) ids.add(socket.data.sessionId);
+    this.#deps.service.store.markPresence([...ids], this.#deps.clock()).catch((error: unknown) => {
+      this.#deps.logger.warn({ err: error }, "presence heartbeat failed");
+    });
+  }
+}
+
+/** True when the namespace's adapter talks to other nodes (it implements serverSideEmit). */
+function hasClusterAdapter(nsp: SoloNamespace): boolean {
+  return nsp.adapter.serverSideEmit !== Adapter.prototype.serverSideEmit;
+}
+
+/** A handshake refusal: `err.message` is the code, `err.data` the details. */
+function handshakeError(error: unknown): Error & { data: ConnectErrorData } {
+  const solo = toSoloError(error);
+  const err = new Error(solo.code) as Error & { data: ConnectErrorData };
+  err.data = { code: solo.code, message: solo.message, ...solo.details };
+  return err;
+}

@@ -1,0 +1,242 @@
+import { randomBytes } from "node:crypto";
+import { EventEmitter } from "node:events";
+import type { AuditTrail } from "./audit.js";
+import { SoloError } from "./errors.js";
+import type { AuthenticatedUser, PolicyOption } from "./options.js";
+import { decide, type PolicySpec } from "./policy.js";
+import { ENDED_CODE, type ErrorCode, type RevocationNotice, type RevocationReason } from "./protocol.js";
+import type { DeliveryStatus, DeviceInfo, SessionRecord, SessionStore } from "./store/types.js";
+import type { SessionClaims, TokenService } from "./tokens.js";
+import { replacedBy, revocationNotice, sessionView } from "./views.js";
+
+/** Delivers revocation notices to a session's sockets, wherever they are. */
+export interface Notifier {
+  /** Sends `session:revoked` to the ended session's sockets and disconnects them. */
+  revoke(notice: RevocationNotice): void;
+}
+
+/** A successful login. */
+export interface Opened {
+  token: string;
+  session: SessionRecord;
+  replaced: readonly SessionRecord[];
+}
+
+/** A token that passed every check, with its live session. */
+export interface Checked {
+  claims: SessionClaims;
+  session: SessionRecord;
+}
+
+/** Events of the service, for metrics and logs. */
+export interface SessionEvents {
+  login: [session: SessionRecord, replaced: readonly SessionRecord[]];
+  refused: [userId: string, active: SessionRecord, policy: string];
+  ended: [session: SessionRecord];
+  delivery: [sessionId: string, status: DeliveryStatus];
+  rejected: [code: ErrorCode];
+}
+
+/** Settings of {@link SessionService}. */
+export interface SessionServiceOptions {
+  policy: PolicyOption;
+  abandonGrace: number;
+  maxAge: number;
+  idleTimeout: number;
+  touchInterval: number;
+  tombstoneRetention: number;
+  auditRetention: number;
+  clock: () => number;
+}
+
+/** Largest batch of stale sessions handled per sweep step. */
+const SWEEP_BATCH = 500;
+
+/**
+ * The session lifecycle: opens sessions through the policy and the store's atomic claim,
+ * checks tokens against the store, records activity, ends sessions, and tells the ended
+ * ones through the notifier. Knows nothing of HTTP or Socket.IO.
+ */
+export class SessionService extends EventEmitter<SessionEvents> {
+  readonly store: SessionStore;
+  readonly tokens: TokenService;
+  readonly #audit: AuditTrail;
+  readonly #options: SessionServiceOptions;
+  #notifier: Notifier | null = null;
+
+  constructor(store: SessionStore, tokens: TokenService, audit: AuditTrail, options: SessionServiceOptions) {
+    super();
+    this.store = store;
+    this.tokens = tokens;
+    this.#audit = audit;
+    this.#options = options;
+  }
+
+  /** Connects the realtime side; until then, ended sessions learn it on their next request. */
+  setNotifier(notifier: Notifier | null): void {
+    this.#notifier = notifier;
+  }
+
+  /**
+   * Opens a session for an authenticated user. Under a refusing policy, throws
+   * `session_active` with the active session.
+   */
+  async open(user: AuthenticatedUser, device: DeviceInfo, takeover: boolean): Promise<Opened> {
+    const now = this.#options.clock();
+    const id = randomBytes(16).toString("base64url");
+    const session: SessionRecord = {
+      id,
+      userId: user.userId,
+      createdAt: now,
+      lastSeenAt: now,
+      expiresAt: now + this.#options.maxAge,
+      device,
+      presenceAt: null,
+      ended: null,
+    };
+    const policy = this.policyFor(user);
+    const ctx = { now, takeover, abandonGrace: this.#options.abandonGrace };
+    const result = await this.store.claim(session, (live) => decide(policy, live, ctx));
+    if (result.kind === "refused") {
+      const policyName = typeof policy === "string" ? policy : `max:${policy.maxSessions}`;
+      this.#audit.refused(user.userId, device, now, result.active, policyName);
+      this.emit("refused", user.userId, result.active, policyName);
+      throw new SoloError("session_active", { active: sessionView(result.active) });
+    }
+    for (const ended of result.evicted) this.#tell(ended, null);
+    const token = await this.tokens.sign({
+      userId: user.userId,
+      sessionId: id,
+      roles: user.roles ?? [],
+      issuedAt: now,
+      expiresAt: session.expiresAt,
+    });
+    this.#audit.login(result.session);
+    this.emit("login", result.session, result.evicted);
+    return { token, session: result.session, replaced: result.evicted };
+  }
+
+  /** The policy that applies to a user. */
+  policyFor(user: AuthenticatedUser): PolicySpec {
+    const option = this.#options.policy;
+    return typeof option === "function" ? option(user) : option;
+  }
+
+  /**
+   * Checks a token: signature and claims, then the session in the store. Throws a
+   * {@link SoloError}: `missing_token`, `invalid_token`, `token_expired`, or for an ended
+   * session `session_replaced` (with `by`), `session_revoked`, `session_expired`, `session_idle`.
+   * A session found past its idle or absolute deadline is ended here (and told).
+   */
+  async check(token: string | null): Promise<Checked> {
+    try {
+      if (token === null) throw new SoloError("missing_token");
+      const claims = await this.tokens.verify(token);
+      const session = await this.store.get(claims.sid);
+      if (!session || session.userId !== claims.sub) throw new SoloError("invalid_token");
+      if (session.ended) {
+        this.#audit.delivery(session.id, "delivered");
+        throw endedError(session);
+      }
+      const lapse = this.#lapse(session, this.#options.clock());
+      if (lapse) {
+        const ended = await this.#end(session.id, lapse, null);
+        throw endedError(ended ?? { ...session, ended: { at: this.#options.clock(), reason: lapse, by: null } });
+      }
+      return { claims, session };
+    } catch (error) {
+      if (error instanceof SoloError) this.emit("rejected", error.code);
+      throw error;
+    }
+  }
+
+  /**
+   * Records activity of a checked session: written to the store at most once per touch
+   * interval. Returns without waiting for the write.
+   */
+  activity(session: SessionRecord): void {
+    const now = this.#options.clock();
+    if (now - session.lastSeenAt < this.#options.touchInterval) return;
+    session.lastSeenAt = now;
+    this.store.touch(session.id, now).catch(() => {});
+  }
+
+  /**
+   * Records activity reported over the socket (the person interacted with the page).
+   * Reads the session fresh, so a session already past its deadline is ended, not revived.
+   */
+  async activityById(sessionId: string): Promise<void> {
+    const session = await this.store.get(sessionId);
+    if (!session || session.ended) return;
+    const lapse = this.#lapse(session, this.#options.clock());
+    if (lapse) await this.#end(session.id, lapse, null);
+    else this.activity(session);
+  }
+
+  /** Ends one session (logout or an administrator's revoke). Returns false if it was not live. */
+  async end(sessionId: string, reason: "logout" | "revoked", actor: string | null): Promise<boolean> {
+    return (await this.#end(sessionId, reason, actor)) !== null;
+  }
+
+  /** Ends every live session of a user. Returns how many. */
+  async endAll(userId: string, reason: "logout" | "revoked", actor: string | null): Promise<number> {
+    const ended = await this.store.endAll(userId, { at: this.#options.clock(), reason, by: null });
+    for (const s of ended) this.#tell(s, actor);
+    return ended.length;
+  }
+
+  /**
+   * Ends the sessions that went idle or passed their absolute lifetime, tells their
+   * devices, and forgets tombstones and audit events past retention. Returns how many
+   * sessions it ended. Runs on a timer; call it directly in tests with an injected clock.
+   */
+  async sweep(): Promise<number> {
+    const now = this.#options.clock();
+    let count = 0;
+    for (;;) {
+      const stale = await this.store.findStale(now, now - this.#options.idleTimeout, SWEEP_BATCH);
+      for (const s of stale) {
+        const lapse = this.#lapse(s, now) ?? "idle";
+        if (await this.#end(s.id, lapse, null)) count++;
+      }
+      if (stale.length < SWEEP_BATCH) break;
+    }
+    await this.store.purge(now - this.#options.tombstoneRetention, now - this.#options.auditRetention);
+    return count;
+  }
+
+  /** Reports how far a revocation notice got. */
+  delivered(sessionId: string, status: DeliveryStatus): void {
+    this.#audit.delivery(sessionId, status);
+    this.emit("delivery", sessionId, status);
+  }
+
+  #lapse(s: SessionRecord, now: number): "expired" | "idle" | null {
+    if (s.expiresAt <= now) return "expired";
+    if (s.lastSeenAt + this.#options.idleTimeout <= now) return "idle";
+    return null;
+  }
+
+  async #end(sessionId: string, reason: RevocationReason, actor: string | null): Promise<SessionRecord | null> {
+    const ended = await this.store.end(sessionId, { at: this.#options.clock(), reason, by: null });
+    if (ended) this.#tell(ended, actor);
+    return ended;
+  }
+
+  /** Audits an ended session (pending until a socket gets the notice) and pushes the notice. */
+  #tell(ended: SessionRecord, actor: string | null): void {
+    this.#audit.ended(ended, "pending", actor);
+    this.emit("ended", ended);
+    this.#notifier?.revoke(revocationNotice(ended));
+  }
+}
+
+/** The error a request with an ended session's token gets. */
+export function endedError(session: SessionRecord): SoloError {
+  const end = session.ended;
+  if (!end) return new SoloError("invalid_token");
+  return new SoloError(ENDED_CODE[end.reason], {
+    reason: end.reason,
+    ...(end.by ? { by: replacedBy(end.by) } : {}),
+  });
+}

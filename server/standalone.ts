@@ -1,0 +1,115 @@
+import { existsSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import express from "express";
+import { pino } from "pino";
+import { readEnv } from "./env.js";
+import { createSoloServer, type SoloServer } from "./index.js";
+import { DEMO_ACCOUNTS, DemoUsers } from "./users.js";
+
+/** A running standalone server. */
+export interface Standalone {
+  url: string;
+  http: Server;
+  solo: SoloServer;
+  close(): Promise<void>;
+}
+
+/** Overrides for tests. */
+export interface StandaloneOverrides {
+  /** Directory of the built demo page. @default dist/demo */
+  demoDir?: string;
+  /** Extra options for createSoloServer (e.g. an injected clock). */
+  solo?: Partial<Parameters<typeof createSoloServer>[0]>;
+}
+
+/**
+ * The standalone server behind `npm start`: demo users, the store from `SOLO_STORE`
+ * (SQLite by default), `/auth`, an example existing API (`GET /api/notes` behind
+ * `requireSession()`), and the demo page.
+ */
+export async function startStandalone(
+  env: NodeJS.ProcessEnv,
+  overrides: StandaloneOverrides = {},
+): Promise<Standalone> {
+  const config = readEnv(env);
+  const logger = pino({ level: config.logLevel });
+  const users = await DemoUsers.create(DEMO_ACCOUNTS);
+  const solo = await createSoloServer({
+    ...config.options,
+    logger,
+    ...overrides.solo,
+    authenticate: users.authenticate,
+  });
+
+  const app = express();
+  app.disable("x-powered-by");
+  if (config.options.trustProxy) app.set("trust proxy", true);
+  app.use(securityHeaders);
+  app.use("/auth", solo.router);
+  app.get("/api/notes", solo.requireSession(), (req, res) => {
+    const userId = req.solo?.userId ?? "";
+    res.set("Cache-Control", "no-store");
+    res.json({
+      user: userId,
+      notes: [
+        {
+          id: 1,
+          title: `Welcome back, ${userId}`,
+          body: "This list comes from GET /api/notes, behind requireSession().",
+        },
+        {
+          id: 2,
+          title: "One session per user",
+          body: "Sign in as the same user in another browser and watch this tab.",
+        },
+      ],
+    });
+  });
+
+  const demoDir = overrides.demoDir ?? findDemoDir();
+  if (demoDir) app.use(express.static(demoDir, { index: "index.html" }));
+  else app.get("/", (_req, res) => res.type("text").send("The demo page is not built: run npm run build:demo."));
+
+  const http = createServer(app);
+  solo.attach(http);
+  await new Promise<void>((resolve, reject) => {
+    http.once("error", reject);
+    http.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = http.address() as AddressInfo;
+  const url = `http://${config.host}:${port}`;
+  logger.info({ url, store: config.options.store }, "solo-session standalone server listening");
+
+  return {
+    url,
+    http,
+    solo,
+    async close() {
+      await solo.close();
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
+
+function findDemoDir(): string | null {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const dir of [join(here, "../demo"), join(here, "../dist/demo")]) {
+    if (existsSync(join(dir, "index.html"))) return dir;
+  }
+  return null;
+}
+
+function securityHeaders(_req: express.Request, res: express.Response, next: express.NextFunction): void {
+  res.set({
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy":
+      "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  });
+  next();
+}

@@ -1,0 +1,24 @@
+import { join } from "node:path";
+import type { ResolvedOptions } from "../options.js";
+import { MemoryStore } from "./memory.js";
+import { SqliteStore } from "./sqlite.js";
+import type { SessionStore } from "./types.js";
+
+/** The SQLite file inside the data directory. */
+export const SQLITE_FILE = "solo.db";
+
+/** Opens the configured store. A SessionStore instance is used as given. */
+export async function openStore(options: Pick<ResolvedOptions, "store" | "dataDir" | "redis">): Promise<SessionStore> {
+  const store = options.store;
+  if (typeof store !== "string") return store;
+  switch (store) {
+    case "sqlite":
+      return new SqliteStore({ filename: join(options.dataDir, SQLITE_FILE) });
+    case "memory":
+      return new MemoryStore();
+    case "redis":
+      throw new TypeError('createSoloServer: store "redis" is not available in this build yet');
+    default:
+      throw new TypeError(`createSoloServer: unknown store "${String(store)}"`);
+  }
+}

@@ -1,0 +1,210 @@
+import { applyDecision, clampLimit, decodeCursor, encodeCursor, isStale } from "./shared.js";
+import {
+  type AuditEvent,
+  type AuditQuery,
+  type ClaimResult,
+  DELIVERY_RANK,
+  type Decide,
+  type DeliveryStatus,
+  ENDING_KINDS,
+  type ListLiveQuery,
+  type LivePage,
+  type NewAuditEvent,
+  type SessionEnd,
+  type SessionRecord,
+  type SessionStore,
+} from "./types.js";
+
+/** Options of {@link MemoryStore}. */
+export interface MemoryStoreOptions {
+  /** Audit events kept (oldest dropped first). @default 10000 */
+  auditLimit?: number;
+}
+
+/**
+ * An in-process store. For unit tests and `SOLO_STORE=memory` only: it forgets
+ * everything on restart and is not shared between processes.
+ */
+export class MemoryStore implements SessionStore {
+  readonly #sessions = new Map<string, SessionRecord>();
+  readonly #liveByUser = new Map<string, Set<string>>();
+  readonly #audit: AuditEvent[] = [];
+  readonly #auditLimit: number;
+  #auditSeq = 0;
+  #closed = false;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.#auditLimit = options.auditLimit ?? 10_000;
+  }
+
+  async claim(session: SessionRecord, decide: Decide): Promise<ClaimResult> {
+    this.#open();
+    const live = this.#live(session.userId);
+    const outcome = applyDecision(session, live, decide);
+    if (outcome.kind === "refused") return outcome;
+    for (const ended of outcome.evicted) this.#put(ended);
+    this.#put(session);
+    return outcome;
+  }
+
+  async get(id: string): Promise<SessionRecord | null> {
+    this.#open();
+    return clone(this.#sessions.get(id) ?? null);
+  }
+
+  async listLive(userId: string): Promise<SessionRecord[]> {
+    this.#open();
+    return this.#live(userId).map((s) => clone(s));
+  }
+
+  async listAllLive(query: ListLiveQuery): Promise<LivePage> {
+    this.#open();
+    const limit = clampLimit(query.limit, 50);
+    const after = decodeCursor(query.cursor);
+    let all = [...this.#sessions.values()].filter((s) => s.ended === null);
+    if (query.userId !== undefined) all = all.filter((s) => s.userId === query.userId);
+    all.sort((a, b) => b.createdAt - a.createdAt || (b.id < a.id ? -1 : b.id > a.id ? 1 : 0));
+    if (after)
+      all = all.filter((s) => s.createdAt < after.createdAt || (s.createdAt === after.createdAt && s.id < after.id));
+    const page = all.slice(0, limit);
+    const last = page[page.length - 1];
+    return { sessions: page.map((s) => clone(s)), next: all.length > limit && last ? encodeCursor(last) : null };
+  }
+
+  async end(id: string, end: SessionEnd): Promise<SessionRecord | null> {
+    this.#open();
+    const current = this.#sessions.get(id);
+    if (!current || current.ended !== null) return null;
+    const ended: SessionRecord = { ...current, ended: end };
+    this.#put(ended);
+    return clone(ended);
+  }
+
+  async endAll(userId: string, end: SessionEnd): Promise<SessionRecord[]> {
+    this.#open();
+    return this.#live(userId).map((s) => {
+      const ended: SessionRecord = { ...s, ended: end };
+      this.#put(ended);
+      return clone(ended);
+    });
+  }
+
+  async touch(id: string, at: number): Promise<void> {
+    this.#open();
+    const current = this.#sessions.get(id);
+    if (current && current.ended === null && at > current.lastSeenAt) current.lastSeenAt = at;
+  }
+
+  async markPresence(ids: readonly string[], at: number): Promise<void> {
+    this.#open();
+    for (const id of ids) {
+      const current = this.#sessions.get(id);
+      if (current && current.ended === null && (current.presenceAt === null || at > current.presenceAt))
+        current.presenceAt = at;
+    }
+  }
+
+  async findStale(now: number, idleBefore: number, limit: number): Promise<SessionRecord[]> {
+    this.#open();
+    const out: SessionRecord[] = [];
+    for (const s of this.#sessions.values()) {
+      if (out.length >= limit) break;
+      if (s.ended === null && isStale(s, now, idleBefore)) out.push(clone(s));
+    }
+    return out;
+  }
+
+  async purge(sessionsBefore: number, auditBefore: number): Promise<number> {
+    this.#open();
+    let n = 0;
+    for (const [id, s] of this.#sessions) {
+      if (s.ended !== null && s.expiresAt < sessionsBefore) {
+        this.#sessions.delete(id);
+        n++;
+      }
+    }
+    const keep = this.#audit.findIndex((e) => e.at >= auditBefore);
+    this.#audit.splice(0, keep === -1 ? this.#audit.length : keep);
+    return n;
+  }
+
+  async countLive(): Promise<number> {
+    this.#open();
+    let n = 0;
+    for (const set of this.#liveByUser.values()) n += set.size;
+    return n;
+  }
+
+  async appendAudit(event: NewAuditEvent): Promise<string> {
+    this.#open();
+    const id = String(++this.#auditSeq).padStart(12, "0");
+    this.#audit.push({ ...event, id });
+    if (this.#audit.length > this.#auditLimit) this.#audit.splice(0, this.#audit.length - this.#auditLimit);
+    return id;
+  }
+
+  async updateDelivery(id: string, status: DeliveryStatus): Promise<void> {
+    this.#open();
+    const event = this.#audit.find((e) => e.id === id);
+    if (event && (event.delivery === null || DELIVERY_RANK[status] > DELIVERY_RANK[event.delivery]))
+      event.delivery = status;
+  }
+
+  async queryAudit(query: AuditQuery): Promise<AuditEvent[]> {
+    this.#open();
+    const limit = clampLimit(query.limit, 100);
+    const out: AuditEvent[] = [];
+    for (let i = this.#audit.length - 1; i >= 0 && out.length < limit; i--) {
+      const e = this.#audit[i] as AuditEvent;
+      if (query.userId !== undefined && e.userId !== query.userId) continue;
+      if (query.sessionId !== undefined && e.sessionId !== query.sessionId) continue;
+      if (query.since !== undefined && e.at < query.since) continue;
+      if (query.until !== undefined && e.at >= query.until) continue;
+      if (query.before !== undefined && e.id >= query.before) continue;
+      out.push(structuredClone(e));
+    }
+    return out;
+  }
+
+  async ping(): Promise<void> {
+    this.#open();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+
+  #open(): void {
+    if (this.#closed) throw new Error("MemoryStore is closed");
+  }
+
+  #live(userId: string): SessionRecord[] {
+    const ids = this.#liveByUser.get(userId);
+    if (!ids) return [];
+    const out: SessionRecord[] = [];
+    for (const id of ids) {
+      const s = this.#sessions.get(id);
+      if (s) out.push(s);
+    }
+    return out.sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  #put(record: SessionRecord): void {
+    this.#sessions.set(record.id, clone(record));
+    let ids = this.#liveByUser.get(record.userId);
+    if (record.ended === null) {
+      if (!ids) {
+        ids = new Set();
+        this.#liveByUser.set(record.userId, ids);
+      }
+      ids.add(record.id);
+    } else if (ids) {
+      ids.delete(record.id);
+      if (ids.size === 0) this.#liveByUser.delete(record.userId);
+    }
+  }
+}
+
+function clone<T extends SessionRecord | null>(record: T): T {
+  return record === null ? record : (structuredClone(record) as T);
+}

@@ -1,0 +1,181 @@
+import type { RevocationReason } from "../protocol.js";
+
+/** The device a session was opened from (server side; times are not involved). */
+export interface DeviceInfo {
+  name: string | null;
+  browser: string | null;
+  os: string | null;
+  ip: string | null;
+}
+
+/** Who ended a replaced session. */
+export interface EndedBy {
+  sessionId: string;
+  device: DeviceInfo;
+  /** Epoch milliseconds of the login that took over. */
+  at: number;
+}
+
+/** How a session ended. */
+export interface SessionEnd {
+  /** Epoch milliseconds. */
+  at: number;
+  reason: RevocationReason;
+  /** For `replaced`: the session that took over. */
+  by: EndedBy | null;
+}
+
+/**
+ * One session in the registry. A live session has `ended === null`; an ended one is kept
+ * (a tombstone) at least until its token expires, so a device that comes back learns why.
+ * All times are epoch milliseconds.
+ */
+export interface SessionRecord {
+  id: string;
+  userId: string;
+  createdAt: number;
+  /** Last recorded activity (written at most once per touch interval). */
+  lastSeenAt: number;
+  /** Absolute end of the session and expiry of its token. */
+  expiresAt: number;
+  device: DeviceInfo;
+  /** Last time a node confirmed a live socket for this session, or when its last socket closed. */
+  presenceAt: number | null;
+  ended: SessionEnd | null;
+}
+
+/**
+ * A policy's verdict on a new login, given the user's live sessions.
+ * `admit` lists the sessions to end as `replaced`; `refuse` names the session that blocks it.
+ */
+export type ClaimDecision =
+  | { readonly kind: "admit"; readonly evict: readonly string[] }
+  | { readonly kind: "refuse"; readonly active: SessionRecord };
+
+/** A pure decision function, run inside the store's atomic section. */
+export type Decide = (live: readonly SessionRecord[]) => ClaimDecision;
+
+/** The outcome of {@link SessionStore.claim}. */
+export type ClaimResult =
+  | { readonly kind: "admitted"; readonly session: SessionRecord; readonly evicted: readonly SessionRecord[] }
+  | { readonly kind: "refused"; readonly active: SessionRecord };
+
+/** Filter and page for listing live sessions. */
+export interface ListLiveQuery {
+  userId?: string;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+  /** @default 50 */
+  limit?: number;
+}
+
+/** A page of live sessions. */
+export interface LivePage {
+  sessions: SessionRecord[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  next: string | null;
+}
+
+/** Audit event kinds. */
+export type AuditKind = "login" | "login_refused" | "replaced" | "logout" | "revoked" | "idle" | "expired";
+
+/** Delivery state of a revocation notice. */
+export type DeliveryStatus = "pending" | "delivered" | "acknowledged";
+
+/** One line of the audit trail. */
+export interface AuditEvent {
+  /** Assigned by the store; increasing. */
+  id: string;
+  kind: AuditKind;
+  /** Epoch milliseconds. */
+  at: number;
+  userId: string;
+  sessionId: string | null;
+  device: DeviceInfo | null;
+  /** Which server node recorded the event. */
+  node: string;
+  /** For a kick: the session that took over, or who ended it. */
+  by: { sessionId: string | null; userId: string | null; device: DeviceInfo | null } | null;
+  /** For an ended session: the state of the `session:revoked` notice. */
+  delivery: DeliveryStatus | null;
+  /** Free-form detail, e.g. the refusing policy. */
+  detail: string | null;
+}
+
+/** An audit event before the store assigns its id. */
+export type NewAuditEvent = Omit<AuditEvent, "id">;
+
+/** Filter for {@link SessionStore.queryAudit}. */
+export interface AuditQuery {
+  userId?: string;
+  sessionId?: string;
+  /** Epoch ms, inclusive. */
+  since?: number;
+  /** Epoch ms, exclusive. */
+  until?: number;
+  /** Return events with id lower than this (newest first paging). */
+  before?: string;
+  /** @default 100 */
+  limit?: number;
+}
+
+/**
+ * The session registry. The store is the source of truth: every request and every socket
+ * handshake is checked against it. Implementations: memory (tests, `SOLO_STORE=memory`),
+ * SQLite (the embedded default) and Redis (several nodes).
+ *
+ * Every method that changes a session is atomic with respect to the others for that user.
+ */
+export interface SessionStore {
+  /**
+   * The central operation: "this user now has this new session". Reads the user's live
+   * sessions, runs `decide` on them and applies the verdict, all atomically: either the
+   * new session is stored and the evicted ones are ended as `replaced` by it, or nothing
+   * changes and the blocking session is returned.
+   */
+  claim(session: SessionRecord, decide: Decide): Promise<ClaimResult>;
+  /** A session, live or ended; null if unknown or purged. */
+  get(id: string): Promise<SessionRecord | null>;
+  /** The user's live sessions, oldest first. */
+  listLive(userId: string): Promise<SessionRecord[]>;
+  /** Live sessions of all users (or one), newest first, paginated. */
+  listAllLive(query: ListLiveQuery): Promise<LivePage>;
+  /** Ends a live session. Returns the ended record, or null if it was not live. */
+  end(id: string, end: SessionEnd): Promise<SessionRecord | null>;
+  /** Ends every live session of a user. Returns the ended records. */
+  endAll(userId: string, end: SessionEnd): Promise<SessionRecord[]>;
+  /** Records activity. Never moves `lastSeenAt` backwards; no-op on an ended session. */
+  touch(id: string, at: number): Promise<void>;
+  /** Records that these sessions have a live socket (or just lost it) at `at`. */
+  markPresence(ids: readonly string[], at: number): Promise<void>;
+  /** Live sessions whose `lastSeenAt` is at or before `idleBefore`, or whose `expiresAt` is at or before `now`. */
+  findStale(now: number, idleBefore: number, limit: number): Promise<SessionRecord[]>;
+  /**
+   * Forgets what no one needs any more: ended sessions whose `expiresAt` is before
+   * `sessionsBefore` (their tokens are long expired), and audit events older than
+   * `auditBefore`. Returns how many sessions were deleted.
+   */
+  purge(sessionsBefore: number, auditBefore: number): Promise<number>;
+  /** Number of live sessions. */
+  countLive(): Promise<number>;
+
+  /** Appends an audit event; returns its id. */
+  appendAudit(event: NewAuditEvent): Promise<string>;
+  /**
+   * Moves the delivery status of the audit event that ended this session forward
+   * (pending → delivered → acknowledged); never backwards.
+   */
+  updateDelivery(sessionId: string, status: DeliveryStatus): Promise<void>;
+  /** Audit events, newest first. */
+  queryAudit(query: AuditQuery): Promise<AuditEvent[]>;
+
+  /** Resolves when the store is reachable; rejects otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Audit kinds that end a session; each session has at most one. */
+export const ENDING_KINDS: readonly AuditKind[] = ["replaced", "logout", "revoked", "idle", "expired"];
+
+/** Order of delivery states; a status only moves forward. */
+export const DELIVERY_RANK: Record<DeliveryStatus, number> = { pending: 0, delivered: 1, acknowledged: 2 };

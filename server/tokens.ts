@@ -1,0 +1,179 @@
+import { errors, type JWTHeaderParameters, jwtVerify, SignJWT } from "jose";
+import { SoloError } from "./errors.js";
+import { ALLOWED_ALGORITHMS, type KeyRing, type RingKey } from "./keys.js";
+
+/** The `typ` header of a session token (RFC 8725 §3.11: explicit typing). */
+export const TOKEN_TYPE = "session+jwt";
+
+/** Tokens longer than this are refused unread. */
+export const MAX_TOKEN_LENGTH = 4096;
+
+/** The claims of a verified session token. Times are epoch seconds, as in JWT. */
+export interface SessionClaims {
+  sub: string;
+  /** The session id; equal to `jti`. */
+  sid: string;
+  jti: string;
+  iat: number;
+  exp: number;
+  iss: string;
+  aud: string;
+  roles: readonly string[];
+}
+
+/** What a new token says. Times are epoch milliseconds. */
+export interface TokenSubject {
+  userId: string;
+  sessionId: string;
+  roles: readonly string[];
+  issuedAt: number;
+  expiresAt: number;
+}
+
+/** Options of {@link TokenService}. */
+export interface TokenServiceOptions {
+  issuer: string;
+  audience: string;
+  /** Allowed clock skew, in seconds. */
+  clockTolerance: number;
+  /** Epoch milliseconds now. */
+  clock: () => number;
+  /** Verified tokens remembered, to skip the signature check on repeat requests. 0 turns the cache off. */
+  cacheSize: number;
+}
+
+/** Headers that would let a token choose its own key; refused outright (RFC 8725 §3.10). */
+const FORBIDDEN_HEADERS = ["jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256", "crit"] as const;
+
+/**
+ * Signs and verifies session tokens. Verification pins the algorithms, requires
+ * `exp`, `iat`, `sub`, `jti` and `sid`, and checks `iss`, `aud` and `typ`. Keys are looked up by
+ * `kid` in the key ring only.
+ *
+ * Verified tokens are cached (bounded, checked against the clock on every hit): signatures
+ * do not change, and the session's liveness is checked in the store on every use anyway.
+ */
+export class TokenService {
+  readonly #ring: KeyRing;
+  readonly #options: TokenServiceOptions;
+  readonly #cache = new Map<string, SessionClaims>();
+
+  constructor(ring: KeyRing, options: TokenServiceOptions) {
+    this.#ring = ring;
+    this.#options = options;
+  }
+
+  /** The public JWKS document. */
+  get jwks(): KeyRing["jwks"] {
+    return this.#ring.jwks;
+  }
+
+  /**
+   * Signs a session token.
+   *
+   * @example
+   * ```ts
+   * const token = await tokens.sign({ userId: "alice", sessionId, roles: [], issuedAt: now, expiresAt: now + 8 * 3600_000 });
+   * ```
+   */
+  async sign(subject: TokenSubject): Promise<string> {
+    const key: RingKey = this.#ring.signing;
+    return new SignJWT({ sid: subject.sessionId, roles: [...subject.roles] })
+      .setProtectedHeader({ alg: key.alg, typ: TOKEN_TYPE, kid: key.kid })
+      .setSubject(subject.userId)
+      .setJti(subject.sessionId)
+      .setIssuer(this.#options.issuer)
+      .setAudience(this.#options.audience)
+      .setIssuedAt(Math.floor(subject.issuedAt / 1000))
+      .setExpirationTime(Math.floor(subject.expiresAt / 1000))
+      .sign(key.privateKey);
+  }
+
+  /**
+   * Verifies a token's signature and claims. Throws a {@link SoloError} with code
+   * `invalid_token` or `token_expired`. Says nothing about the session's liveness.
+   */
+  async verify(token: string): Promise<SessionClaims> {
+    if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
+      throw new SoloError("invalid_token");
+    }
+    const cached = this.#cache.get(token);
+    if (cached) {
+      this.#checkTimes(cached);
+      return cached;
+    }
+    const claims = await this.#verifyUncached(token);
+    this.#checkTimes(claims);
+    if (this.#options.cacheSize > 0) {
+      if (this.#cache.size >= this.#options.cacheSize) {
+        const oldest = this.#cache.keys().next();
+        if (!oldest.done) this.#cache.delete(oldest.value);
+      }
+      this.#cache.set(token, claims);
+    }
+    return claims;
+  }
+
+  async #verifyUncached(token: string): Promise<SessionClaims> {
+    const nowMs = this.#options.clock();
+    let payload: Record<string, unknown>;
+    try {
+      const result = await jwtVerify(token, (header: JWTHeaderParameters) => this.#keyFor(header), {
+        algorithms: [...ALLOWED_ALGORITHMS],
+        issuer: this.#options.issuer,
+        audience: this.#options.audience,
+        typ: TOKEN_TYPE,
+        requiredClaims: ["exp", "iat", "sub", "jti", "sid"],
+        currentDate: new Date(nowMs),
+        clockTolerance: this.#options.clockTolerance,
+      });
+      payload = result.payload as Record<string, unknown>;
+    } catch (error) {
+      if (error instanceof errors.JWTExpired) throw new SoloError("token_expired");
+      throw new SoloError("invalid_token");
+    }
+    const { sub, sid, jti, iat, exp, iss, aud, roles } = payload;
+    if (
+      typeof sub !== "string" ||
+      sub === "" ||
+      typeof sid !== "string" ||
+      sid !== jti ||
+      typeof iat !== "number" ||
+      typeof exp !== "number" ||
+      typeof iss !== "string" ||
+      typeof aud !== "string" ||
+      (roles !== undefined && !(Array.isArray(roles) && roles.every((r) => typeof r === "string")))
+    ) {
+      throw new SoloError("invalid_token");
+    }
+    return Object.freeze({
+      sub,
+      sid,
+      jti: sid,
+      iat,
+      exp,
+      iss,
+      aud,
+      roles: Object.freeze([...((roles as string[] | undefined) ?? [])]),
+    });
+  }
+
+  /** Expiry and not-yet-valid, against the (injectable) clock, with the tolerance. */
+  #checkTimes(claims: SessionClaims): void {
+    const now = this.#options.clock() / 1000;
+    const tolerance = this.#options.clockTolerance;
+    if (claims.exp <= now - tolerance) throw new SoloError("token_expired");
+    if (claims.iat > now + tolerance) throw new SoloError("invalid_token");
+  }
+
+  #keyFor(header: JWTHeaderParameters): RingKey["publicKey"] {
+    for (const name of FORBIDDEN_HEADERS) {
+      if (Object.hasOwn(header, name)) throw new SoloError("invalid_token");
+    }
+    const kid = header.kid;
+    if (typeof kid !== "string" || kid.length > 128) throw new SoloError("invalid_token");
+    const key = this.#ring.byKid.get(kid);
+    if (!key || key.alg !== header.alg) throw new SoloError("invalid_token");
+    return key.publicKey;
+  }
+}
