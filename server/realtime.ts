@@ -126,13 +126,15 @@ export class Realtime implements Notifier {
   }
 
   /**
-   * Re-checks every socket on this node against the store and revokes those whose session
-   * has ended, so a notice lost in transit cannot leave a zombie socket. Returns how many.
+   * Re-checks every socket on this node against the store: revokes those whose session has
+   * ended (so a notice lost in transit cannot leave a zombie socket) and confirms the
+   * presence of the others. Returns how many were revoked.
    */
   async reconcile(): Promise<number> {
     const nsp = this.#nsp;
     if (!nsp) return 0;
     let revoked = 0;
+    const present: string[] = [];
     for (const socket of [...nsp.sockets.values()]) {
       if (socket.data.revoked) continue;
       const session = await this.#deps.service.store.get(socket.data.sessionId);
@@ -140,8 +142,11 @@ export class Realtime implements Notifier {
         if (session) this.#deliver(socket, revocationNotice(session));
         else socket.disconnect(true);
         revoked++;
+      } else {
+        present.push(session.id);
       }
     }
+    await this.#deps.service.store.markPresence(present, this.#deps.clock());
     return revoked;
   }
 
