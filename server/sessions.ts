@@ -143,6 +143,7 @@ export class SessionService extends EventEmitter<SessionEvents> {
       const lapse = this.#lapse(session, this.#options.clock());
       if (lapse) {
         const ended = await this.#end(session.id, lapse, null);
+        if (ended) this.delivered(ended.id, "delivered"); // this answer tells the device
         throw endedError(ended ?? { ...session, ended: { at: this.#options.clock(), reason: lapse, by: null } });
       }
       return { claims, session };
