@@ -44,6 +44,12 @@ const sessionRoom = (sessionId: string) => `s:${sessionId}`;
  * the store has it, and every delivery change as `admin:delivery`, so an admin view can stay
  * current without polling. With a cluster adapter the events reach admins on every node.
  * An admin socket is disconnected as soon as its session ends.
+ *
+ * @example
+ * ```ts
+ * const feed = new AdminFeed({ service, audit, cookieName, allowedOrigins: [], trustProxy: false, logger });
+ * feed.attach(realtime.attach(httpServer));
+ * ```
  */
 export class AdminFeed {
   readonly #deps: AdminFeedDeps;

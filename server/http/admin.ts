@@ -101,7 +101,14 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
   return router;
 }
 
-/** An audit event as the admin API and the admin feed show it. */
+/**
+ * An audit event as the admin API and the admin feed show it: times as ISO 8601 strings.
+ *
+ * @example
+ * ```ts
+ * res.json({ events: (await store.queryAudit({ userId })).map(auditEventView) });
+ * ```
+ */
 export function auditEventView(e: AuditEvent): AuditEventView {
   return {
     id: e.id,

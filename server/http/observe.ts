@@ -47,7 +47,14 @@ export function requestIds(): RequestHandler {
 /** How a login attempt ended, as counted in `solo_logins_total{outcome}`. */
 export type LoginOutcome = "success" | "invalid_credentials" | "refused" | "rate_limited" | "invalid_request" | "error";
 
-/** The outcome of a login from the status of its answer. */
+/**
+ * The outcome of a login from the status of its answer.
+ *
+ * @example
+ * ```ts
+ * loginOutcome(409) // → "refused"
+ * ```
+ */
 export function loginOutcome(status: number): LoginOutcome {
   if (status === 200) return "success";
   if (status === 401) return "invalid_credentials";

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import type { ErrorBody } from "../../server/protocol.js";
 import { type ClientSocket, call, connect, handshakeError, login, nextRevocation, UA } from "../support/client.js";
 import { MINUTE, manualClock } from "../support/clock.js";
 import { adminToken, auditTrail, endingEvent, heldRevocation } from "../support/ops.js";
@@ -65,6 +66,19 @@ describe("delivery status of a kick", () => {
     // Coming back again changes nothing.
     expect((await handshakeError(srv.url, first.token)).message).toBe("session_replaced");
     expect((await endingEvent(srv.url, admin, first.session.id))?.delivery).toBe("delivered");
+  });
+
+  it("is delivered when the device itself finds its session idle on its next request", async () => {
+    const clock = manualClock();
+    const srv = await server({ clock: clock.now, idleTimeout: 10 * MINUTE });
+    const bob = await login(srv.url, { username: "bob", password: "demo" });
+    clock.advance(10 * MINUTE);
+    const res = await call(srv.url, "/auth/session", bob.token);
+    expect(res.status).toBe(401);
+    expect((res.body as ErrorBody).error).toBe("session_idle");
+    const admin = await adminToken(srv.url);
+    await expect.poll(async () => (await endingEvent(srv.url, admin, bob.session.id))?.kind).toBe("idle");
+    expect((await endingEvent(srv.url, admin, bob.session.id))?.delivery).toBe("delivered");
   });
 
   it("never moves backwards: a device that acked and then comes back stays acknowledged", async () => {
