@@ -1,16 +1,38 @@
-import type { AuditKind, DeliveryStatus, DeviceInfo, SessionRecord, SessionStore } from "./store/types.js";
+import { EventEmitter } from "node:events";
+import type {
+  AuditEvent,
+  AuditKind,
+  DeliveryStatus,
+  DeviceInfo,
+  NewAuditEvent,
+  SessionRecord,
+  SessionStore,
+} from "./store/types.js";
+import { DELIVERY_RANK } from "./store/types.js";
+
+/** Events of the audit trail, emitted once the store has the write (for the admin feed). */
+export interface AuditTrailEvents {
+  appended: [event: AuditEvent];
+  delivery: [sessionId: string, status: DeliveryStatus];
+}
+
+/** Delivery statuses remembered per session, so repeats are not written again. */
+const DELIVERY_MEMO = 10_000;
 
 /**
  * Writes the audit trail into the store: who signed in, who was refused, who was kicked and
  * by whom, and whether the kicked device got the notice. Failures to write are reported to
  * `onError` and never fail the operation being audited.
  */
-export class AuditTrail {
+export class AuditTrail extends EventEmitter<AuditTrailEvents> {
   readonly #store: SessionStore;
   readonly #node: string;
   readonly #onError: (error: unknown) => void;
+  /** The furthest delivery status this node has recorded, per session (bounded, oldest forgotten). */
+  readonly #delivery = new Map<string, DeliveryStatus>();
 
   constructor(store: SessionStore, node: string, onError: (error: unknown) => void) {
+    super();
     this.#store = store;
     this.#node = node;
     this.#onError = onError;
@@ -45,8 +67,24 @@ export class AuditTrail {
     this.#append(kind, s.ended.at, s.userId, s.id, s.device, by, delivery, null);
   }
 
-  delivery(sessionId: string, status: DeliveryStatus): void {
-    this.#store.updateDelivery(sessionId, status).catch(this.#onError);
+  /**
+   * Moves the delivery status of a session's notice forward. Returns false (and writes
+   * nothing) when this node already recorded that status or a later one.
+   */
+  delivery(sessionId: string, status: DeliveryStatus): boolean {
+    const known = this.#delivery.get(sessionId);
+    if (known !== undefined && DELIVERY_RANK[known] >= DELIVERY_RANK[status]) return false;
+    this.#delivery.delete(sessionId);
+    this.#delivery.set(sessionId, status);
+    if (this.#delivery.size > DELIVERY_MEMO) {
+      const oldest = this.#delivery.keys().next();
+      if (!oldest.done) this.#delivery.delete(oldest.value);
+    }
+    this.#store
+      .updateDelivery(sessionId, status)
+      .then(() => this.emit("delivery", sessionId, status))
+      .catch(this.#onError);
+    return true;
   }
 
   #append(
@@ -59,8 +97,10 @@ export class AuditTrail {
     delivery: DeliveryStatus | null,
     detail: string | null,
   ): void {
+    const event: NewAuditEvent = { kind, at, userId, sessionId, device, node: this.#node, by, delivery, detail };
     this.#store
-      .appendAudit({ kind, at, userId, sessionId, device, node: this.#node, by, delivery, detail })
+      .appendAudit(event)
+      .then((id) => this.emit("appended", { ...event, id }))
       .catch(this.#onError);
   }
 }

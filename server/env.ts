@@ -14,7 +14,7 @@ const STORES = ["sqlite", "memory", "redis"] as const;
 /**
  * Reads `PORT`, `HOST`, `SOLO_STORE`, `SOLO_DATA_DIR`, `REDIS_URL`, `SOLO_POLICY`,
  * `SOLO_ALLOWED_ORIGINS`, `SOLO_IDLE_TIMEOUT`, `SOLO_MAX_AGE`, `SOLO_ABANDON_GRACE`,
- * `SOLO_SIGNING_KEYS`, `LOG_LEVEL`. Throws a TypeError naming the variable that is wrong.
+ * `SOLO_SIGNING_KEYS`, `SOLO_AUDIT_RETENTION`, `SOLO_INTROSPECT_SECRET`, `LOG_LEVEL`. Throws a TypeError naming the variable that is wrong.
  */
 export function readEnv(env: NodeJS.ProcessEnv): StandaloneConfig {
   const port = env.PORT === undefined || env.PORT === "" ? 3000 : Number(env.PORT);
@@ -38,6 +38,13 @@ export function readEnv(env: NodeJS.ProcessEnv): StandaloneConfig {
   if (env.SOLO_MAX_AGE) options.maxAge = parseDuration(env.SOLO_MAX_AGE, "SOLO_MAX_AGE");
   if (env.SOLO_ABANDON_GRACE) options.abandonGrace = parseDuration(env.SOLO_ABANDON_GRACE, "SOLO_ABANDON_GRACE");
   if (env.SOLO_SIGNING_KEYS) options.signingKeys = env.SOLO_SIGNING_KEYS;
+  if (env.SOLO_AUDIT_RETENTION)
+    options.auditRetention = parseDuration(env.SOLO_AUDIT_RETENTION, "SOLO_AUDIT_RETENTION");
+  if (env.SOLO_INTROSPECT_SECRET) {
+    if (env.SOLO_INTROSPECT_SECRET.length < 16)
+      throw new TypeError("SOLO_INTROSPECT_SECRET must be at least 16 characters");
+    options.introspectSecret = env.SOLO_INTROSPECT_SECRET;
+  }
   if (env.SOLO_TRUST_PROXY) options.trustProxy = env.SOLO_TRUST_PROXY === "1" || env.SOLO_TRUST_PROXY === "true";
   return { port, host: env.HOST || "localhost", options, logLevel: env.LOG_LEVEL || "info" };
 }

@@ -16,18 +16,27 @@ import type { Server as HttpsServer } from "node:https";
 import { hostname } from "node:os";
 import type { RequestHandler, Router } from "express";
 import { pino } from "pino";
+import type { Registry } from "prom-client";
 import type { Server as IoServer } from "socket.io";
+import { AdminFeed } from "./admin-feed.js";
 import { AuditTrail } from "./audit.js";
 import { SoloError } from "./errors.js";
+import { createAdminRouter } from "./http/admin.js";
 import { SessionCookie } from "./http/cookies.js";
+import { createHealthRouter } from "./http/health.js";
+import { createIntrospectRouter } from "./http/introspect.js";
 import { createRequireSession, type RequireSessionOptions } from "./http/middleware.js";
+import { loginOutcomes, requestIds } from "./http/observe.js";
 import { isSecure, originAllowed } from "./http/origin.js";
 import { createAuthRouter } from "./http/router.js";
 import { loadKeyRing } from "./keys.js";
+import { logSessionEvents } from "./log-events.js";
+import { Metrics } from "./metrics.js";
 import { resolveOptions, type SoloServerOptions } from "./options.js";
 import { Realtime, type SoloIo } from "./realtime.js";
 import { SessionService } from "./sessions.js";
 import { openStore } from "./store/index.js";
+import { MeasuredStore } from "./store/measured.js";
 import type { SessionStore } from "./store/types.js";
 import { TokenService } from "./tokens.js";
 
@@ -52,8 +61,17 @@ export type * from "./store/types.js";
 
 /** A composed solo-session server. */
 export interface SoloServer {
-  /** The `/auth` routes: login, session, logout, jwks.json. Mount with `app.use("/auth", solo.router)`. */
+  /**
+   * The `/auth` routes: login, session, logout, jwks.json, introspect, and the admin API under
+   * `/admin`. Mount with `app.use("/auth", solo.router)`.
+   */
   router: Router;
+  /** `GET /healthz` (process up) and `GET /readyz` (store reachable). Mount with `app.use(solo.health)`. */
+  health: Router;
+  /** The Prometheus `/metrics` handler: `app.get("/metrics", solo.metrics)`. */
+  metrics: RequestHandler;
+  /** The registry of the `solo_*` series alone, to merge into an app's own registry. */
+  registry: Registry;
   /** Middleware for the existing API: 401 with the code for anything but a live session; sets `req.solo`. */
   requireSession(options?: RequireSessionOptions): RequestHandler;
   /** Starts the session channel on an http(s) server or an existing Socket.IO server. */
@@ -98,7 +116,13 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
   const logger = o.logger ?? pino({ level: process.env.LOG_LEVEL ?? "info" });
   const keysDir = options.dataDir !== undefined || o.store !== "memory" ? o.dataDir : null;
   const ring = await loadKeyRing({ signingKeys: o.signingKeys, dataDir: keysDir });
-  const store = await openStore(o);
+  const rawStore = await openStore(o);
+  const metrics: Metrics = new Metrics({
+    sessionsLive: () => store.countLive(),
+    socketsConnected: () => realtime.localSockets,
+    onError: (error) => logger.warn({ err: error }, "metrics source failed"),
+  });
+  const store: SessionStore = new MeasuredStore(rawStore, (op) => metrics.storeOperation(op));
   const tokens = new TokenService(ring, {
     issuer: o.issuer,
     audience: o.audience,
@@ -108,10 +132,13 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
   });
   const audit = new AuditTrail(store, o.nodeId, (error) => logger.warn({ err: error }, "audit write failed"));
   const service = new SessionService(store, tokens, audit, o);
+  metrics.observe(service);
+  const logins = logSessionEvents(service, logger);
   const cookie = new SessionCookie(o.cookie, o.trustProxy);
   const csrf = (req: Parameters<typeof originAllowed>[0]) =>
     originAllowed(req, o.allowedOrigins, isSecure(req, o.trustProxy)) ? null : new SoloError("origin_not_allowed");
 
+  const requireSession = createRequireSession({ service, cookie, cookieName: o.cookie.name, csrf });
   const router = createAuthRouter({
     service,
     authenticate: o.authenticate,
@@ -121,8 +148,18 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
     logger,
     guards: [(req, _res, next) => next(csrf(req) ?? undefined)],
     loginGuards: [],
+    before: [
+      requestIds(),
+      loginOutcomes((outcome, req) => {
+        metrics.login(outcome);
+        logins.failed(outcome, req);
+      }),
+    ],
+    extra: [
+      createIntrospectRouter({ service, secret: o.introspectSecret }),
+      createAdminRouter({ service, requireAdmin: requireSession({ role: "admin" }) }),
+    ],
   });
-  const requireSession = createRequireSession({ service, cookie, cookieName: o.cookie.name, csrf });
   const realtime = new Realtime({
     service,
     cookieName: o.cookie.name,
@@ -135,6 +172,14 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
     logger,
   });
   service.setNotifier(realtime);
+  const feed = new AdminFeed({
+    service,
+    audit,
+    cookieName: o.cookie.name,
+    allowedOrigins: o.allowedOrigins,
+    trustProxy: o.trustProxy,
+    logger,
+  });
 
   const sweeper = setInterval(() => {
     service.sweep().catch((error: unknown) => logger.warn({ err: error }, "sweep failed"));
@@ -143,16 +188,24 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
 
   return {
     router,
+    health: createHealthRouter({ store, timeout: 2000 }),
+    metrics: metrics.handler(),
+    registry: metrics.registry,
     requireSession,
-    attach: (target) => realtime.attach(target),
+    attach(target) {
+      const io = realtime.attach(target);
+      feed.attach(io);
+      return io;
+    },
     endSession: (sessionId) => service.end(sessionId, "revoked", null),
     endUserSessions: (userId) => service.endAll(userId, "revoked", null),
     sweep: () => service.sweep(),
     reconcile: () => realtime.reconcile(),
-    store,
+    store: rawStore,
     async close() {
       clearInterval(sweeper);
       service.setNotifier(null);
+      feed.close();
       await realtime.close();
       await store.close();
     },

@@ -93,6 +93,12 @@ export interface SoloServerOptions {
   clock?: () => number;
   /** A pino logger. @default pino at level `LOG_LEVEL` (or "info") */
   logger?: Logger;
+  /**
+   * Shared secret (at least 16 characters) that other services send as
+   * `Authorization: Bearer <secret>` to `POST /auth/introspect`. Without it, only an admin's
+   * session token is accepted there. @default undefined
+   */
+  introspectSecret?: string;
 }
 
 /** Options after defaults, as the modules use them. */
@@ -120,6 +126,7 @@ export interface ResolvedOptions {
   nodeId: string;
   clock: () => number;
   logger: Logger | undefined;
+  introspectSecret: string | null;
 }
 
 const MINUTE = 60_000;
@@ -192,6 +199,7 @@ export function resolveOptions(options: SoloServerOptions, defaultNodeId: string
     nodeId: text("nodeId", options.nodeId, defaultNodeId),
     clock: options.clock ?? Date.now,
     logger: options.logger,
+    introspectSecret: secret("introspectSecret", options.introspectSecret),
   };
   if (typeof resolved.clock !== "function") throw new TypeError("createSoloServer: options.clock must be a function");
   if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(resolved.cookie.name)) {
@@ -218,6 +226,14 @@ function text(name: string, value: string | undefined, fallback: string): string
   if (value === undefined) return fallback;
   if (typeof value !== "string" || value === "") {
     throw new TypeError(`createSoloServer: options.${name} must be a non-empty string`);
+  }
+  return value;
+}
+
+function secret(name: string, value: string | undefined): string | null {
+  if (value === undefined) return null;
+  if (typeof value !== "string" || value.length < 16) {
+    throw new TypeError(`createSoloServer: options.${name} must be a string of at least 16 characters`);
   }
   return value;
 }

@@ -234,8 +234,9 @@ export class Realtime implements Notifier {
     if (socket.data.revoked) return;
     socket.data.revoked = true;
     const service = this.#deps.service;
+    const sentAt = performance.now();
     socket.timeout(this.#deps.ackTimeout).emit(EVENTS.revoked, notice, (error: Error | null) => {
-      if (!error) service.delivered(notice.sessionId, "acknowledged");
+      if (!error) service.delivered(notice.sessionId, "acknowledged", (performance.now() - sentAt) / 1000);
       socket.disconnect(true);
     });
     service.delivered(notice.sessionId, "delivered");

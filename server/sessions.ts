@@ -32,8 +32,10 @@ export interface Checked {
 export interface SessionEvents {
   login: [session: SessionRecord, replaced: readonly SessionRecord[]];
   refused: [userId: string, active: SessionRecord, policy: string];
-  ended: [session: SessionRecord];
-  delivery: [sessionId: string, status: DeliveryStatus];
+  /** A session ended; `actor` is the user who ended it (logout, admin), null for the system. */
+  ended: [session: SessionRecord, actor: string | null];
+  /** A notice moved forward; `seconds` is the emit → acknowledgement time when known. */
+  delivery: [sessionId: string, status: DeliveryStatus, seconds: number | null];
   rejected: [code: ErrorCode];
 }
 
@@ -135,12 +137,13 @@ export class SessionService extends EventEmitter<SessionEvents> {
       const session = await this.store.get(claims.sid);
       if (!session || session.userId !== claims.sub) throw new SoloError("invalid_token");
       if (session.ended) {
-        this.#audit.delivery(session.id, "delivered");
+        this.delivered(session.id, "delivered");
         throw endedError(session);
       }
       const lapse = this.#lapse(session, this.#options.clock());
       if (lapse) {
         const ended = await this.#end(session.id, lapse, null);
+        if (ended) this.delivered(ended.id, "delivered"); // this answer tells the device
         throw endedError(ended ?? { ...session, ended: { at: this.#options.clock(), reason: lapse, by: null } });
       }
       return { claims, session };
@@ -205,10 +208,31 @@ export class SessionService extends EventEmitter<SessionEvents> {
     return count;
   }
 
-  /** Reports how far a revocation notice got. */
-  delivered(sessionId: string, status: DeliveryStatus): void {
-    this.#audit.delivery(sessionId, status);
-    this.emit("delivery", sessionId, status);
+  /**
+   * Reports how far a revocation notice got (emit → acknowledgement `seconds` when known).
+   * A status this node already recorded is not recorded or emitted again.
+   */
+  delivered(sessionId: string, status: DeliveryStatus, seconds: number | null = null): void {
+    if (this.#audit.delivery(sessionId, status)) this.emit("delivery", sessionId, status, seconds);
+  }
+
+  /**
+   * Whether a token belongs to a live session, with no side effects: unlike {@link check} it
+   * records no activity, ends nothing, marks no notice delivered and emits nothing. For
+   * token introspection by other services. Returns null for anything not live.
+   */
+  async inspect(token: string): Promise<Checked | null> {
+    let claims: SessionClaims;
+    try {
+      claims = await this.tokens.verify(token);
+    } catch (error) {
+      if (error instanceof SoloError) return null;
+      throw error;
+    }
+    const session = await this.store.get(claims.sid);
+    if (!session || session.ended || session.userId !== claims.sub) return null;
+    if (this.#lapse(session, this.#options.clock())) return null;
+    return { claims, session };
   }
 
   #lapse(s: SessionRecord, now: number): "expired" | "idle" | null {
@@ -226,7 +250,7 @@ export class SessionService extends EventEmitter<SessionEvents> {
   /** Audits an ended session (pending until a socket gets the notice) and pushes the notice. */
   #tell(ended: SessionRecord, actor: string | null): void {
     this.#audit.ended(ended, "pending", actor);
-    this.emit("ended", ended);
+    this.emit("ended", ended, actor);
     this.#notifier?.revoke(revocationNotice(ended));
   }
 }

@@ -27,8 +27,8 @@ export interface StandaloneOverrides {
 
 /**
  * The standalone server behind `npm start`: demo users, the store from `SOLO_STORE`
- * (SQLite by default), `/auth`, an example existing API (`GET /api/notes` behind
- * `requireSession()`), and the demo page.
+ * (SQLite by default), `/auth`, `/healthz`, `/readyz`, `/metrics`, an example existing API
+ * (`GET /api/notes` behind `requireSession()`), and the demo page.
  */
 export async function startStandalone(
   env: NodeJS.ProcessEnv,
@@ -48,6 +48,9 @@ export async function startStandalone(
   app.disable("x-powered-by");
   if (config.options.trustProxy) app.set("trust proxy", true);
   app.use(securityHeaders);
+  app.use(solo.health);
+  // Unauthenticated, like most exporters: counts only, no user data. Keep it behind the network.
+  app.get("/metrics", solo.metrics);
   app.use("/auth", solo.router);
   app.get("/api/notes", solo.requireSession(), (req, res) => {
     const userId = req.solo?.userId ?? "";

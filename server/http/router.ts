@@ -26,6 +26,8 @@ export interface AuthRouterDeps {
   onBadCredentials?: (req: Request) => void;
   /** Extra routes mounted on the router (admin API, introspection). */
   extra?: Router[];
+  /** Runs first on every request (request ids, observers). */
+  before?: express.RequestHandler[];
 }
 
 /** Largest JSON body accepted by the auth routes. */
@@ -39,6 +41,7 @@ export function createAuthRouter(deps: AuthRouterDeps): Router {
   const router = express.Router();
   const json = express.json({ limit: MAX_BODY, strict: true, type: () => true });
 
+  for (const handler of deps.before ?? []) router.use(handler);
   router.use((_req, res, next) => {
     res.set("Cache-Control", "no-store");
     next();
@@ -105,7 +108,9 @@ export function createAuthRouter(deps: AuthRouterDeps): Router {
 
   router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const solo = toSoloError(error);
-    if (solo.code === "internal_error") deps.logger.error({ err: error, path: req.path }, "auth route failed");
+    if (solo.code === "internal_error") {
+      deps.logger.error({ err: error, path: req.path, reqId: res.get("x-request-id") }, "auth route failed");
+    }
     if (solo.code.startsWith("session_") && solo.code !== "session_active") deps.cookie.clear(req, res);
     sendError(res, solo);
   });

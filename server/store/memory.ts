@@ -143,11 +143,12 @@ export class MemoryStore implements SessionStore {
     return id;
   }
 
-  async updateDelivery(id: string, status: DeliveryStatus): Promise<void> {
+  async updateDelivery(sessionId: string, status: DeliveryStatus): Promise<void> {
     this.#open();
-    const event = this.#audit.find((e) => e.id === id);
-    if (event && (event.delivery === null || DELIVERY_RANK[status] > DELIVERY_RANK[event.delivery]))
-      event.delivery = status;
+    for (const event of this.#audit) {
+      if (event.sessionId !== sessionId || !ENDING_KINDS.includes(event.kind)) continue;
+      if (event.delivery === null || DELIVERY_RANK[status] > DELIVERY_RANK[event.delivery]) event.delivery = status;
+    }
   }
 
   async queryAudit(query: AuditQuery): Promise<AuditEvent[]> {

@@ -1,4 +1,6 @@
-import type { RevocationReason } from "../protocol.js";
+import type { AuditKind, DeliveryStatus, RevocationReason } from "../protocol.js";
+
+export type { AuditKind, DeliveryStatus } from "../protocol.js";
 
 /** The device a session was opened from (server side; times are not involved). */
 export interface DeviceInfo {
@@ -75,12 +77,6 @@ export interface LivePage {
   /** Pass as `cursor` for the next page; null on the last page. */
   next: string | null;
 }
-
-/** Audit event kinds. */
-export type AuditKind = "login" | "login_refused" | "replaced" | "logout" | "revoked" | "idle" | "expired";
-
-/** Delivery state of a revocation notice. */
-export type DeliveryStatus = "pending" | "delivered" | "acknowledged";
 
 /** One line of the audit trail. */
 export interface AuditEvent {

@@ -1,0 +1,175 @@
+import express, { type Request, type RequestHandler, type Router } from "express";
+import { SoloError } from "../errors.js";
+import type {
+  AdminAuditResponse,
+  AdminEndResponse,
+  AdminSessionsResponse,
+  AuditEventView,
+  DeviceView,
+} from "../protocol.js";
+import type { SessionService } from "../sessions.js";
+import type { AuditEvent, AuditQuery, DeviceInfo } from "../store/types.js";
+import { sessionView } from "../views.js";
+
+/** What the admin API needs. */
+export interface AdminRouterDeps {
+  service: SessionService;
+  /** `requireSession({ role: "admin" })`: 401 without a live session, 403 `forbidden` without the role, CSRF check. */
+  requireAdmin: RequestHandler;
+}
+
+/** Largest page size of the admin lists. */
+export const MAX_PAGE = 500;
+/** Longest user id, session id or cursor accepted in a query. */
+const MAX_PARAM = 512;
+
+/**
+ * The admin API, mounted under the auth router at `/admin` (so `/auth/admin/...`), for
+ * sessions whose token carries the role `admin`:
+ *
+ * - `GET /admin/sessions?user=&cursor=&limit=`: live sessions, newest first, paginated.
+ * - `DELETE /admin/sessions/:id`: ends one live session (reason `revoked`); 204, or 404 `not_found`.
+ * - `DELETE /admin/users/:userId/sessions`: ends all of a user's live sessions; 200 `{"ended": n}`.
+ * - `GET /admin/audit?user=&session=&since=&until=&before=&limit=`: the audit trail, newest first.
+ *
+ * @example
+ * ```ts
+ * createAuthRouter({ ...deps, extra: [createAdminRouter({ service, requireAdmin: requireSession({ role: "admin" }) })] });
+ * ```
+ */
+export function createAdminRouter(deps: AdminRouterDeps): Router {
+  const admin = express.Router();
+  const { service } = deps;
+
+  admin.get("/sessions", async (req, res) => {
+    const user = stringParam(req, "user");
+    const cursor = stringParam(req, "cursor");
+    const page = await service.store.listAllLive({
+      ...(user !== undefined ? { userId: user } : {}),
+      ...(cursor !== undefined ? { cursor } : {}),
+      limit: limitParam(req, 50),
+    });
+    const answer: AdminSessionsResponse = { sessions: page.sessions.map(sessionView), next: page.next };
+    res.json(answer);
+  });
+
+  admin.delete("/sessions/:id", async (req, res) => {
+    const id = pathParam(req, "id");
+    if (!(await service.end(id, "revoked", actorOf(req)))) {
+      throw new SoloError("not_found", {}, "No live session has this id.");
+    }
+    res.status(204).end();
+  });
+
+  admin.delete("/users/:userId/sessions", async (req, res) => {
+    const userId = pathParam(req, "userId");
+    const answer: AdminEndResponse = { ended: await service.endAll(userId, "revoked", actorOf(req)) };
+    res.json(answer);
+  });
+
+  admin.get("/audit", async (req, res) => {
+    const limit = limitParam(req, 100);
+    const query: AuditQuery = { limit };
+    const user = stringParam(req, "user");
+    const session = stringParam(req, "session");
+    const since = timeParam(req, "since");
+    const until = timeParam(req, "until");
+    const before = stringParam(req, "before");
+    if (user !== undefined) query.userId = user;
+    if (session !== undefined) query.sessionId = session;
+    if (since !== undefined) query.since = since;
+    if (until !== undefined) query.until = until;
+    if (before !== undefined) {
+      if (!/^[\w.:-]{1,64}$/.test(before)) {
+        throw new SoloError("invalid_request", {}, '"before" must be an event id from a previous page.');
+      }
+      query.before = before;
+    }
+    const events = await service.store.queryAudit(query);
+    const last = events[events.length - 1];
+    const answer: AdminAuditResponse = {
+      events: events.map(auditEventView),
+      next: events.length === limit && last ? last.id : null,
+    };
+    res.json(answer);
+  });
+
+  admin.use((_req, _res, next) => next(new SoloError("not_found")));
+
+  const router = express.Router();
+  router.use("/admin", deps.requireAdmin, admin);
+  return router;
+}
+
+/**
+ * An audit event as the admin API and the admin feed show it: times as ISO 8601 strings.
+ *
+ * @example
+ * ```ts
+ * res.json({ events: (await store.queryAudit({ userId })).map(auditEventView) });
+ * ```
+ */
+export function auditEventView(e: AuditEvent): AuditEventView {
+  return {
+    id: e.id,
+    kind: e.kind,
+    at: new Date(e.at).toISOString(),
+    userId: e.userId,
+    sessionId: e.sessionId,
+    device: e.device ? deviceView(e.device) : null,
+    node: e.node,
+    by: e.by
+      ? { sessionId: e.by.sessionId, userId: e.by.userId, device: e.by.device ? deviceView(e.by.device) : null }
+      : null,
+    delivery: e.delivery,
+    detail: e.detail,
+  };
+}
+
+function deviceView(d: DeviceInfo): DeviceView {
+  return { name: d.name, browser: d.browser, os: d.os, ip: d.ip };
+}
+
+/** The admin who made the request (set by `requireSession`). */
+function actorOf(req: Request): string | null {
+  return req.solo?.userId ?? null;
+}
+
+/** An optional query parameter given once as a non-empty string of sane length. */
+function stringParam(req: Request, name: string): string | undefined {
+  const value: unknown = (req.query as Record<string, unknown>)[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || value === "" || value.length > MAX_PARAM) {
+    throw new SoloError("invalid_request", {}, `"${name}" must be given once, as a non-empty string.`);
+  }
+  return value;
+}
+
+function pathParam(req: Request, name: string): string {
+  const value = req.params[name];
+  if (typeof value !== "string" || value === "" || value.length > MAX_PARAM) {
+    throw new SoloError("invalid_request", {}, `The ${name} in the path is not valid.`);
+  }
+  return value;
+}
+
+/** `limit`: an integer from 1 to {@link MAX_PAGE}. */
+function limitParam(req: Request, fallback: number): number {
+  const raw = stringParam(req, "limit");
+  if (raw === undefined) return fallback;
+  if (!/^\d{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > MAX_PAGE) {
+    throw new SoloError("invalid_request", {}, `"limit" must be an integer from 1 to ${MAX_PAGE}.`);
+  }
+  return Number(raw);
+}
+
+/** A time: ISO 8601 (`2026-03-02T10:00:00Z`) or epoch milliseconds. */
+function timeParam(req: Request, name: string): number | undefined {
+  const raw = stringParam(req, name);
+  if (raw === undefined) return undefined;
+  const ms = /^\d{1,15}$/.test(raw) ? Number(raw) : /^\d{4}-\d{2}-\d{2}/.test(raw) ? Date.parse(raw) : Number.NaN;
+  if (!Number.isFinite(ms)) {
+    throw new SoloError("invalid_request", {}, `"${name}" must be an ISO 8601 time or epoch milliseconds.`);
+  }
+  return ms;
+}

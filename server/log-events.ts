@@ -1,0 +1,100 @@
+import { createHash } from "node:crypto";
+import type { Request } from "express";
+import type { Logger } from "pino";
+import { currentRequestId, type LoginOutcome } from "./http/observe.js";
+import type { SessionService } from "./sessions.js";
+import type { DeviceInfo, SessionRecord } from "./store/types.js";
+
+/**
+ * A session id as it may appear in logs: the first 12 hex digits of its SHA-256. Enough to
+ * follow one session through the logs; useless to anyone who reads them.
+ *
+ * @example
+ * ```ts
+ * hashId("3q2-7w...") // → "9f86d081884c"
+ * ```
+ */
+export function hashId(id: string): string {
+  return createHash("sha256").update(id).digest("hex").slice(0, 12);
+}
+
+/** The device fields a log line carries. */
+function device(d: DeviceInfo): { name: string | null; browser: string | null; os: string | null; ip: string | null } {
+  return { name: d.name, browser: d.browser, os: d.os, ip: d.ip };
+}
+
+/** Fields common to every line: the request id when the event happened inside a request. */
+function base(event: string): { event: string; reqId?: string } {
+  const reqId = currentRequestId();
+  return reqId === undefined ? { event } : { event, reqId };
+}
+
+/**
+ * Writes one structured log line per login, refusal and ended session (kick), from the
+ * session service's events. Session ids are hashed ({@link hashId}); tokens, passwords and
+ * cookies are never logged. Notice delivery is logged at debug level.
+ *
+ * @example
+ * ```ts
+ * const logins = logSessionEvents(service, logger);
+ * router.use(loginOutcomes((outcome, req) => logins.failed(outcome, req)));
+ * ```
+ */
+export function logSessionEvents(
+  service: SessionService,
+  logger: Logger,
+): { failed(outcome: LoginOutcome, req: Request): void } {
+  service.on("login", (session: SessionRecord, replaced: readonly SessionRecord[]) => {
+    logger.info(
+      {
+        ...base("login"),
+        userId: session.userId,
+        sid: hashId(session.id),
+        device: device(session.device),
+        replaced: replaced.map((s) => hashId(s.id)),
+      },
+      "login",
+    );
+  });
+  service.on("refused", (userId, active, policy) => {
+    logger.info(
+      { ...base("login_refused"), userId, policy, activeSid: hashId(active.id), activeDevice: device(active.device) },
+      "login refused by policy",
+    );
+  });
+  service.on("ended", (session, actor) => {
+    const end = session.ended;
+    if (!end) return;
+    logger.info(
+      {
+        ...base("session_ended"),
+        reason: end.reason,
+        userId: session.userId,
+        sid: hashId(session.id),
+        device: device(session.device),
+        ...(end.by ? { bySid: hashId(end.by.sessionId), byDevice: device(end.by.device) } : {}),
+        ...(actor !== null ? { actor } : {}),
+      },
+      `session ended: ${end.reason}`,
+    );
+  });
+  service.on("delivery", (sessionId, status, seconds) => {
+    logger.debug(
+      {
+        ...base("notice"),
+        sid: hashId(sessionId),
+        status,
+        ...(seconds !== null ? { ms: Math.round(seconds * 1000) } : {}),
+      },
+      `revocation notice ${status}`,
+    );
+  });
+  return {
+    failed(outcome, req) {
+      if (outcome === "success" || outcome === "refused") return; // logged from the service's events
+      const line = { ...base("login_failed"), outcome, ip: req.ip ?? null };
+      if (outcome === "error") logger.warn(line, "login failed");
+      else logger.info(line, "login failed");
+    },
+  };
+}

@@ -1,0 +1,179 @@
+import type { RequestHandler } from "express";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { LoginOutcome } from "./http/observe.js";
+import type { ErrorCode, RevocationReason } from "./protocol.js";
+import type { SessionService } from "./sessions.js";
+import type { DeliveryStatus } from "./store/types.js";
+
+/** Where the gauges read their values at scrape time. */
+export interface MetricsSources {
+  /** Live sessions in the store (all nodes). */
+  sessionsLive: () => Promise<number>;
+  /** Sockets connected to this node's session channel. */
+  socketsConnected: () => number;
+  /** Told when a source fails during a scrape (the gauge keeps its last value). */
+  onError: (error: unknown) => void;
+}
+
+const LOGIN_OUTCOMES: readonly LoginOutcome[] = [
+  "success",
+  "invalid_credentials",
+  "refused",
+  "rate_limited",
+  "invalid_request",
+  "error",
+];
+const REASONS: readonly RevocationReason[] = ["replaced", "logout", "revoked", "idle", "expired"];
+const NOTICE_STATUSES: readonly Exclude<DeliveryStatus, "pending">[] = ["delivered", "acknowledged"];
+
+/** Default process metrics (CPU, memory, event loop, GC) are process-wide: one set per process. */
+let processRegistry: Registry | null = null;
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
+/**
+ * The Prometheus metrics of one solo-session server. Its `solo_*` series live in their own
+ * registry (not prom-client's global one), so several servers in one process do not collide;
+ * the default process metrics are added when scraped through {@link Metrics.handler}.
+ *
+ * @example
+ * ```ts
+ * const metrics = new Metrics({ sessionsLive: () => store.countLive(), socketsConnected: () => 0, onError: console.warn });
+ * metrics.observe(service);
+ * app.get("/metrics", metrics.handler());
+ * ```
+ */
+export class Metrics {
+  /** The `solo_*` series only; merge it into your own registry if you already export process metrics. */
+  readonly registry = new Registry();
+  readonly #logins: Counter<"outcome">;
+  readonly #kicks: Counter<"reason">;
+  readonly #notices: Counter<"status">;
+  readonly #deliverySeconds: Histogram;
+  readonly #storeSeconds: Histogram<"op">;
+  readonly #rejected: Counter<"code">;
+  #redisUp: Gauge | null = null;
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.registry];
+    new Gauge({
+      name: "solo_sessions_live",
+      help: "Live sessions in the store (all nodes).",
+      registers,
+      async collect() {
+        try {
+          this.set(await sources.sessionsLive());
+        } catch (error) {
+          sources.onError(error);
+        }
+      },
+    });
+    new Gauge({
+      name: "solo_sockets_connected",
+      help: "Sockets connected to this node's /session channel.",
+      registers,
+      collect() {
+        this.set(sources.socketsConnected());
+      },
+    });
+    this.#logins = new Counter({
+      name: "solo_logins_total",
+      help: "Login attempts by outcome.",
+      labelNames: ["outcome"],
+      registers,
+    });
+    for (const outcome of LOGIN_OUTCOMES) this.#logins.inc({ outcome }, 0);
+    this.#kicks = new Counter({
+      name: "solo_kicks_total",
+      help: "Sessions ended, by reason (logout is the user's own; the others are kicks).",
+      labelNames: ["reason"],
+      registers,
+    });
+    for (const reason of REASONS) this.#kicks.inc({ reason }, 0);
+    this.#notices = new Counter({
+      name: "solo_revocation_notices_total",
+      help: "session:revoked notices by how far they got: delivered (sent to a live socket or shown on next contact), acknowledged.",
+      labelNames: ["status"],
+      registers,
+    });
+    for (const status of NOTICE_STATUSES) this.#notices.inc({ status }, 0);
+    this.#deliverySeconds = new Histogram({
+      name: "solo_kick_delivery_seconds",
+      help: "Time from emitting session:revoked to the device's acknowledgement.",
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.#storeSeconds = new Histogram({
+      name: "solo_store_operation_seconds",
+      help: "Duration of session store operations.",
+      labelNames: ["op"],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    });
+    this.#rejected = new Counter({
+      name: "solo_requests_rejected_total",
+      help: "Requests and handshakes refused by the session check, by error code.",
+      labelNames: ["code"],
+      registers,
+    });
+  }
+
+  /** Counts what the session service reports: ended sessions, notice delivery, refused checks. */
+  observe(service: SessionService): void {
+    service.on("ended", (session) => {
+      if (session.ended) this.#kicks.inc({ reason: session.ended.reason });
+    });
+    service.on("delivery", (_sessionId, status, seconds) => {
+      if (status === "pending") return;
+      this.#notices.inc({ status });
+      if (status === "acknowledged" && seconds !== null) this.#deliverySeconds.observe(seconds);
+    });
+    service.on("rejected", (code: ErrorCode) => this.#rejected.inc({ code }));
+  }
+
+  /** Counts a login attempt. */
+  login(outcome: LoginOutcome): void {
+    this.#logins.inc({ outcome });
+  }
+
+  /** Starts timing a store operation; call the result when it settles. */
+  storeOperation(op: string): () => void {
+    const end = this.#storeSeconds.startTimer({ op });
+    return () => {
+      end();
+    };
+  }
+
+  /**
+   * Sets `solo_redis_up` (1 connected, 0 not). The series appears on the first call, so
+   * servers without Redis do not export it. For the Redis store to call on connection events.
+   */
+  setRedisUp(up: boolean): void {
+    this.#redisUp ??= new Gauge({
+      name: "solo_redis_up",
+      help: "1 when the Redis connection is ready, 0 otherwise.",
+      registers: [this.registry],
+    });
+    this.#redisUp.set(up ? 1 : 0);
+  }
+
+  /** The exposition text: default process metrics, then the `solo_*` series. */
+  async render(): Promise<string> {
+    return (await processMetrics().metrics()) + (await this.registry.metrics());
+  }
+
+  /** The `GET /metrics` handler (Prometheus text format). */
+  handler(): RequestHandler {
+    return async (_req, res) => {
+      const body = await this.render();
+      res.set("Content-Type", this.registry.contentType);
+      res.set("Cache-Control", "no-store");
+      res.send(body);
+    };
+  }
+}

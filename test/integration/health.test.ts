@@ -1,0 +1,67 @@
+import { rmSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import express from "express";
+import { pino } from "pino";
+import { afterEach, describe, expect, it } from "vitest";
+import { createHealthRouter } from "../../server/http/health.js";
+import type { ErrorBody } from "../../server/protocol.js";
+import { type Standalone, startStandalone } from "../../server/standalone.js";
+import { call } from "../support/client.js";
+import { tempDir } from "../support/server.js";
+
+const running: { server: Standalone; dir: string }[] = [];
+afterEach(async () => {
+  for (const { server, dir } of running.splice(0)) {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+async function standalone(): Promise<Standalone> {
+  const dir = tempDir();
+  const server = await startStandalone(
+    { PORT: "0", HOST: "127.0.0.1", SOLO_DATA_DIR: dir, LOG_LEVEL: "silent" },
+    { solo: { logger: pino({ level: "silent" }) } },
+  );
+  running.push({ server, dir });
+  return server;
+}
+
+describe("health", () => {
+  it("answers /healthz and /readyz with 200 while the store is reachable", async () => {
+    const srv = await standalone();
+    const live = await call(srv.url, "/healthz", null);
+    expect(live.status).toBe(200);
+    expect(live.body).toEqual({ status: "ok" });
+    expect(live.headers.get("cache-control")).toBe("no-store");
+    const ready = await call(srv.url, "/readyz", null);
+    expect(ready.status).toBe(200);
+    expect(ready.body).toEqual({ status: "ready" });
+  });
+
+  it("answers /readyz with 503 store_unavailable when the store is gone, while /healthz stays 200", async () => {
+    const srv = await standalone();
+    await srv.solo.store.close(); // the SQLite database is closed under the running server
+    const ready = await call(srv.url, "/readyz", null);
+    expect(ready.status).toBe(503);
+    expect((ready.body as ErrorBody).error).toBe("store_unavailable");
+    expect((await call(srv.url, "/healthz", null)).status).toBe(200);
+  });
+
+  it("answers /readyz with 503 when the store does not answer within the timeout", async () => {
+    // A store whose ping never settles, like a Redis behind a dead link.
+    const app = express().use(createHealthRouter({ store: { ping: () => new Promise<void>(() => {}) }, timeout: 50 }));
+    const http = createServer(app);
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", () => resolve()));
+    try {
+      const { port } = http.address() as AddressInfo;
+      const ready = await call(`http://127.0.0.1:${port}`, "/readyz", null);
+      expect(ready.status).toBe(503);
+      expect((ready.body as ErrorBody).error).toBe("store_unavailable");
+    } finally {
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    }
+  });
+});

@@ -1,0 +1,136 @@
+import { rmSync } from "node:fs";
+import { pino } from "pino";
+import { afterEach, describe, expect, it } from "vitest";
+import { Metrics } from "../../server/metrics.js";
+import { type Standalone, startStandalone } from "../../server/standalone.js";
+import { type ClientSocket, connect, login, nextRevocation } from "../support/client.js";
+import { sample, scrape } from "../support/ops.js";
+import { tempDir } from "../support/server.js";
+
+const running: { server: Standalone; dir: string }[] = [];
+const sockets: ClientSocket[] = [];
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.close();
+  for (const { server, dir } of running.splice(0)) {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** The `npm start` server on a free port, SQLite in a temp dir. */
+async function standalone(): Promise<Standalone> {
+  const dir = tempDir();
+  const server = await startStandalone(
+    { PORT: "0", HOST: "127.0.0.1", SOLO_DATA_DIR: dir, LOG_LEVEL: "silent" },
+    { solo: { logger: pino({ level: "silent" }) } },
+  );
+  running.push({ server, dir });
+  return server;
+}
+
+const KEY_SERIES = [
+  "solo_sessions_live",
+  "solo_sockets_connected",
+  'solo_logins_total{outcome="success"}',
+  'solo_logins_total{outcome="invalid_credentials"}',
+  'solo_logins_total{outcome="refused"}',
+  'solo_logins_total{outcome="rate_limited"}',
+  'solo_logins_total{outcome="error"}',
+  'solo_kicks_total{reason="replaced"}',
+  'solo_kicks_total{reason="revoked"}',
+  'solo_revocation_notices_total{status="delivered"}',
+  'solo_revocation_notices_total{status="acknowledged"}',
+  "solo_kick_delivery_seconds_count",
+  'solo_kick_delivery_seconds_bucket{le="+Inf"}',
+  "process_cpu_user_seconds_total",
+  "nodejs_eventloop_lag_seconds",
+  "process_resident_memory_bytes",
+];
+
+describe("/metrics", () => {
+  it("exposes the solo_ series and the default process metrics", async () => {
+    const srv = await standalone();
+    const samples = await scrape(srv.url);
+    for (const series of KEY_SERIES) sample(samples, series);
+    expect(sample(samples, "solo_sessions_live")).toBe(0);
+    expect(sample(samples, 'solo_kicks_total{reason="replaced"}')).toBe(0);
+    // No Redis here, so no solo_redis_up.
+    expect([...samples.keys()].some((k) => k.startsWith("solo_redis_up"))).toBe(false);
+  });
+
+  it("moves when a kick happens: logins, live sessions, sockets, kicks, notices, delivery latency, store timings", async () => {
+    const srv = await standalone();
+    const before = await scrape(srv.url);
+
+    const first = await login(srv.url);
+    const socket = await connect(srv.url, first.token);
+    sockets.push(socket);
+    const during = await scrape(srv.url);
+    expect(sample(during, "solo_sessions_live")).toBe(1);
+    expect(sample(during, "solo_sockets_connected")).toBe(1);
+
+    const revoked = nextRevocation(socket);
+    await login(srv.url);
+    await revoked;
+    const bad = await fetch(`${srv.url}/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "alice", password: "wrong" }),
+    });
+    expect(bad.status).toBe(401);
+
+    await expect
+      .poll(async () => sample(await scrape(srv.url), 'solo_revocation_notices_total{status="acknowledged"}'))
+      .toBe(1);
+    const after = await scrape(srv.url);
+    const delta = (series: string) => sample(after, series) - sample(before, series);
+    expect(delta('solo_logins_total{outcome="success"}')).toBe(2);
+    expect(delta('solo_logins_total{outcome="invalid_credentials"}')).toBe(1);
+    expect(delta('solo_kicks_total{reason="replaced"}')).toBe(1);
+    expect(delta('solo_kicks_total{reason="revoked"}')).toBe(0);
+    expect(delta('solo_revocation_notices_total{status="delivered"}')).toBe(1);
+    expect(delta("solo_kick_delivery_seconds_count")).toBe(1);
+    const seconds = sample(after, "solo_kick_delivery_seconds_sum");
+    expect(seconds).toBeGreaterThan(0);
+    expect(seconds).toBeLessThan(5);
+    expect(sample(after, "solo_sessions_live")).toBe(1);
+    await expect.poll(async () => sample(await scrape(srv.url), "solo_sockets_connected")).toBe(0);
+    expect(sample(after, 'solo_store_operation_seconds_count{op="claim"}')).toBe(2);
+    expect(sample(after, 'solo_store_operation_seconds_count{op="updateDelivery"}')).toBe(2);
+    expect(sample(after, 'solo_store_operation_seconds_count{op="appendAudit"}')).toBe(3);
+  });
+
+  it("counts an admin revoke under reason revoked and requests refused by code", async () => {
+    const srv = await standalone();
+    const alice = await login(srv.url);
+    expect(await srv.solo.endSession(alice.session.id)).toBe(true);
+    const refused = await fetch(`${srv.url}/api/notes`, { headers: { authorization: `Bearer ${alice.token}` } });
+    expect(refused.status).toBe(401);
+    const samples = await scrape(srv.url);
+    expect(sample(samples, 'solo_kicks_total{reason="revoked"}')).toBe(1);
+    expect(sample(samples, 'solo_requests_rejected_total{code="session_revoked"}')).toBe(1);
+  });
+});
+
+describe("solo_redis_up", () => {
+  it("appears once the Redis store reports its connection state, and follows it", async () => {
+    const metrics = new Metrics({ sessionsLive: async () => 3, socketsConnected: () => 2, onError: () => {} });
+    expect(await metrics.render()).not.toMatch(/^solo_redis_up/m);
+    metrics.setRedisUp(true);
+    expect(await metrics.render()).toMatch(/^solo_redis_up 1$/m);
+    metrics.setRedisUp(false);
+    const text = await metrics.render();
+    expect(text).toMatch(/^solo_redis_up 0$/m);
+    expect(text).toMatch(/^solo_sessions_live 3$/m);
+    expect(text).toMatch(/^solo_sockets_connected 2$/m);
+  });
+
+  it("keeps several servers' series apart in one process", async () => {
+    const a = new Metrics({ sessionsLive: async () => 1, socketsConnected: () => 0, onError: () => {} });
+    const b = new Metrics({ sessionsLive: async () => 7, socketsConnected: () => 0, onError: () => {} });
+    a.login("success");
+    expect(await a.render()).toMatch(/^solo_logins_total\{outcome="success"\} 1$/m);
+    expect(await b.render()).toMatch(/^solo_logins_total\{outcome="success"\} 0$/m);
+    expect(await b.render()).toMatch(/^solo_sessions_live 7$/m);
+  });
+});
