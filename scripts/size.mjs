@@ -25,4 +25,6 @@ for (const [file, s] of Object.entries(sizes)) {
   console.log(`${file.padEnd(20)} min ${kb(s.min).padStart(9)}  min+gzip ${kb(s.gzip).padStart(8)}`);
 }
 const core = sizes["solo-client.js"]?.gzip ?? 0;
-console.log(`core (solo-client.js): ${kb(core)} min+gzip; with the built-in warning: ${kb(total)} (socket.io-client excluded)`);
+console.log(
+  `core (solo-client.js): ${kb(core)} min+gzip; with the built-in warning: ${kb(total)} (socket.io-client excluded)`,
+);
