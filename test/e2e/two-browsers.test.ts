@@ -67,8 +67,9 @@ async function live(page: Page): Promise<void> {
   await page.locator('#connection[data-status="connected"]').waitFor();
 }
 
-function shot(page: Page, name: string): Promise<Buffer> {
-  return page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+/** Saves a screenshot to test-results/e2e; `fullPage: false` shows a modal as the person sees it. */
+function shot(page: Page, name: string, fullPage = true): Promise<Buffer> {
+  return page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
 }
 
 /** The session cookie's value in a context: the token the server gave that browser. */
@@ -96,6 +97,19 @@ describe("two browsers, one account", () => {
     expect(await a.page.evaluate((key) => localStorage.getItem(key), DRAFT_KEY)).toBe(
       "Call the bank about the transfer",
     );
+    await a.page.evaluate(async () => {
+      await new Promise<void>((resolve, reject) => {
+        const open = indexedDB.open("demo-db", 1);
+        open.onupgradeneeded = () => open.result.createObjectStore("drafts");
+        open.onsuccess = () => {
+          open.result.close();
+          resolve();
+        };
+        open.onerror = () => reject(open.error);
+      });
+      const cache = await caches.open("demo-cache");
+      await cache.put("/cached", new Response("private"));
+    });
     const oldToken = await sessionToken(a.context);
     await shot(a.page, "1-a-signed-in-light");
 
@@ -113,7 +127,7 @@ describe("two browsers, one account", () => {
     expect(await dialog.getAttribute("aria-modal")).toBe("true");
     const labelledBy = await dialog.getAttribute("aria-labelledby");
     expect(labelledBy).toBeTruthy();
-    const text = await dialog.innerText();
+    const text = await dialog.textContent();
     expect(text).toContain("Firefox");
     expect(text).toContain("Windows");
     const focused = await a.page.evaluate(
@@ -127,13 +141,19 @@ describe("two browsers, one account", () => {
       ),
     ).toBe(true);
 
-    // The draft is gone, the old credentials are refused everywhere, the page is signed out.
+    // The draft is gone (and the IndexedDB database and the cache), the old credentials are
+    // refused everywhere, the page is signed out.
     expect(await a.page.evaluate((key) => localStorage.getItem(key), DRAFT_KEY)).toBeNull();
+    const leftovers = await a.page.evaluate(async () => ({
+      databases: (await indexedDB.databases()).map((db) => db.name),
+      caches: await caches.keys(),
+    }));
+    expect(leftovers).toEqual({ databases: [], caches: [] });
     expect(await notesWith(oldToken)).toEqual({ status: 401, error: "session_replaced" });
     const fromPage = await a.page.evaluate(async () => (await fetch("/api/notes")).status);
     expect(fromPage).toBe(401);
     expect(await a.page.locator("#ended").getAttribute("data-source")).toBe("push");
-    await shot(a.page, "2-a-warning-light");
+    await shot(a.page, "2-a-warning-light", false);
 
     // Escape closes the warning; the sign-in form is there with the reason.
     await a.page.keyboard.press("Escape");
@@ -168,19 +188,19 @@ describe("two browsers, one account", () => {
     const dialog = a.page.getByRole("alertdialog");
     await dialog.waitFor({ state: "visible", timeout: 10_000 });
     expect(await dialog.getAttribute("data-reason")).toBe("replaced");
-    const text = await dialog.innerText();
+    const text = await dialog.textContent();
     expect(text).toContain("Firefox");
     expect(text).toContain("Windows");
     expect(await a.page.locator("#ended").getAttribute("data-source")).toBe("reconnect");
     expect(await a.page.evaluate((key) => localStorage.getItem(key), DRAFT_KEY)).toBeNull();
-    await shot(a.page, "5-a-warning-after-offline-dark");
+    await shot(a.page, "5-a-warning-after-offline-dark", false);
 
     await dialog.getByRole("button").click();
     await dialog.waitFor({ state: "detached" });
   });
 
   it("shows the warning on a reload that finds the session replaced, and keeps a live one", async () => {
-    const a = await open({ userAgent: UA.chromeMac });
+    const a = await open({ userAgent: UA.chromeMac, viewport: { width: 390, height: 844 }, colorScheme: "dark" });
     await signIn(a.page, "admin", "admin");
     await a.page.getByLabel("Draft note").fill("kept across reloads");
     await a.page.reload();
@@ -198,9 +218,10 @@ describe("two browsers, one account", () => {
     const dialog = again.getByRole("alertdialog");
     await dialog.waitFor({ state: "visible" });
     expect(await dialog.getAttribute("data-reason")).toBe("replaced");
-    expect(await dialog.innerText()).toContain("Firefox");
+    expect(await dialog.textContent()).toContain("Firefox");
     expect(await again.locator("#ended").getAttribute("data-source")).toBe("http");
     expect(await again.evaluate((key) => localStorage.getItem(key), DRAFT_KEY)).toBeNull();
+    await shot(again, "6-a-phone-warning-on-reload-dark", false);
 
     // The server cleared the cookie with that answer: the next reload is a plain sign-in page.
     await again.reload();
@@ -213,7 +234,7 @@ describe("two browsers, one account", () => {
     await signIn(b.page, "carol");
     await live(b.page);
     await b.page.getByLabel("Draft note").fill("short note");
-    await shot(b.page, "6-b-phone-signed-in");
+    await shot(b.page, "7-b-phone-signed-in");
     await b.page.getByRole("button", { name: "Sign out" }).click();
     await b.page.getByRole("button", { name: "Sign in" }).waitFor();
     expect(await b.page.getByLabel("Username").isVisible()).toBe(true);
@@ -224,6 +245,6 @@ describe("two browsers, one account", () => {
       return { status: res.status, error: ((await res.json()) as { error?: string }).error };
     });
     expect(session).toEqual({ status: 401, error: "missing_token" });
-    await shot(b.page, "7-b-phone-signed-out");
+    await shot(b.page, "8-b-phone-signed-out");
   });
 });
