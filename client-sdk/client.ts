@@ -118,6 +118,7 @@ class Client implements SoloClient {
     if (typeof window !== "undefined") {
       window.addEventListener("online", this.#onOnline);
       window.addEventListener("offline", this.#onOffline);
+      window.addEventListener("focus", this.#onVisible);
     }
     if (typeof document !== "undefined") document.addEventListener("visibilitychange", this.#onVisible);
     if (options.restore) {
@@ -239,6 +240,7 @@ class Client implements SoloClient {
     if (typeof window !== "undefined") {
       window.removeEventListener("online", this.#onOnline);
       window.removeEventListener("offline", this.#onOffline);
+      window.removeEventListener("focus", this.#onVisible);
     }
     if (typeof document !== "undefined") document.removeEventListener("visibilitychange", this.#onVisible);
     this.#events.clear();
@@ -466,8 +468,9 @@ class Client implements SoloClient {
     this.#lost("offline", true);
   }
 
+  /** The page became visible or got focus: a tab in standby takes the channel back. */
   #visible(): void {
-    if (document.visibilityState !== "visible") return;
+    if (typeof document !== "undefined" && document.visibilityState !== "visible") return;
     if (this.#state.status === "active" && this.#connection === "standby" && this.#channel) {
       this.#setConnection("connecting");
       this.#channel.reconnect();

@@ -229,6 +229,27 @@ describe("two browsers, one account", () => {
     expect(await again.getByRole("alertdialog").count()).toBe(0);
   });
 
+  it("two tabs of one browser share the session: one holds the channel, the other waits, no reconnect loop", async () => {
+    const first = await open({ userAgent: UA.chromeMac });
+    await signIn(first.page, "carol");
+    await live(first.page);
+    const second = await first.context.newPage();
+    second.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
+    await second.goto(server.url);
+    await second.getByRole("heading", { name: "Signed in as carol" }).waitFor();
+    await live(second);
+    await first.page.locator('#connection[data-status="standby"]').waitFor();
+    const connects = () => first.page.locator("#log .log-good", { hasText: "Connected" }).count();
+    const before = await connects();
+    await first.page.waitForTimeout(1500);
+    expect(await connects()).toBe(before);
+    expect(await first.page.locator("#connection").getAttribute("data-status")).toBe("standby");
+    expect(await second.locator("#connection").getAttribute("data-status")).toBe("connected");
+    // Both tabs still work over HTTP.
+    await first.page.getByRole("button", { name: "Load notes" }).click();
+    await first.page.locator('#notes-status[data-status="200"]').waitFor();
+  });
+
   it("signs out: the sign-in form is back, the cookie is gone, no warning (phone width)", async () => {
     const b = await open({ userAgent: UA.firefoxWindows, viewport: { width: 390, height: 844 }, isMobile: true });
     await signIn(b.page, "carol");
