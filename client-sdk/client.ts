@@ -1,0 +1,554 @@
+import {
+  type ConnectErrorData,
+  type ErrorBody,
+  isErrorCode,
+  type LoginResponse,
+  type RevocationNotice,
+  type SessionResponse,
+  type SessionView,
+} from "../server/protocol.js";
+import { watchActivity } from "./activity.js";
+import { type Channel, type ChannelHandlers, socketChannel } from "./channel.js";
+import { clearAppState, emptyReport } from "./clear.js";
+import { Emitter } from "./emitter.js";
+import { SoloClientError } from "./errors.js";
+import { type ResolvedOptions, resolveOptions, type SoloClientOptions } from "./options.js";
+import { fromNotice, fromRefusal } from "./revocation.js";
+import type {
+  ClearReport,
+  ConnectionStatus,
+  LoginOptions,
+  LogoutOptions,
+  Revocation,
+  SoloClientEventName,
+  SoloClientEvents,
+  SoloClientHandler,
+  SoloState,
+} from "./types.js";
+
+/** What `login()` resolves to. */
+export interface LoginResult {
+  /** The new session. */
+  session: SessionView;
+  /** The sessions this sign-in ended elsewhere (they were told at once). */
+  replaced: SessionView[];
+}
+
+/** A solo-session client. Make one per page with {@link createSoloClient}. */
+export interface SoloClient {
+  /** The current state; switch on `state.status`. */
+  readonly state: SoloState;
+  /** The live session, or null. */
+  readonly session: SessionView | null;
+  /** The session channel's condition. */
+  readonly connection: ConnectionStatus;
+  /** Settles once the start-up check of `/auth/session` is done (at once with `restore: false`). */
+  readonly ready: Promise<SoloState>;
+  /**
+   * Signs in with the app's credentials (the body of `POST /auth/login`). Rejects with a
+   * {@link SoloClientError}: `invalid_credentials`, `session_active` (see `error.active`;
+   * retry with `{ takeover: true }`), `rate_limited`, `network_error`, ...
+   */
+  login(credentials: Readonly<Record<string, unknown>>, options?: LoginOptions): Promise<LoginResult>;
+  /** Signs out (this session, or `{ everywhere: true }` every session of the user). */
+  logout(options?: LogoutOptions): Promise<void>;
+  /**
+   * `fetch` with the session's credentials for same-origin requests. A 401 whose code is
+   * `session_*` is a revocation (cleared, warned, `revoked` emitted); the response is returned as is.
+   */
+  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /** Listens to an event; returns a function that stops listening. */
+  on<K extends SoloClientEventName>(event: K, handler: SoloClientHandler<K>): () => void;
+  /** Stops listening. */
+  off<K extends SoloClientEventName>(event: K, handler: SoloClientHandler<K>): void;
+  /** Closes the channel, removes listeners and the warning. The client cannot be used after. */
+  destroy(): void;
+}
+
+/** The auth-refusal codes after which the page asks `/auth/session` what is true. */
+const ASK_AGAIN = new Set(["missing_token", "invalid_token", "token_expired"]);
+
+type Check =
+  | { kind: "live"; session: SessionView }
+  | { kind: "refused"; body: ErrorBody | null; status: number }
+  | { kind: "unreachable" };
+
+/**
+ * Creates the client: it checks `/auth/session` at start (a reload keeps the session, or
+ * learns that it ended), holds the session channel while signed in, and on a revocation,
+ * however it arrives, stops reconnecting, clears the app's state, shows the warning and
+ * emits `revoked`. Throws a TypeError at once for a bad option.
+ *
+ * @example
+ * ```ts
+ * import { createSoloClient } from "solo-session/client";
+ *
+ * const solo = createSoloClient({ baseUrl: "/auth", clear: { keep: ["theme"] } });
+ * solo.on("revoked", (r) => router.go("/signin", { reason: r.reason }));
+ * await solo.ready;
+ * if (solo.state.status !== "active") await solo.login({ username, password });
+ * const notes = await (await solo.fetch("/api/notes")).json();
+ * ```
+ */
+export function createSoloClient(options: SoloClientOptions = {}): SoloClient {
+  return new Client(resolveOptions(options, globalThis.location));
+}
+
+class Client implements SoloClient {
+  readonly #o: ResolvedOptions;
+  readonly #events = new Emitter<SoloClientEvents>();
+  readonly ready: Promise<SoloState>;
+  #state: SoloState;
+  #connection: ConnectionStatus = "idle";
+  #token: string | null = null;
+  #channel: Channel | null = null;
+  #stopActivity: (() => void) | null = null;
+  #retryTimer: ReturnType<typeof setTimeout> | null = null;
+  #retries = 0;
+  #removeWarning: (() => void) | null = null;
+  /** Bumped whenever the session changes, so that late answers for an old session are dropped. */
+  #epoch = 0;
+  #destroyed = false;
+  readonly #onOnline = () => this.#online();
+  readonly #onOffline = () => this.#offline();
+  readonly #onVisible = () => this.#visible();
+
+  constructor(options: ResolvedOptions) {
+    this.#o = options;
+    if (typeof window !== "undefined") {
+      window.addEventListener("online", this.#onOnline);
+      window.addEventListener("offline", this.#onOffline);
+      window.addEventListener("focus", this.#onVisible);
+    }
+    if (typeof document !== "undefined") document.addEventListener("visibilitychange", this.#onVisible);
+    if (options.restore) {
+      this.#state = { status: "signing-in", via: "restore" };
+      this.ready = this.#restore();
+    } else {
+      this.#state = { status: "anonymous" };
+      this.ready = Promise.resolve(this.#state);
+    }
+  }
+
+  get state(): SoloState {
+    return this.#state;
+  }
+
+  get session(): SessionView | null {
+    return this.#state.status === "active" ? this.#state.session : null;
+  }
+
+  get connection(): ConnectionStatus {
+    return this.#connection;
+  }
+
+  on<K extends SoloClientEventName>(event: K, handler: SoloClientHandler<K>): () => void {
+    return this.#events.on(event, handler);
+  }
+
+  off<K extends SoloClientEventName>(event: K, handler: SoloClientHandler<K>): void {
+    this.#events.off(event, handler);
+  }
+
+  async login(credentials: Readonly<Record<string, unknown>>, options: LoginOptions = {}): Promise<LoginResult> {
+    this.#alive();
+    if (typeof credentials !== "object" || credentials === null) {
+      throw new TypeError("login(): credentials must be an object");
+    }
+    this.#end();
+    const epoch = this.#epoch;
+    this.#setState({ status: "signing-in", via: "login" });
+    const body: Record<string, unknown> = { ...credentials };
+    if (this.#o.deviceName !== undefined) body.device = { name: this.#o.deviceName };
+    if (options.takeover === true) body.takeover = true;
+    let res: Response;
+    try {
+      res = await this.#o.fetch(`${this.#o.baseUrl}/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json" },
+        body: JSON.stringify(body),
+        credentials: "include",
+      });
+    } catch {
+      this.#failLogin(epoch);
+      throw new SoloClientError("network_error", 0, null);
+    }
+    if (!res.ok) {
+      const error = await readError(res);
+      this.#failLogin(epoch);
+      throw new SoloClientError(error?.error ?? "internal_error", res.status, error);
+    }
+    const answer = (await res.json()) as LoginResponse;
+    if (epoch === this.#epoch && !this.#destroyed) {
+      this.#token = answer.token;
+      this.#activate(answer.session);
+    }
+    return { session: answer.session, replaced: answer.replaced };
+  }
+
+  async logout(options: LogoutOptions = {}): Promise<void> {
+    this.#alive();
+    const state = this.#state;
+    const token = this.#token;
+    // Close the channel first, so this page does not take its own logout for a revocation.
+    this.#end();
+    const url = `${this.#o.baseUrl}/logout${options.everywhere === true ? "?scope=all" : ""}`;
+    let res: Response;
+    try {
+      res = await this.#o.fetch(url, { method: "POST", headers: bearer(token), credentials: "include" });
+    } catch {
+      this.#resume(state, token);
+      throw new SoloClientError("network_error", 0, null);
+    }
+    // 401: there was no live session to end; the page is signed out either way.
+    if (!res.ok && res.status !== 401) {
+      const error = await readError(res);
+      this.#resume(state, token);
+      throw new SoloClientError(error?.error ?? "internal_error", res.status, error);
+    }
+    if (this.#o.clearOnLogout && this.#o.clear) await clearAppState(this.#o.clear);
+    this.#removeWarning?.();
+    this.#removeWarning = null;
+    this.#setState({ status: "anonymous" });
+  }
+
+  async fetch(input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> {
+    this.#alive();
+    const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+    const ours = this.#sameOrigin(url);
+    const headers = new Headers(init.headers ?? (input instanceof Request ? input.headers : undefined));
+    if (ours && this.#token !== null && !headers.has("authorization")) {
+      headers.set("authorization", `Bearer ${this.#token}`);
+    }
+    const sessionId = this.session?.id ?? null;
+    const epoch = this.#epoch;
+    const res = await this.#o.fetch(input, { ...init, headers });
+    if (ours && res.status === 401 && epoch === this.#epoch && this.#state.status === "active") {
+      const body = await readError(res.clone());
+      const revocation = body && fromRefusal(body, sessionId, "http", this.#o.clock());
+      if (revocation) await this.#revoke(revocation);
+    }
+    return res;
+  }
+
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#end();
+    this.#removeWarning?.();
+    this.#removeWarning = null;
+    if (typeof window !== "undefined") {
+      window.removeEventListener("online", this.#onOnline);
+      window.removeEventListener("offline", this.#onOffline);
+      window.removeEventListener("focus", this.#onVisible);
+    }
+    if (typeof document !== "undefined") document.removeEventListener("visibilitychange", this.#onVisible);
+    this.#events.clear();
+  }
+
+  // --- the session's life -------------------------------------------------------------
+
+  async #restore(): Promise<SoloState> {
+    const epoch = this.#epoch;
+    const check = await this.#check(null);
+    if (epoch !== this.#epoch || this.#destroyed) return this.#state;
+    if (check.kind === "live") {
+      this.#activate(check.session);
+    } else {
+      const revocation =
+        check.kind === "refused" && check.body && fromRefusal(check.body, null, "http", this.#o.clock());
+      if (revocation) await this.#revoke(revocation, true);
+      else this.#setState({ status: "anonymous" });
+    }
+    return this.#state;
+  }
+
+  #activate(session: SessionView): void {
+    this.#epoch++;
+    this.#retries = 0;
+    this.#removeWarning?.();
+    this.#removeWarning = null;
+    this.#setState({ status: "active", session });
+    this.#openChannel();
+    if (typeof document !== "undefined") {
+      this.#stopActivity = watchActivity(document, this.#o.activityInterval, this.#o.clock, () => {
+        if (this.#connection !== "connected" || !this.#channel) return false;
+        this.#channel.activity();
+        return true;
+      });
+    }
+    // Fetch the warning's code now, so it shows at once even if the network is gone later.
+    if (this.#o.warning === "builtin") loadWarning().catch(() => {});
+  }
+
+  #openChannel(): void {
+    const epoch = this.#epoch;
+    let channel: Channel | null = null;
+    const mine = () => channel !== null && channel === this.#channel && epoch === this.#epoch;
+    const handlers: ChannelHandlers = {
+      connected: () => {
+        if (!mine()) return;
+        this.#retries = 0;
+        this.#setConnection("connected");
+        const sessionId = this.session?.id;
+        if (sessionId) this.#events.emit("connected", { sessionId });
+      },
+      disconnected: (cause) => {
+        if (!mine()) return;
+        if (cause === "network") this.#lost("network", true);
+        else void this.#askServer();
+      },
+      revoked: (notice) => {
+        if (mine()) this.#onNotice(notice);
+      },
+      refused: (data) => {
+        if (mine()) void this.#onRefused(data);
+      },
+    };
+    this.#setConnection("connecting");
+    const transport = this.#o.transport ?? socketChannel;
+    channel = transport(
+      {
+        url: this.#o.socketUrl,
+        path: this.#o.socketPath,
+        token: this.#token,
+        reconnectDelay: this.#o.reconnectDelay,
+        reconnectDelayMax: this.#o.reconnectDelayMax,
+      },
+      handlers,
+    );
+    this.#channel = channel;
+  }
+
+  #onNotice(notice: RevocationNotice): void {
+    if (notice.sessionId !== this.session?.id) return;
+    void this.#revoke(fromNotice(notice));
+  }
+
+  async #onRefused(data: ConnectErrorData): Promise<void> {
+    const revocation = fromRefusal(data, this.session?.id ?? null, "reconnect", this.#o.clock());
+    if (revocation) return this.#revoke(revocation);
+    if (ASK_AGAIN.has(data.code)) return this.#askServer();
+    // The store is down, too many connections, ...: try again later.
+    this.#lost("network", true);
+    this.#retryLater();
+  }
+
+  /** The channel was closed without a notice, or refused our credentials: ask `/auth/session` what is true. */
+  async #askServer(): Promise<void> {
+    const epoch = this.#epoch;
+    const sessionId = this.session?.id ?? null;
+    const check = await this.#check(this.#token);
+    if (epoch !== this.#epoch || this.#destroyed) return;
+    switch (check.kind) {
+      case "live":
+        if (check.session.id === sessionId) {
+          // Another connection of this session (another tab) holds the channel.
+          this.#lost("standby", false);
+          return;
+        }
+        // The cookie now belongs to a newer sign-in in this browser: ours was replaced by it.
+        return this.#revoke({
+          reason: "replaced",
+          code: "session_replaced",
+          sessionId,
+          at: check.session.createdAt,
+          by: { device: check.session.device, at: check.session.createdAt },
+          source: "http",
+        });
+      case "refused": {
+        const revocation = check.body && fromRefusal(check.body, sessionId, "http", this.#o.clock());
+        if (revocation) return this.#revoke(revocation);
+        if (check.status === 401) {
+          // No session any more, and no reason given (the cookie is gone): signed out.
+          this.#end();
+          this.#setState({ status: "anonymous" });
+          return;
+        }
+        this.#lost("network", true);
+        this.#retryLater();
+        return;
+      }
+      case "unreachable":
+        this.#lost("network", true);
+        this.#retryLater();
+        return;
+    }
+  }
+
+  /**
+   * The one way a session ends from outside: stop the channel, clear the app's state, show
+   * the warning, emit `revoked`, and have the server clear its cookie.
+   */
+  async #revoke(revocation: Revocation, restoring = false): Promise<void> {
+    if (this.#destroyed || (this.#state.status !== "active" && !restoring)) return;
+    this.#end();
+    const epoch = this.#epoch;
+    const clearing = this.#o.clear ? clearAppState(this.#o.clear) : Promise.resolve(emptyReport());
+    this.#setState({ status: "revoked", revocation });
+    const cleared = await clearing;
+    if (this.#destroyed) return;
+    if (epoch === this.#epoch) await this.#warn(revocation, cleared);
+    this.#events.emit("revoked", revocation);
+    if (revocation.source !== "http") void this.#check(null);
+  }
+
+  async #warn(revocation: Revocation, cleared: ClearReport): Promise<void> {
+    const warning = this.#o.warning;
+    const context = { cleared, locale: this.#o.locale, texts: this.#o.texts };
+    if (warning === false) return;
+    try {
+      if (warning === "builtin") {
+        const { showWarning } = await loadWarning();
+        if (this.#destroyed) return;
+        this.#removeWarning?.();
+        this.#removeWarning = showWarning(revocation, context);
+      } else {
+        warning(revocation, context);
+      }
+    } catch (error) {
+      // A warning that fails must not stop the revocation.
+      if (typeof globalThis.reportError === "function") globalThis.reportError(error);
+    }
+  }
+
+  /**
+   * `GET /auth/session`. With `token` null it goes on the cookie alone; an ended session's
+   * answer also makes the server clear its cookie.
+   */
+  async #check(token: string | null): Promise<Check> {
+    let res: Response;
+    try {
+      res = await this.#o.fetch(`${this.#o.baseUrl}/session`, {
+        headers: { ...bearer(token), accept: "application/json" },
+        credentials: "include",
+        cache: "no-store",
+      });
+    } catch {
+      return { kind: "unreachable" };
+    }
+    if (res.ok) {
+      const body = (await res.json().catch(() => null)) as SessionResponse | null;
+      if (body?.session) return { kind: "live", session: body.session };
+      return { kind: "refused", body: null, status: 502 };
+    }
+    return { kind: "refused", body: await readError(res), status: res.status };
+  }
+
+  // --- connection bookkeeping ----------------------------------------------------------
+
+  /** The channel went down: moves to reconnecting, offline or standby, and says so once. */
+  #lost(cause: "network" | "offline" | "standby", reconnecting: boolean): void {
+    const next: ConnectionStatus = cause === "network" ? "reconnecting" : cause;
+    if (this.#connection === next) return;
+    this.#setConnection(next);
+    this.#events.emit("disconnected", { cause, reconnecting });
+  }
+
+  #retryLater(): void {
+    if (this.#retryTimer !== null) return;
+    const base = Math.min(this.#o.reconnectDelayMax, this.#o.reconnectDelay * 2 ** this.#retries);
+    const wait = Math.min(this.#o.reconnectDelayMax, base * (0.5 + Math.random()));
+    this.#retries++;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      if (this.#state.status === "active" && isOnline()) this.#channel?.reconnect();
+    }, wait);
+  }
+
+  #online(): void {
+    if (this.#state.status !== "active" || !this.#channel || this.#connection !== "offline") return;
+    this.#setConnection("reconnecting");
+    this.#channel.reconnect();
+  }
+
+  #offline(): void {
+    if (this.#state.status !== "active" || !this.#channel || this.#connection === "standby") return;
+    this.#channel.pause();
+    this.#lost("offline", true);
+  }
+
+  /** The page became visible or got focus: a tab in standby takes the channel back. */
+  #visible(): void {
+    if (typeof document !== "undefined" && document.visibilityState !== "visible") return;
+    if (this.#state.status === "active" && this.#connection === "standby" && this.#channel) {
+      this.#setConnection("connecting");
+      this.#channel.reconnect();
+    }
+  }
+
+  // --- helpers --------------------------------------------------------------------------
+
+  /** Leaves the current session locally: closes the channel, stops timers, forgets the token. */
+  #end(): void {
+    this.#epoch++;
+    this.#channel?.close();
+    this.#channel = null;
+    this.#stopActivity?.();
+    this.#stopActivity = null;
+    if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+    this.#token = null;
+    if (this.#connection !== "idle") {
+      const wasConnected = this.#connection === "connected";
+      this.#setConnection("idle");
+      if (wasConnected) this.#events.emit("disconnected", { cause: "closed", reconnecting: false });
+    }
+  }
+
+  /** Back to a session after a logout that did not reach the server. */
+  #resume(state: SoloState, token: string | null): void {
+    if (state.status !== "active" || this.#destroyed) return;
+    this.#token = token;
+    this.#activate(state.session);
+  }
+
+  #failLogin(epoch: number): void {
+    if (epoch === this.#epoch && !this.#destroyed) this.#setState({ status: "anonymous" });
+  }
+
+  #setState(state: SoloState): void {
+    this.#state = state;
+    if (!this.#destroyed) this.#events.emit("state", state);
+  }
+
+  #setConnection(status: ConnectionStatus): void {
+    this.#connection = status;
+  }
+
+  #sameOrigin(url: string): boolean {
+    try {
+      const page = globalThis.location?.href ?? "http://localhost/";
+      return new URL(url, page).origin === new URL(this.#o.baseUrl, page).origin;
+    } catch {
+      return false;
+    }
+  }
+
+  #alive(): void {
+    if (this.#destroyed) throw new Error("solo-session: this client was destroyed");
+  }
+}
+
+/** The built-in warning is a separate chunk: an app that never shows it never loads it. */
+function loadWarning(): Promise<typeof import("./warning/dialog.js")> {
+  return import("./warning/dialog.js");
+}
+
+function bearer(token: string | null): Record<string, string> {
+  return token === null ? {} : { authorization: `Bearer ${token}` };
+}
+
+function isOnline(): boolean {
+  return typeof navigator === "undefined" || navigator.onLine !== false;
+}
+
+/** The error body of an answer, if it is one of ours. */
+async function readError(res: Response): Promise<ErrorBody | null> {
+  try {
+    const body = (await res.json()) as Partial<ErrorBody> | null;
+    return body && isErrorCode(body.error) ? (body as ErrorBody) : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,30 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vite";
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+/**
+ * The demo page. Built into dist/demo, which the standalone server (`npm start`) serves
+ * beside `/auth` and `/api`, so the SDK talks to its own origin. No inline scripts: the
+ * server's Content-Security-Policy does not allow them.
+ */
+export default defineConfig({
+  root: here("."),
+  base: "/",
+  publicDir: here("./public"),
+  build: {
+    outDir: here("../dist/demo"),
+    emptyOutDir: true,
+    target: "es2022",
+    sourcemap: true,
+    assetsInlineLimit: 0,
+  },
+  server: {
+    // `vite --config demo/vite.config.ts` during development: the API runs on `npm start`.
+    proxy: {
+      "/auth": "http://localhost:3000",
+      "/api": "http://localhost:3000",
+      "/socket.io": { target: "ws://localhost:3000", ws: true },
+    },
+  },
+});

@@ -1,0 +1,283 @@
+import { execSync } from "node:child_process";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { BrowserContext, BrowserContextOptions, Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { ErrorBody } from "../../server/protocol.js";
+import { type Standalone, startStandalone } from "../../server/standalone.js";
+import { launchBrowser, type TestBrowser } from "../support/browser.js";
+import { UA } from "../support/client.js";
+import { tempDir } from "../support/server.js";
+
+const ROOT = join(import.meta.dirname, "../..");
+const DEMO_DIR = join(ROOT, "dist/demo");
+const SHOTS = join(ROOT, "test-results/e2e");
+const DRAFT_KEY = "demo:draft";
+
+let server: Standalone;
+let browser: TestBrowser;
+let dataDir: string;
+const problems: string[] = [];
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(join(DEMO_DIR, "index.html"))) execSync("npm run build:demo", { cwd: ROOT, stdio: "ignore" });
+  mkdirSync(SHOTS, { recursive: true });
+  dataDir = tempDir("solo-e2e-");
+  server = await startStandalone(
+    { PORT: "0", HOST: "127.0.0.1", SOLO_STORE: "sqlite", SOLO_DATA_DIR: dataDir, LOG_LEVEL: "silent" },
+    { demoDir: DEMO_DIR },
+  );
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+afterEach(async () => {
+  for (const context of contexts.splice(0)) await context.close();
+  const found = problems.splice(0);
+  expect(found, "page errors or CSP violations").toEqual([]);
+});
+
+/** A new browser (context) with one page on the demo; page errors and CSP refusals are collected. */
+async function open(options: BrowserContextOptions): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.context({ viewport: { width: 1280, height: 860 }, ...options });
+  contexts.push(context);
+  const page = await context.newPage();
+  page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
+  page.on("console", (message) => {
+    if (/Content Security Policy|Refused to/i.test(message.text())) problems.push(`csp: ${message.text()}`);
+  });
+  await page.goto(server.url);
+  return { context, page };
+}
+
+async function signIn(page: Page, username: string, password = "demo"): Promise<void> {
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: `Signed in as ${username}` }).waitFor();
+}
+
+async function live(page: Page): Promise<void> {
+  await page.locator('#connection[data-status="connected"]').waitFor();
+}
+
+/** Saves a screenshot to test-results/e2e; `fullPage: false` shows a modal as the person sees it. */
+function shot(page: Page, name: string, fullPage = true): Promise<Buffer> {
+  return page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
+}
+
+/** The session cookie's value in a context: the token the server gave that browser. */
+async function sessionToken(context: BrowserContext): Promise<string> {
+  const cookie = (await context.cookies(server.url)).find((c) => c.name === "solo_session");
+  if (!cookie) throw new Error("no session cookie");
+  return cookie.value;
+}
+
+/** `GET /api/notes` from Node with a bearer token: status and error code. */
+async function notesWith(token: string): Promise<{ status: number; error: string | null }> {
+  const res = await fetch(`${server.url}/api/notes`, { headers: { authorization: `Bearer ${token}` } });
+  const body = (await res.json()) as Partial<ErrorBody>;
+  return { status: res.status, error: body.error ?? null };
+}
+
+describe("two browsers, one account", () => {
+  it("signs the first browser out within a second, names the new device, clears its draft; the second works", async () => {
+    const a = await open({ userAgent: UA.chromeMac, colorScheme: "light" });
+    const b = await open({ userAgent: UA.firefoxWindows, colorScheme: "dark" });
+
+    await signIn(a.page, "alice");
+    await live(a.page);
+    await a.page.getByLabel("Draft note").fill("Call the bank about the transfer");
+    expect(await a.page.evaluate((key) => localStorage.getItem(key), DRAFT_KEY)).toBe(
+      "Call the bank about the transfer",
+    );
+    await a.page.evaluate(async () => {
+      await new Promise<void>((resolve, reject) => {
+        const open = indexedDB.open("demo-db", 1);
+        open.onupgradeneeded = () => open.result.createObjectStore("drafts");
+        open.onsuccess = () => {
+          open.result.close();
+          resolve();
+        };
+        open.onerror = () => reject(open.error);
+      });
+      const cache = await caches.open("demo-cache");
+      await cache.put("/cached", new Response("private"));
+    });
+    const oldToken = await sessionToken(a.context);
+    await shot(a.page, "1-a-signed-in-light");
+
+    // A records (on the shared system clock) the moment the warning enters its page.
+    await a.page.evaluate(() => {
+      const w = window as Window & { warnedAt?: number };
+      new MutationObserver((_, observer) => {
+        if (document.querySelector("[data-solo-warning]")) {
+          w.warnedAt = Date.now();
+          observer.disconnect();
+        }
+      }).observe(document.body, { childList: true });
+    });
+    const dialog = a.page.getByRole("alertdialog");
+    // From B's click on "Sign in" (so B's password check counts too) to A's warning.
+    await b.page.getByLabel("Username").fill("alice");
+    await b.page.getByLabel("Password").fill("demo");
+    const clickedAt = Date.now();
+    await b.page.getByRole("button", { name: "Sign in" }).click();
+    await b.page.getByRole("heading", { name: "Signed in as alice" }).waitFor();
+    await dialog.waitFor({ state: "visible", timeout: 5000 });
+    const warnedAt = await a.page.evaluate(() => (window as Window & { warnedAt?: number }).warnedAt ?? Infinity);
+    expect(warnedAt - clickedAt).toBeLessThan(1000);
+
+    // The warning: labelled, reason "replaced", naming the new device; focus is inside it.
+    expect(await dialog.getAttribute("data-reason")).toBe("replaced");
+    expect(await dialog.getAttribute("aria-modal")).toBe("true");
+    const labelledBy = await dialog.getAttribute("aria-labelledby");
+    expect(labelledBy).toBeTruthy();
+    const text = await dialog.textContent();
+    expect(text).toContain("Firefox");
+    expect(text).toContain("Windows");
+    const focused = await a.page.evaluate(
+      () => document.activeElement?.shadowRoot?.activeElement?.closest("[role=alertdialog]") != null,
+    );
+    expect(focused).toBe(true);
+    await a.page.keyboard.press("Tab");
+    expect(
+      await a.page.evaluate(
+        () => document.activeElement?.shadowRoot?.activeElement?.closest("[role=alertdialog]") != null,
+      ),
+    ).toBe(true);
+
+    // The draft is gone (and the IndexedDB database and the cache), the old credentials are
+    // refused everywhere, the page is signed out.
+    expect(await a.page.evaluate((key) => localStorage.getItem(key), DRAFT_KEY)).toBeNull();
+    const leftovers = await a.page.evaluate(async () => ({
+      databases: (await indexedDB.databases()).map((db) => db.name),
+      caches: await caches.keys(),
+    }));
+    expect(leftovers).toEqual({ databases: [], caches: [] });
+    expect(await notesWith(oldToken)).toEqual({ status: 401, error: "session_replaced" });
+    const fromPage = await a.page.evaluate(async () => (await fetch("/api/notes")).status);
+    expect(fromPage).toBe(401);
+    expect(await a.page.locator("#ended").getAttribute("data-source")).toBe("push");
+    await shot(a.page, "2-a-warning-light", false);
+
+    // Escape closes the warning; the sign-in form is there with the reason.
+    await a.page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "detached" });
+    await a.page.getByRole("button", { name: "Sign in" }).waitFor();
+    expect(await a.page.locator("#ended").isVisible()).toBe(true);
+    await shot(a.page, "3-a-after-warning-light");
+
+    // B works.
+    await live(b.page);
+    await b.page.getByRole("button", { name: "Load notes" }).click();
+    await b.page.locator('#notes-status[data-status="200"]').waitFor();
+    expect(await b.page.locator("#notes li").count()).toBeGreaterThan(0);
+    await shot(b.page, "4-b-signed-in-dark");
+  });
+
+  it("tells a browser that was offline during the kick as soon as it is back online", async () => {
+    const a = await open({ userAgent: UA.chromeMac, colorScheme: "dark" });
+    const b = await open({ userAgent: UA.firefoxWindows });
+    await signIn(a.page, "bob");
+    await live(a.page);
+    await a.page.getByLabel("Draft note").fill("offline draft");
+
+    await a.context.setOffline(true);
+    await a.page.locator('#connection[data-status="offline"]').waitFor();
+    await signIn(b.page, "bob");
+    // While offline, A cannot know.
+    await a.page.waitForTimeout(700);
+    expect(await a.page.getByRole("alertdialog").count()).toBe(0);
+
+    await a.context.setOffline(false);
+    const dialog = a.page.getByRole("alertdialog");
+    await dialog.waitFor({ state: "visible", timeout: 10_000 });
+    expect(await dialog.getAttribute("data-reason")).toBe("replaced");
+    const text = await dialog.textContent();
+    expect(text).toContain("Firefox");
+    expect(text).toContain("Windows");
+    expect(await a.page.locator("#ended").getAttribute("data-source")).toBe("reconnect");
+    expect(await a.page.evaluate((key) => localStorage.getItem(key), DRAFT_KEY)).toBeNull();
+    await shot(a.page, "5-a-warning-after-offline-dark", false);
+
+    await dialog.getByRole("button").click();
+    await dialog.waitFor({ state: "detached" });
+  });
+
+  it("shows the warning on a reload that finds the session replaced, and keeps a live one", async () => {
+    const a = await open({ userAgent: UA.chromeMac, viewport: { width: 390, height: 844 }, colorScheme: "dark" });
+    await signIn(a.page, "admin", "admin");
+    await a.page.getByLabel("Draft note").fill("kept across reloads");
+    await a.page.reload();
+    await a.page.getByRole("heading", { name: "Signed in as admin" }).waitFor();
+    expect(await a.page.getByLabel("Draft note").inputValue()).toBe("kept across reloads");
+    await live(a.page);
+
+    // The page is closed when the kick happens; reopening it finds out over HTTP.
+    await a.page.close();
+    const b = await open({ userAgent: UA.firefoxWindows });
+    await signIn(b.page, "admin", "admin");
+    const again = await a.context.newPage();
+    again.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
+    await again.goto(server.url);
+    const dialog = again.getByRole("alertdialog");
+    await dialog.waitFor({ state: "visible" });
+    expect(await dialog.getAttribute("data-reason")).toBe("replaced");
+    expect(await dialog.textContent()).toContain("Firefox");
+    expect(await again.locator("#ended").getAttribute("data-source")).toBe("http");
+    expect(await again.evaluate((key) => localStorage.getItem(key), DRAFT_KEY)).toBeNull();
+    await shot(again, "6-a-phone-warning-on-reload-dark", false);
+
+    // The server cleared the cookie with that answer: the next reload is a plain sign-in page.
+    await again.reload();
+    await again.getByRole("button", { name: "Sign in" }).waitFor();
+    expect(await again.getByRole("alertdialog").count()).toBe(0);
+  });
+
+  it("two tabs of one browser share the session: one holds the channel, the other waits, no reconnect loop", async () => {
+    const first = await open({ userAgent: UA.chromeMac });
+    await signIn(first.page, "carol");
+    await live(first.page);
+    const second = await first.context.newPage();
+    second.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
+    await second.goto(server.url);
+    await second.getByRole("heading", { name: "Signed in as carol" }).waitFor();
+    await live(second);
+    await first.page.locator('#connection[data-status="standby"]').waitFor();
+    const connects = () => first.page.locator("#log .log-good", { hasText: "Connected" }).count();
+    const before = await connects();
+    await first.page.waitForTimeout(1500);
+    expect(await connects()).toBe(before);
+    expect(await first.page.locator("#connection").getAttribute("data-status")).toBe("standby");
+    expect(await second.locator("#connection").getAttribute("data-status")).toBe("connected");
+    // Both tabs still work over HTTP.
+    await first.page.getByRole("button", { name: "Load notes" }).click();
+    await first.page.locator('#notes-status[data-status="200"]').waitFor();
+  });
+
+  it("signs out: the sign-in form is back, the cookie is gone, no warning (phone width)", async () => {
+    const b = await open({ userAgent: UA.firefoxWindows, viewport: { width: 390, height: 844 }, isMobile: true });
+    await signIn(b.page, "carol");
+    await live(b.page);
+    await b.page.getByLabel("Draft note").fill("short note");
+    await shot(b.page, "7-b-phone-signed-in");
+    await b.page.getByRole("button", { name: "Sign out" }).click();
+    await b.page.getByRole("button", { name: "Sign in" }).waitFor();
+    expect(await b.page.getByLabel("Username").isVisible()).toBe(true);
+    expect(await b.page.getByRole("alertdialog").count()).toBe(0);
+    expect(await b.page.evaluate((key) => localStorage.getItem(key), DRAFT_KEY)).toBeNull();
+    const session = await b.page.evaluate(async () => {
+      const res = await fetch("/auth/session");
+      return { status: res.status, error: ((await res.json()) as { error?: string }).error };
+    });
+    expect(session).toEqual({ status: 401, error: "missing_token" });
+    await shot(b.page, "8-b-phone-signed-out");
+  });
+});

@@ -1,0 +1,105 @@
+import type { Channel, ChannelFactory, ChannelHandlers, ChannelOptions } from "../../client-sdk/channel.js";
+import type { ErrorBody, ErrorCode, SessionView } from "../../server/protocol.js";
+import { ERROR_STATUS } from "../../server/protocol.js";
+
+/** A session as the server would show it. */
+export function sessionView(id = "s1", userId = "alice"): SessionView {
+  return {
+    id,
+    userId,
+    createdAt: "2025-01-01T10:42:00.000Z",
+    lastSeenAt: "2025-01-01T10:42:00.000Z",
+    expiresAt: "2025-01-02T10:42:00.000Z",
+    device: { name: null, browser: "Chrome 131", os: "Mac OS 10.15.7", ip: "10.0.0.1" },
+  };
+}
+
+export const FIREFOX_WINDOWS = { name: null, browser: "Firefox 132", os: "Windows 10", ip: "10.0.0.2" };
+
+/** A JSON answer. */
+export function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+}
+
+/** An error answer with the code's status. */
+export function error(code: ErrorCode, details: Partial<ErrorBody> = {}): Response {
+  return json(ERROR_STATUS[code], { error: code, message: "text for people", ...details });
+}
+
+type Route = (request: { url: string; init: RequestInit }) => Response | Promise<Response>;
+
+/** A recorded request. */
+export interface Sent {
+  method: string;
+  path: string;
+  headers: Headers;
+  body: unknown;
+}
+
+/**
+ * A fetch that answers from a table of routes ("GET /auth/session": handler) and records
+ * every request. A route may be a list: each call takes the next answer.
+ */
+export function fakeFetch(routes: Record<string, Route | Route[]>): { fetch: typeof fetch; sent: Sent[] } {
+  const sent: Sent[] = [];
+  const fetchImpl = async (input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> => {
+    const url = new URL(
+      typeof input === "string" ? input : input instanceof URL ? input.href : input.url,
+      location.href,
+    );
+    const method = (init.method ?? "GET").toUpperCase();
+    const key = `${method} ${url.pathname}`;
+    sent.push({
+      method,
+      path: url.pathname + url.search,
+      headers: new Headers(init.headers),
+      body: typeof init.body === "string" ? JSON.parse(init.body) : null,
+    });
+    const route = routes[key];
+    const handler = Array.isArray(route) ? route.shift() : route;
+    if (!handler) throw new TypeError(`fetch failed: no route for ${key}`);
+    return handler({ url: url.href, init });
+  };
+  return { fetch: fetchImpl as typeof fetch, sent };
+}
+
+/** A fake session channel: the test plays the server. */
+export interface FakeChannel {
+  options: ChannelOptions;
+  handlers: ChannelHandlers;
+  calls: string[];
+  closed: boolean;
+}
+
+/** A transport that records the channels the client opens. */
+export function fakeTransport(): { transport: ChannelFactory; channels: FakeChannel[]; last(): FakeChannel } {
+  const channels: FakeChannel[] = [];
+  const transport: ChannelFactory = (options, handlers) => {
+    const fake: FakeChannel = { options, handlers, calls: [], closed: false };
+    channels.push(fake);
+    const channel: Channel = {
+      activity: () => fake.calls.push("activity"),
+      reconnect: () => fake.calls.push("reconnect"),
+      pause: () => fake.calls.push("pause"),
+      close: () => {
+        fake.calls.push("close");
+        fake.closed = true;
+      },
+    };
+    return channel;
+  };
+  return {
+    transport,
+    channels,
+    last() {
+      const channel = channels.at(-1);
+      if (!channel) throw new Error("no channel was opened");
+      return channel;
+    },
+  };
+}
+
+/** Lets pending promise callbacks run. */
+export async function settle(rounds = 5): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+}

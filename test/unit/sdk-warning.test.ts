@@ -1,0 +1,98 @@
+// @vitest-environment happy-dom
+import { afterEach, describe, expect, it } from "vitest";
+import { emptyReport } from "../../client-sdk/clear.js";
+import type { Revocation, WarningTexts } from "../../client-sdk/types.js";
+import { showWarning } from "../../client-sdk/warning/dialog.js";
+import { DEFAULT_TEXTS, deviceLabel, reasonText, withoutVersion } from "../../client-sdk/warning/texts.js";
+import { FIREFOX_WINDOWS } from "./sdk-fakes.js";
+
+const removers: (() => void)[] = [];
+afterEach(() => {
+  for (const remove of removers.splice(0)) remove();
+  document.body.replaceChildren();
+});
+
+const REPLACED: Revocation = {
+  reason: "replaced",
+  code: "session_replaced",
+  sessionId: "s1",
+  at: "2025-01-01T10:42:00.000Z",
+  by: { device: FIREFOX_WINDOWS, at: "2025-01-01T10:42:00.000Z" },
+  source: "push",
+};
+
+function show(revocation: Revocation = REPLACED, texts: Partial<WarningTexts> = {}) {
+  const remove = showWarning(revocation, { cleared: emptyReport(), locale: "en-GB", texts });
+  removers.push(remove);
+  const host = document.querySelector("[data-solo-warning]");
+  const root = host?.shadowRoot;
+  const dialog = root?.querySelector<HTMLElement>("[role=alertdialog]");
+  if (!host || !root || !dialog) throw new Error("no warning rendered");
+  return { remove, host, root, dialog };
+}
+
+describe("the built-in warning", () => {
+  it("is a modal alertdialog, labelled and described inside its shadow root", () => {
+    const { root, dialog } = show();
+    expect(dialog.getAttribute("aria-modal")).toBe("true");
+    expect(dialog.dataset.reason).toBe("replaced");
+    const title = root.getElementById(dialog.getAttribute("aria-labelledby") ?? "");
+    const why = root.getElementById(dialog.getAttribute("aria-describedby") ?? "");
+    expect(title?.tagName).toBe("H2");
+    expect(why?.textContent).toBe(reasonText(REPLACED, DEFAULT_TEXTS, "en-GB"));
+  });
+
+  it("moves focus to its button and keeps it there on Tab", () => {
+    const outside = document.createElement("button");
+    document.body.append(outside);
+    outside.focus();
+    const { root } = show();
+    const button = root.querySelector("button");
+    expect(root.activeElement).toBe(button);
+    document.dispatchEvent(new KeyboardEvent("keydown", { key: "Tab", bubbles: true, cancelable: true }));
+    expect(root.activeElement).toBe(button);
+  });
+
+  it("closes on Escape and on its button, and gives focus back", () => {
+    const outside = document.createElement("button");
+    document.body.append(outside);
+    outside.focus();
+    show();
+    document.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true, cancelable: true }));
+    expect(document.querySelector("[data-solo-warning]")).toBeNull();
+    expect(document.activeElement).toBe(outside);
+
+    const again = show();
+    again.root.querySelector("button")?.click();
+    expect(document.querySelector("[data-solo-warning]")).toBeNull();
+  });
+
+  it("uses the app's texts", () => {
+    const { root } = show(REPLACED, { title: "Abgemeldet", button: "Schließen", replaced: (d, t) => `${d}|${t}` });
+    expect(root.querySelector("h2")?.textContent).toBe("Abgemeldet");
+    expect(root.querySelector("button")?.textContent).toBe("Schließen");
+    expect(root.querySelector(".why")?.textContent?.startsWith("Firefox on Windows|")).toBe(true);
+  });
+
+  it.each(["logout", "revoked", "expired", "idle"] as const)("has no device details for reason %s", (reason) => {
+    const { root, dialog } = show({ ...REPLACED, reason, by: undefined });
+    expect(dialog.dataset.reason).toBe(reason);
+    expect(root.querySelector(".details")).toBeNull();
+    expect(root.querySelector(".why")?.textContent).toBe(DEFAULT_TEXTS[reason]);
+  });
+});
+
+describe("device labels", () => {
+  it("drops versions for the sentence and keeps a chosen name", () => {
+    expect(withoutVersion("Firefox 132")).toBe("Firefox");
+    expect(withoutVersion("Mac OS 10.15.7")).toBe("Mac OS");
+    expect(withoutVersion("Linux")).toBe("Linux");
+    expect(deviceLabel(FIREFOX_WINDOWS, DEFAULT_TEXTS)).toBe(DEFAULT_TEXTS.device("Firefox", "Windows"));
+    expect(deviceLabel({ ...FIREFOX_WINDOWS, name: "Work laptop" }, DEFAULT_TEXTS).startsWith("Work laptop")).toBe(
+      true,
+    );
+    expect(deviceLabel({ name: null, browser: null, os: null, ip: null }, DEFAULT_TEXTS)).toBe(
+      DEFAULT_TEXTS.unknownDevice,
+    );
+  });
+});
