@@ -15,16 +15,19 @@ import type { Server as HttpServer } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import { hostname } from "node:os";
 import type { RequestHandler, Router } from "express";
-import { pino } from "pino";
+import { Redis } from "ioredis";
 import type { Server as IoServer } from "socket.io";
 import { AuditTrail } from "./audit.js";
 import { SoloError } from "./errors.js";
 import { SessionCookie } from "./http/cookies.js";
+import { type CorsOptions, createCors } from "./http/cors.js";
 import { createRequireSession, type RequireSessionOptions } from "./http/middleware.js";
 import { isSecure, originAllowed } from "./http/origin.js";
 import { createAuthRouter } from "./http/router.js";
-import { loadKeyRing } from "./keys.js";
+import { loadKeyRing, reloadKeyRing, watchKeyFile } from "./keys.js";
+import { createLogger } from "./logging.js";
 import { resolveOptions, type SoloServerOptions } from "./options.js";
+import { clientAddress, HandshakeLimiter, type LimiterBackend, LoginLimiter } from "./ratelimit.js";
 import { Realtime, type SoloIo } from "./realtime.js";
 import { SessionService } from "./sessions.js";
 import { openStore } from "./store/index.js";
@@ -32,8 +35,11 @@ import type { SessionStore } from "./store/types.js";
 import { TokenService } from "./tokens.js";
 
 export { SoloError } from "./errors.js";
+export type { CorsOptions } from "./http/cors.js";
 export type { RequireSessionOptions, SoloRequestContext } from "./http/middleware.js";
-export type { PrivateJwks, PublicJwk } from "./keys.js";
+export type { PrivateJwk, PrivateJwks, PublicJwk, RotateOptions, Rotation } from "./keys.js";
+export { rotateKeyFile } from "./keys.js";
+export { logId, REDACT_PATHS } from "./logging.js";
 export type {
   Authenticate,
   AuthenticatedUser,
@@ -46,6 +52,8 @@ export type {
 export { parseDuration } from "./options.js";
 export type { PolicySpec } from "./policy.js";
 export type * from "./protocol.js";
+export type { LoginKey, RateLimit, RateLimitOptions } from "./ratelimit.js";
+export { RATE_LIMIT_DEFAULTS } from "./ratelimit.js";
 export { MemoryStore } from "./store/memory.js";
 export { SqliteStore } from "./store/sqlite.js";
 export type * from "./store/types.js";
@@ -56,6 +64,14 @@ export interface SoloServer {
   router: Router;
   /** Middleware for the existing API: 401 with the code for anything but a live session; sets `req.solo`. */
   requireSession(options?: RequireSessionOptions): RequestHandler;
+  /**
+   * CORS for the allowlisted origins (`allowedOrigins`), for the app's own API when its
+   * frontend is on another origin: `app.use("/api", solo.cors(), solo.requireSession())`.
+   * The `/auth` router already has it.
+   */
+  cors(options?: CorsOptions): RequestHandler;
+  /** Reads `<dataDir>/keys.json` again now (it is also polled). Returns the kids in use, newest first. */
+  reloadKeys(): Promise<string[]>;
   /** Starts the session channel on an http(s) server or an existing Socket.IO server. */
   attach(target: HttpServer | HttpsServer | IoServer): SoloIo;
   /** Ends one session (reason `revoked`); its device is told at once. Returns false if it was not live. */
@@ -95,7 +111,7 @@ export interface SoloServer {
  */
 export async function createSoloServer(options: SoloServerOptions): Promise<SoloServer> {
   const o = resolveOptions(options, `${hostname()}:${process.pid}`);
-  const logger = o.logger ?? pino({ level: process.env.LOG_LEVEL ?? "info" });
+  const logger = o.logger ?? createLogger(process.env.LOG_LEVEL ?? "info");
   const keysDir = options.dataDir !== undefined || o.store !== "memory" ? o.dataDir : null;
   const ring = await loadKeyRing({ signingKeys: o.signingKeys, dataDir: keysDir });
   const store = await openStore(o);
@@ -111,6 +127,31 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
   const cookie = new SessionCookie(o.cookie, o.trustProxy);
   const csrf = (req: Parameters<typeof originAllowed>[0]) =>
     originAllowed(req, o.allowedOrigins, isSecure(req, o.trustProxy)) ? null : new SoloError("origin_not_allowed");
+  const loginLimits = o.rateLimit.loginPerIp !== false || o.rateLimit.loginPerUser !== false;
+  const limiterRedis = o.rateLimit.redis ?? (o.store === "redis" && loginLimits ? new Redis(o.redis.url) : null);
+  const ownsLimiterRedis = limiterRedis !== null && o.rateLimit.redis === null;
+  const backend: LimiterBackend = limiterRedis
+    ? { kind: "redis", client: limiterRedis, prefix: o.redis.keyPrefix }
+    : { kind: "memory" };
+
+  const reloadKeys = async (): Promise<string[]> => {
+    if (!tokens.ring.file) return tokens.ring.keys.map((k) => k.kid);
+    const before = new Set(tokens.ring.byKid.keys());
+    tokens.setRing(await reloadKeyRing(tokens.ring.file));
+    const kids = tokens.ring.keys.map((k) => k.kid);
+    if (kids.length !== before.size || kids.some((kid) => !before.has(kid))) {
+      logger.info({ kids, removed: [...before].filter((kid) => !tokens.ring.byKid.has(kid)) }, "signing keys reloaded");
+    }
+    return kids;
+  };
+  const stopWatching =
+    ring.file && o.keyReloadInterval > 0
+      ? watchKeyFile(ring.file, o.keyReloadInterval, () => {
+          reloadKeys().catch((error: unknown) =>
+            logger.warn({ err: error }, "signing keys not reloaded; kept the old ones"),
+          );
+        })
+      : () => {};
 
   const router = createAuthRouter({
     service,
@@ -121,6 +162,9 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
     logger,
     guards: [(req, _res, next) => next(csrf(req) ?? undefined)],
     loginGuards: [],
+    cors: createCors(o.allowedOrigins),
+    loginLimiter: new LoginLimiter(o.rateLimit, backend),
+    clientAddress: (req) => clientAddress(req, o.trustProxy),
   });
   const requireSession = createRequireSession({ service, cookie, cookieName: o.cookie.name, csrf });
   const realtime = new Realtime({
@@ -128,6 +172,8 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
     cookieName: o.cookie.name,
     allowedOrigins: o.allowedOrigins,
     trustProxy: o.trustProxy,
+    handshakeLimiter: new HandshakeLimiter(o.rateLimit),
+    handshakeTimeout: o.handshakeTimeout,
     ackTimeout: o.ackTimeout,
     touchInterval: o.touchInterval,
     presenceInterval: Math.max(1000, Math.floor(o.abandonGrace / 3)),
@@ -144,6 +190,8 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
   return {
     router,
     requireSession,
+    cors: (options) => createCors(o.allowedOrigins, options),
+    reloadKeys,
     attach: (target) => realtime.attach(target),
     endSession: (sessionId) => service.end(sessionId, "revoked", null),
     endUserSessions: (userId) => service.endAll(userId, "revoked", null),
@@ -152,9 +200,11 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
     store,
     async close() {
       clearInterval(sweeper);
+      stopWatching();
       service.setNotifier(null);
       await realtime.close();
       await store.close();
+      if (ownsLimiterRedis) limiterRedis?.disconnect();
     },
   };
 }
