@@ -1,3 +1,4 @@
+import type { IncomingMessage } from "node:http";
 import type { Request, Response } from "express";
 import type { CookieOptions } from "../options.js";
 import type { ErrorCode } from "../protocol.js";
@@ -69,7 +70,12 @@ export class SessionCookie {
     }
   }
 
-  #secure(req: Request): boolean {
+  /** Whether this request gets (and is read from) the Secure, `__Host-` cookie. */
+  secureFor(req: IncomingMessage): boolean {
+    return this.#secure(req);
+  }
+
+  #secure(req: IncomingMessage): boolean {
     const option = this.#options.secure;
     return option === "auto" ? isSecure(req, this.#trustProxy) : option;
   }
