@@ -170,6 +170,7 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
   const realtime = new Realtime({
     service,
     cookieName: o.cookie.name,
+    cookieSecure: (req) => cookie.secureFor(req),
     allowedOrigins: o.allowedOrigins,
     trustProxy: o.trustProxy,
     handshakeLimiter: new HandshakeLimiter(o.rateLimit),

@@ -1,4 +1,4 @@
-import type { Server as HttpServer } from "node:http";
+import type { Server as HttpServer, IncomingMessage } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import type { Logger } from "pino";
 import { type Namespace, Server, type Socket } from "socket.io";
@@ -30,6 +30,8 @@ type SoloSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServer
 export interface RealtimeDeps {
   service: SessionService;
   cookieName: string;
+  /** Whether the request gets the Secure `__Host-` cookie (then only that one is read). */
+  cookieSecure?: (req: IncomingMessage) => boolean;
   allowedOrigins: readonly string[];
   trustProxy: boolean;
   /** Handshakes per address and per session. */
@@ -194,7 +196,10 @@ export class Realtime implements Notifier {
       if (refused) throw refused;
     }
     const auth = socket.handshake.auth as { token?: unknown } | undefined;
-    const token = typeof auth?.token === "string" ? auth.token : tokenFrom(req, this.#deps.cookieName);
+    const token =
+      typeof auth?.token === "string"
+        ? auth.token
+        : tokenFrom(req, this.#deps.cookieName, this.#deps.cookieSecure?.(req));
     if (auth?.token !== undefined && typeof auth.token !== "string") throw new SoloError("invalid_token");
     const { claims, session } = await this.#deps.service.check(token);
     // One live socket per session, and a bounded rate of new ones: a flood for one session is refused.

@@ -57,7 +57,9 @@ export function createRequireSession(deps: MiddlewareDeps) {
           const refused = deps.csrf(req);
           if (refused) throw refused;
         }
-        const { claims, session } = await deps.service.check(tokenFrom(req, deps.cookieName));
+        const { claims, session } = await deps.service.check(
+          tokenFrom(req, deps.cookieName, deps.cookie.secureFor(req)),
+        );
         if (options.role !== undefined && !claims.roles.includes(options.role)) throw new SoloError("forbidden");
         deps.service.activity(session);
         req.solo = {

@@ -91,7 +91,7 @@ export function createAuthRouter(deps: AuthRouterDeps): Router {
   });
 
   router.get("/session", async (req, res) => {
-    const { session } = await deps.service.check(tokenFrom(req, deps.cookieName));
+    const { session } = await deps.service.check(tokenFrom(req, deps.cookieName, deps.cookie.secureFor(req)));
     deps.service.activity(session);
     const answer: SessionResponse = { session: sessionView(session) };
     res.json(answer);
@@ -103,7 +103,7 @@ export function createAuthRouter(deps: AuthRouterDeps): Router {
       throw new SoloError("invalid_request", {}, 'scope must be "session" or "all".');
     }
     try {
-      const { session } = await deps.service.check(tokenFrom(req, deps.cookieName));
+      const { session } = await deps.service.check(tokenFrom(req, deps.cookieName, deps.cookie.secureFor(req)));
       if (scope === "all") await deps.service.endAll(session.userId, "logout", session.userId);
       else await deps.service.end(session.id, "logout", session.userId);
     } catch (error) {
