@@ -129,6 +129,11 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
     originAllowed(req, o.allowedOrigins, isSecure(req, o.trustProxy)) ? null : new SoloError("origin_not_allowed");
   const loginLimits = o.rateLimit.loginPerIp !== false || o.rateLimit.loginPerUser !== false;
   const limiterRedis = o.rateLimit.redis ?? (o.store === "redis" && loginLimits ? new Redis(o.redis.url) : null);
+  if (limiterRedis && !o.rateLimit.redis) {
+    limiterRedis.on("error", (error: Error) =>
+      logger.warn({ err: error }, "rate limit store unreachable; limiting in memory"),
+    );
+  }
   const ownsLimiterRedis = limiterRedis !== null && o.rateLimit.redis === null;
   const backend: LimiterBackend = limiterRedis
     ? { kind: "redis", client: limiterRedis, prefix: o.redis.keyPrefix }
