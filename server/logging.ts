@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { type Logger, type LoggerOptions, pino } from "pino";
+import { type DestinationStream, type Logger, pino } from "pino";
 
 /**
  * Log hygiene: what may appear in logs and in which form.
@@ -57,13 +57,15 @@ export const REDACT_PATHS: readonly string[] = [
 ];
 
 /**
- * The logger solo-session uses when none is given: pino at `level`, with {@link REDACT_PATHS}.
+ * The logger solo-session uses when none is given: pino at `level`, with {@link REDACT_PATHS},
+ * to stdout or to `destination`.
  *
  * @example
  * ```ts
  * const logger = createLogger(process.env.LOG_LEVEL ?? "info");
  * ```
  */
-export function createLogger(level: string, options: LoggerOptions = {}): Logger {
-  return pino({ level, redact: { paths: [...REDACT_PATHS], censor: "[Redacted]" }, ...options });
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const options = { level, redact: { paths: [...REDACT_PATHS], censor: "[Redacted]" } };
+  return destination ? pino(options, destination) : pino(options);
 }
