@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createServer as createNetServer } from "node:net";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createSoloServer, type SoloServerOptions } from "../../server/index.js";
 import type { ErrorBody } from "../../server/protocol.js";
 import { type ClientSocket, call, connect, login } from "../support/client.js";
 import { startTestServer, type TestServer } from "../support/server.js";
@@ -130,6 +131,24 @@ describe("login rate limiting per address", () => {
     const results = [];
     for (let i = 0; i < 3; i++) results.push((await attempt(direct.url, "x", "y", `203.0.113.${i}`)).error);
     expect(results).toEqual(["invalid_credentials", "invalid_credentials", "rate_limited"]);
+  });
+});
+
+describe("rate limit options", () => {
+  it("are checked when the server is created, with a TypeError naming the option", async () => {
+    const authenticate = () => null;
+    for (const rateLimit of [
+      { loginPerIp: { points: 0, duration: 1000 } },
+      { loginPerUser: { points: 1.5, duration: 1000 } },
+      { handshakePerIp: { points: 5, duration: -1 } },
+      { handshakePerSession: { points: 5, duration: 1000, block: Number.NaN } },
+      { loginKey: "username" },
+      { redis: {} },
+    ]) {
+      await expect(
+        createSoloServer({ authenticate, store: "memory", rateLimit } as unknown as SoloServerOptions),
+      ).rejects.toThrow(/options\.rateLimit/);
+    }
   });
 });
 
