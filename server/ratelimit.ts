@@ -234,7 +234,8 @@ export class HandshakeLimiter {
       refuseIfLimited(await Promise.allSettled([this.#perIp.consume(addressKey(address))]));
       return null;
     } catch (error) {
-      return error as SoloError;
+      if (error instanceof SoloError) return error;
+      throw error;
     }
   }
 
