@@ -15,7 +15,7 @@ import type { Server as HttpServer } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import { hostname } from "node:os";
 import type { RequestHandler, Router } from "express";
-import { pino } from "pino";
+import { Redis } from "ioredis";
 import type { Registry } from "prom-client";
 import type { Server as IoServer } from "socket.io";
 import { AdminFeed } from "./admin-feed.js";
@@ -23,16 +23,19 @@ import { AuditTrail } from "./audit.js";
 import { SoloError } from "./errors.js";
 import { createAdminRouter } from "./http/admin.js";
 import { SessionCookie } from "./http/cookies.js";
+import { type CorsOptions, createCors } from "./http/cors.js";
 import { createHealthRouter } from "./http/health.js";
 import { createIntrospectRouter } from "./http/introspect.js";
 import { createRequireSession, type RequireSessionOptions } from "./http/middleware.js";
 import { loginOutcomes, requestIds } from "./http/observe.js";
 import { isSecure, originAllowed } from "./http/origin.js";
 import { createAuthRouter } from "./http/router.js";
-import { loadKeyRing } from "./keys.js";
+import { loadKeyRing, reloadKeyRing, watchKeyFile } from "./keys.js";
 import { logSessionEvents } from "./log-events.js";
+import { createLogger } from "./logging.js";
 import { Metrics } from "./metrics.js";
 import { resolveOptions, type SoloServerOptions } from "./options.js";
+import { clientAddress, HandshakeLimiter, type LimiterBackend, LoginLimiter } from "./ratelimit.js";
 import { Realtime, type SoloIo } from "./realtime.js";
 import { SessionService } from "./sessions.js";
 import { openStore } from "./store/index.js";
@@ -41,8 +44,11 @@ import type { SessionStore } from "./store/types.js";
 import { TokenService } from "./tokens.js";
 
 export { SoloError } from "./errors.js";
+export type { CorsOptions } from "./http/cors.js";
 export type { RequireSessionOptions, SoloRequestContext } from "./http/middleware.js";
-export type { PrivateJwks, PublicJwk } from "./keys.js";
+export type { PrivateJwk, PrivateJwks, PublicJwk, RotateOptions, Rotation } from "./keys.js";
+export { rotateKeyFile } from "./keys.js";
+export { logId, REDACT_PATHS } from "./logging.js";
 export type {
   Authenticate,
   AuthenticatedUser,
@@ -55,6 +61,8 @@ export type {
 export { parseDuration } from "./options.js";
 export type { PolicySpec } from "./policy.js";
 export type * from "./protocol.js";
+export type { LoginKey, RateLimit, RateLimitOptions } from "./ratelimit.js";
+export { RATE_LIMIT_DEFAULTS } from "./ratelimit.js";
 export { MemoryStore } from "./store/memory.js";
 export { SqliteStore } from "./store/sqlite.js";
 export type * from "./store/types.js";
@@ -74,6 +82,14 @@ export interface SoloServer {
   registry: Registry;
   /** Middleware for the existing API: 401 with the code for anything but a live session; sets `req.solo`. */
   requireSession(options?: RequireSessionOptions): RequestHandler;
+  /**
+   * CORS for the allowlisted origins (`allowedOrigins`), for the app's own API when its
+   * frontend is on another origin: `app.use("/api", solo.cors(), solo.requireSession())`.
+   * The `/auth` router already has it.
+   */
+  cors(options?: CorsOptions): RequestHandler;
+  /** Reads `<dataDir>/keys.json` again now (it is also polled). Returns the kids in use, newest first. */
+  reloadKeys(): Promise<string[]>;
   /** Starts the session channel on an http(s) server or an existing Socket.IO server. */
   attach(target: HttpServer | HttpsServer | IoServer): SoloIo;
   /** Ends one session (reason `revoked`); its device is told at once. Returns false if it was not live. */
@@ -113,7 +129,7 @@ export interface SoloServer {
  */
 export async function createSoloServer(options: SoloServerOptions): Promise<SoloServer> {
   const o = resolveOptions(options, `${hostname()}:${process.pid}`);
-  const logger = o.logger ?? pino({ level: process.env.LOG_LEVEL ?? "info" });
+  const logger = o.logger ?? createLogger(process.env.LOG_LEVEL ?? "info");
   const keysDir = options.dataDir !== undefined || o.store !== "memory" ? o.dataDir : null;
   const ring = await loadKeyRing({ signingKeys: o.signingKeys, dataDir: keysDir });
   const rawStore = await openStore(o);
@@ -137,6 +153,36 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
   const cookie = new SessionCookie(o.cookie, o.trustProxy);
   const csrf = (req: Parameters<typeof originAllowed>[0]) =>
     originAllowed(req, o.allowedOrigins, isSecure(req, o.trustProxy)) ? null : new SoloError("origin_not_allowed");
+  const loginLimits = o.rateLimit.loginPerIp !== false || o.rateLimit.loginPerUser !== false;
+  const limiterRedis = o.rateLimit.redis ?? (o.store === "redis" && loginLimits ? new Redis(o.redis.url) : null);
+  if (limiterRedis && !o.rateLimit.redis) {
+    limiterRedis.on("error", (error: Error) =>
+      logger.warn({ err: error }, "rate limit store unreachable; limiting in memory"),
+    );
+  }
+  const ownsLimiterRedis = limiterRedis !== null && o.rateLimit.redis === null;
+  const backend: LimiterBackend = limiterRedis
+    ? { kind: "redis", client: limiterRedis, prefix: o.redis.keyPrefix }
+    : { kind: "memory" };
+
+  const reloadKeys = async (): Promise<string[]> => {
+    if (!tokens.ring.file) return tokens.ring.keys.map((k) => k.kid);
+    const before = new Set(tokens.ring.byKid.keys());
+    tokens.setRing(await reloadKeyRing(tokens.ring.file));
+    const kids = tokens.ring.keys.map((k) => k.kid);
+    if (kids.length !== before.size || kids.some((kid) => !before.has(kid))) {
+      logger.info({ kids, removed: [...before].filter((kid) => !tokens.ring.byKid.has(kid)) }, "signing keys reloaded");
+    }
+    return kids;
+  };
+  const stopWatching =
+    ring.file && o.keyReloadInterval > 0
+      ? watchKeyFile(ring.file, o.keyReloadInterval, () => {
+          reloadKeys().catch((error: unknown) =>
+            logger.warn({ err: error }, "signing keys not reloaded; kept the old ones"),
+          );
+        })
+      : () => {};
 
   const requireSession = createRequireSession({ service, cookie, cookieName: o.cookie.name, csrf });
   const router = createAuthRouter({
@@ -159,12 +205,18 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
       createIntrospectRouter({ service, secret: o.introspectSecret }),
       createAdminRouter({ service, requireAdmin: requireSession({ role: "admin" }) }),
     ],
+    cors: createCors(o.allowedOrigins),
+    loginLimiter: new LoginLimiter(o.rateLimit, backend),
+    clientAddress: (req) => clientAddress(req, o.trustProxy),
   });
   const realtime = new Realtime({
     service,
     cookieName: o.cookie.name,
+    cookieSecure: (req) => cookie.secureFor(req),
     allowedOrigins: o.allowedOrigins,
     trustProxy: o.trustProxy,
+    handshakeLimiter: new HandshakeLimiter(o.rateLimit),
+    handshakeTimeout: o.handshakeTimeout,
     ackTimeout: o.ackTimeout,
     touchInterval: o.touchInterval,
     presenceInterval: Math.max(1000, Math.floor(o.abandonGrace / 3)),
@@ -192,6 +244,8 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
     metrics: metrics.handler(),
     registry: metrics.registry,
     requireSession,
+    cors: (options) => createCors(o.allowedOrigins, options),
+    reloadKeys,
     attach(target) {
       const io = realtime.attach(target);
       feed.attach(io);
@@ -204,10 +258,12 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
     store: rawStore,
     async close() {
       clearInterval(sweeper);
+      stopWatching();
       service.setNotifier(null);
       feed.close();
       await realtime.close();
       await store.close();
+      if (ownsLimiterRedis) limiterRedis?.disconnect();
     },
   };
 }

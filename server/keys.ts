@@ -1,5 +1,14 @@
 import { randomBytes } from "node:crypto";
-import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  unwatchFile,
+  watchFile,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import {
   type CryptoKey,
@@ -15,12 +24,19 @@ import {
 export const ALLOWED_ALGORITHMS = ["EdDSA", "ES256"] as const;
 export type SigningAlgorithm = (typeof ALLOWED_ALGORITHMS)[number];
 
+/**
+ * A private key as kept in `SOLO_SIGNING_KEYS` or `<dataDir>/keys.json`: a JWK, plus two
+ * optional members of solo-session's own (RFC 7517 §4 lets a JWK carry members others ignore):
+ * `activatesAt`, when the key starts signing, and `retiredAt`, when it stopped (ISO 8601).
+ */
+export type PrivateJwk = JWK & { activatesAt?: string; retiredAt?: string };
+
 /** A private JSON Web Key set, as given in `SOLO_SIGNING_KEYS` or kept in `<dataDir>/keys.json`. */
 export interface PrivateJwks {
-  keys: JWK[];
+  keys: PrivateJwk[];
 }
 
-/** A public key as published at `/auth/jwks.json`. */
+/** A public key as published at `/auth/jwks.json`: these fields and no others. */
 export interface PublicJwk {
   kty: string;
   crv: string;
@@ -38,29 +54,37 @@ export interface RingKey {
   privateKey: CryptoKey | KeyObject;
   publicKey: CryptoKey | KeyObject;
   publicJwk: PublicJwk;
+  /** Epoch ms from which this key may sign; null: at once. */
+  activatesAt: number | null;
+  /** Epoch ms at which this key stopped signing; null: it has not. */
+  retiredAt: number | null;
 }
 
 /**
- * The keys of a server: the first signs new tokens; all of them verify (so that tokens
- * signed before a rotation stay valid until they expire).
+ * The keys of a server. The signing key is the first whose activation time has come; every
+ * key verifies (so tokens signed before a rotation stay valid until they expire).
  */
 export interface KeyRing {
-  signing: RingKey;
+  /** In file order: newest first. */
+  keys: readonly RingKey[];
   /** Looked up by `kid` with `Map.get`: a kid is never a path, a query or a property name. */
   byKid: ReadonlyMap<string, RingKey>;
-  /** The public JWKS document. */
+  /** The public JWKS document: every key, public members only. */
   jwks: { keys: PublicJwk[] };
+  /** The `keys.json` the ring was read from (reloadable), or null. */
+  file: string | null;
 }
 
 /** Where keys come from. */
 export interface KeySource {
-  /** A private JWKS (object or JSON text). The first key signs. */
+  /** A private JWKS (object or JSON text). The first active key signs. */
   signingKeys?: PrivateJwks | string | undefined;
   /** Directory where generated keys are kept (`keys.json`); null: keep them in memory only. */
   dataDir?: string | null | undefined;
 }
 
-const KEYS_FILE = "keys.json";
+/** The file inside the data directory that holds the private keys. */
+export const KEYS_FILE = "keys.json";
 
 /**
  * Loads the key ring: from `signingKeys` when given; otherwise from `<dataDir>/keys.json`,
@@ -70,40 +94,163 @@ const KEYS_FILE = "keys.json";
  * @example
  * ```ts
  * const ring = await loadKeyRing({ dataDir: "./data" });
- * ring.signing.kid; // the RFC 7638 thumbprint of the signing key
+ * signingKey(ring, Date.now()).kid; // the RFC 7638 thumbprint of the signing key
  * ```
  */
 export async function loadKeyRing(source: KeySource): Promise<KeyRing> {
   if (source.signingKeys !== undefined) {
     const jwks = typeof source.signingKeys === "string" ? parseJwks(source.signingKeys) : source.signingKeys;
-    return buildRing(jwks, "signingKeys");
+    return buildRing(jwks, "signingKeys", null);
   }
-  if (source.dataDir) return buildRing(await readOrCreate(source.dataDir), join(source.dataDir, KEYS_FILE));
-  return buildRing({ keys: [await generatePrivateJwk()] }, "generated key");
+  if (source.dataDir) {
+    const path = join(source.dataDir, KEYS_FILE);
+    return buildRing(await readOrCreate(source.dataDir), path, path);
+  }
+  return buildRing({ keys: [await generatePrivateJwk()] }, "generated key", null);
+}
+
+/**
+ * Reads a `keys.json` again (after a rotation). Throws a TypeError when the file is missing
+ * or not a usable key set; the caller keeps its current ring then.
+ *
+ * @example
+ * ```ts
+ * const fresh = await reloadKeyRing(ring.file!);
+ * ```
+ */
+export async function reloadKeyRing(file: string): Promise<KeyRing> {
+  const jwks = tryRead(file);
+  if (!jwks) throw new TypeError(`${file} does not exist`);
+  return buildRing(jwks, file, file);
+}
+
+/**
+ * The key that signs at `now`: the first key (newest first) whose `activatesAt` has come.
+ * A ring whose keys are all still pending signs with its last key.
+ *
+ * @example
+ * ```ts
+ * const key = signingKey(ring, clock());
+ * ```
+ */
+export function signingKey(ring: KeyRing, now: number): RingKey {
+  for (const key of ring.keys) {
+    if (key.activatesAt === null || key.activatesAt <= now) return key;
+  }
+  return ring.keys[ring.keys.length - 1] as RingKey;
+}
+
+/**
+ * Calls `onChange` when the file's modification time or size changes (a rotation replaces
+ * it atomically). Polls with `fs.watchFile`, which works on every file system including
+ * network mounts, and does not keep the process alive. Returns a function that stops it.
+ *
+ * @example
+ * ```ts
+ * const stop = watchKeyFile(ring.file!, 2000, () => reloadKeyRing(ring.file!).then(use));
+ * ```
+ */
+export function watchKeyFile(file: string, interval: number, onChange: () => void): () => void {
+  const listener = (curr: { mtimeMs: number; size: number; ino: number }, prev: typeof curr) => {
+    if (curr.mtimeMs !== prev.mtimeMs || curr.size !== prev.size || curr.ino !== prev.ino) onChange();
+  };
+  watchFile(file, { interval, persistent: false }, listener);
+  return () => unwatchFile(file, listener);
 }
 
 /** Generates a new Ed25519 private JWK with its thumbprint as `kid`. */
-export async function generatePrivateJwk(): Promise<JWK> {
+export async function generatePrivateJwk(): Promise<PrivateJwk> {
   const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
   const jwk = await exportJWK(privateKey);
   const kid = await calculateJwkThumbprint(jwk);
   return { ...jwk, kid, alg: "EdDSA", use: "sig" };
 }
 
+/** Options of {@link rotateKeyFile}. Durations in milliseconds. */
+export interface RotateOptions {
+  /**
+   * The longest a token lives (the server's `maxAge`). A key that stopped signing is
+   * dropped once this long (plus `clockTolerance`) has passed: every token it signed has expired.
+   * @default 8 hours
+   */
+  maxAge?: number;
+  /**
+   * The new key starts signing this long after the rotation. Until then every server loads
+   * it and already verifies with it, so no server ever sees a token signed by a key it does not
+   * have yet. @default 30_000
+   */
+  activateIn?: number;
+  /** Clock skew allowed when checking token times, in seconds. @default 5 */
+  clockTolerance?: number;
+  /** Epoch milliseconds now. @default Date.now() */
+  now?: number;
+}
+
+/** What a rotation did. */
+export interface Rotation {
+  /** The new key. */
+  kid: string;
+  /** When it starts signing (epoch ms). */
+  activatesAt: number;
+  /** Keys that stopped signing with this rotation. */
+  retired: string[];
+  /** Keys dropped because every token they signed has expired. */
+  dropped: string[];
+  /** The keys now in the file, newest first. */
+  kept: string[];
+}
+
 /**
- * Key rotation for the file kept in `dataDir`: prepends a new signing key and keeps the
- * previous ones (they keep verifying tokens already issued). Servers pick the new key up
- * at their next start or {@link KeySource} reload. Returns the new kid.
+ * Key rotation without downtime for `<dataDir>/keys.json`: prepends a new signing key that
+ * activates `activateIn` from now, records when the previous keys stop signing (`retiredAt`),
+ * and drops keys retired more than `maxAge` ago. Running servers pick the file up by
+ * themselves (they poll it) and keep verifying every key still in it.
+ *
+ * @example
+ * ```ts
+ * const { kid, activatesAt } = await rotateKeyFile("./data", { maxAge: 8 * 3600_000 });
+ * ```
  */
-export async function rotateKeyFile(dataDir: string, keep = 3): Promise<string> {
+export async function rotateKeyFile(dataDir: string, options: RotateOptions = {}): Promise<Rotation> {
+  const now = options.now ?? Date.now();
+  const maxAge = options.maxAge ?? 8 * 3600_000;
+  const activateIn = options.activateIn ?? 30_000;
+  const tolerance = (options.clockTolerance ?? 5) * 1000;
+  for (const [name, value] of [
+    ["maxAge", maxAge],
+    ["activateIn", activateIn],
+    ["clockTolerance", tolerance],
+    ["now", now],
+  ] as const) {
+    if (!Number.isFinite(value) || value < 0) throw new TypeError(`rotateKeyFile: ${name} must be a number >= 0`);
+  }
   const current = await readOrCreate(dataDir);
-  const fresh = await generatePrivateJwk();
-  const next: PrivateJwks = { keys: [fresh, ...current.keys].slice(0, Math.max(2, keep)) };
-  const path = join(dataDir, KEYS_FILE);
+  const activatesAt = now + activateIn;
+  const retired: string[] = [];
+  const dropped: string[] = [];
+  const kept: PrivateJwk[] = [];
+  for (const jwk of current.keys) {
+    const retiredAt = jwk.retiredAt === undefined ? null : parseTime(jwk.retiredAt, "retiredAt");
+    if (retiredAt === null) {
+      retired.push(String(jwk.kid));
+      kept.push({ ...jwk, retiredAt: new Date(activatesAt).toISOString() });
+    } else if (retiredAt + maxAge + tolerance <= now) {
+      dropped.push(String(jwk.kid));
+    } else {
+      kept.push(jwk);
+    }
+  }
+  const fresh: PrivateJwk = { ...(await generatePrivateJwk()), activatesAt: new Date(activatesAt).toISOString() };
+  const next: PrivateJwks = { keys: [fresh, ...kept] };
+  await buildRing(next, "rotated key set", null); // never write a set that would not load
+  writeAtomically(join(dataDir, KEYS_FILE), next);
+  return { kid: fresh.kid as string, activatesAt, retired, dropped, kept: next.keys.map((k) => String(k.kid)) };
+}
+
+function writeAtomically(path: string, jwks: PrivateJwks): void {
   const tmp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o600 });
+  writeFileSync(tmp, `${JSON.stringify(jwks, null, 2)}\n`, { mode: 0o600 });
   renameSync(tmp, path);
-  return fresh.kid as string;
 }
 
 async function readOrCreate(dataDir: string): Promise<PrivateJwks> {
@@ -149,20 +296,27 @@ function parseJwks(text: string, where = "SOLO_SIGNING_KEYS"): PrivateJwks {
   return value as PrivateJwks;
 }
 
-async function buildRing(jwks: PrivateJwks, where: string): Promise<KeyRing> {
+function parseTime(value: unknown, name: string, where = "key set"): number {
+  const ms = typeof value === "string" ? Date.parse(value) : Number.NaN;
+  if (!Number.isFinite(ms)) throw new TypeError(`${where}: ${name} must be an ISO 8601 time, got ${String(value)}`);
+  return ms;
+}
+
+async function buildRing(jwks: PrivateJwks, where: string, file: string | null): Promise<KeyRing> {
   if (jwks.keys.length === 0) throw new TypeError(`${where} holds no keys`);
   const byKid = new Map<string, RingKey>();
   const ordered: RingKey[] = [];
   for (const [i, jwk] of jwks.keys.entries()) {
+    if (typeof jwk !== "object" || jwk === null) throw new TypeError(`${where} key ${i}: not a JWK`);
     const key = await importRingKey(jwk, `${where} key ${i}`);
     if (byKid.has(key.kid)) throw new TypeError(`${where}: duplicate kid ${key.kid}`);
     byKid.set(key.kid, key);
     ordered.push(key);
   }
-  return { signing: ordered[0] as RingKey, byKid, jwks: { keys: ordered.map((k) => k.publicJwk) } };
+  return { keys: ordered, byKid, jwks: { keys: ordered.map((k) => k.publicJwk) }, file };
 }
 
-async function importRingKey(jwk: JWK, where: string): Promise<RingKey> {
+async function importRingKey(jwk: PrivateJwk, where: string): Promise<RingKey> {
   const alg = jwk.alg ?? (jwk.kty === "OKP" && jwk.crv === "Ed25519" ? "EdDSA" : jwk.crv === "P-256" ? "ES256" : "");
   if (!(ALLOWED_ALGORITHMS as readonly string[]).includes(alg)) {
     throw new TypeError(`${where}: algorithm ${JSON.stringify(alg)} is not one of ${ALLOWED_ALGORITHMS.join(", ")}`);
@@ -171,10 +325,14 @@ async function importRingKey(jwk: JWK, where: string): Promise<RingKey> {
   if (typeof jwk.x !== "string" || typeof jwk.crv !== "string" || typeof jwk.kty !== "string") {
     throw new TypeError(`${where}: not an OKP or EC key`);
   }
+  if (jwk.kid !== undefined && (typeof jwk.kid !== "string" || jwk.kid === "" || jwk.kid.length > 128)) {
+    throw new TypeError(`${where}: kid must be a string of 1 to 128 characters`);
+  }
   const publicPart: JWK = { kty: jwk.kty, crv: jwk.crv, x: jwk.x, ...(jwk.y ? { y: jwk.y } : {}) };
-  const kid = typeof jwk.kid === "string" && jwk.kid !== "" ? jwk.kid : await calculateJwkThumbprint(publicPart);
+  const kid = typeof jwk.kid === "string" ? jwk.kid : await calculateJwkThumbprint(publicPart);
   const signingAlg = alg as SigningAlgorithm;
-  const privateKey = await importJWK(jwk, signingAlg);
+  const { activatesAt, retiredAt, ...plain } = jwk;
+  const privateKey = await importJWK(plain, signingAlg);
   const publicKey = await importJWK(publicPart, signingAlg);
   if (privateKey instanceof Uint8Array || publicKey instanceof Uint8Array)
     throw new TypeError(`${where}: symmetric keys are not allowed`);
@@ -187,5 +345,13 @@ async function importRingKey(jwk: JWK, where: string): Promise<RingKey> {
     alg: signingAlg,
     use: "sig",
   };
-  return { kid, alg: signingAlg, privateKey, publicKey, publicJwk };
+  return {
+    kid,
+    alg: signingAlg,
+    privateKey,
+    publicKey,
+    publicJwk,
+    activatesAt: activatesAt === undefined ? null : parseTime(activatesAt, "activatesAt", where),
+    retiredAt: retiredAt === undefined ? null : parseTime(retiredAt, "retiredAt", where),
+  };
 }

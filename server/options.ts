@@ -2,6 +2,7 @@ import type { Request } from "express";
 import type { Logger } from "pino";
 import type { PrivateJwks } from "./keys.js";
 import { assertPolicySpec, type PolicySpec } from "./policy.js";
+import { type RateLimitOptions, type ResolvedRateLimits, resolveRateLimits } from "./ratelimit.js";
 import type { SessionStore } from "./store/types.js";
 
 /** Who signed in, as the app's `authenticate` says. */
@@ -81,8 +82,17 @@ export interface SoloServerOptions {
   allowedOrigins?: readonly string[];
   /** @default {} */
   cookie?: CookieOptions;
-  /** Trust `X-Forwarded-Proto` to tell https (set when behind a TLS-terminating proxy). @default false */
+  /**
+   * Trust `X-Forwarded-Proto` to tell https and the last `X-Forwarded-For` entry as the client's
+   * address (set when behind one TLS-terminating proxy). @default false
+   */
   trustProxy?: boolean;
+  /** Login and handshake rate limits; `false` turns them all off. @default see `RATE_LIMIT_DEFAULTS` */
+  rateLimit?: RateLimitOptions | false;
+  /** A Socket.IO connection that has not joined `/session` this long after opening is closed. @default 10_000 */
+  handshakeTimeout?: number;
+  /** How often `<dataDir>/keys.json` is checked for a rotation; 0 turns the check off. @default 2000 */
+  keyReloadInterval?: number;
   /** Ended sessions are remembered this long after their token expired. @default 24 hours */
   tombstoneRetention?: number;
   /** Audit events are kept this long. @default 90 days */
@@ -121,6 +131,9 @@ export interface ResolvedOptions {
   allowedOrigins: readonly string[];
   cookie: Required<CookieOptions>;
   trustProxy: boolean;
+  rateLimit: ResolvedRateLimits;
+  handshakeTimeout: number;
+  keyReloadInterval: number;
   tombstoneRetention: number;
   auditRetention: number;
   nodeId: string;
@@ -150,6 +163,8 @@ export const DEFAULTS = {
   allowedOrigins: [],
   cookie: { name: "solo_session", secure: "auto", sameSite: "lax" },
   trustProxy: false,
+  handshakeTimeout: 10_000,
+  keyReloadInterval: 2000,
   tombstoneRetention: 24 * HOUR,
   auditRetention: 90 * 24 * HOUR,
 } as const satisfies Partial<ResolvedOptions>;
@@ -194,6 +209,9 @@ export function resolveOptions(options: SoloServerOptions, defaultNodeId: string
     allowedOrigins: origins(options.allowedOrigins ?? DEFAULTS.allowedOrigins),
     cookie: { ...DEFAULTS.cookie, ...options.cookie },
     trustProxy: options.trustProxy ?? DEFAULTS.trustProxy,
+    rateLimit: resolveRateLimits(options.rateLimit),
+    handshakeTimeout: duration("handshakeTimeout", options.handshakeTimeout, DEFAULTS.handshakeTimeout, 1),
+    keyReloadInterval: duration("keyReloadInterval", options.keyReloadInterval, DEFAULTS.keyReloadInterval),
     tombstoneRetention: duration("tombstoneRetention", options.tombstoneRetention, DEFAULTS.tombstoneRetention),
     auditRetention: duration("auditRetention", options.auditRetention, DEFAULTS.auditRetention),
     nodeId: text("nodeId", options.nodeId, defaultNodeId),

@@ -1,4 +1,4 @@
-import type { Server as HttpServer } from "node:http";
+import type { Server as HttpServer, IncomingMessage } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import type { Logger } from "pino";
 import { type Namespace, Server, type Socket } from "socket.io";
@@ -7,6 +7,7 @@ import { SoloError } from "./errors.js";
 import { tokenFrom } from "./http/credentials.js";
 import { isSecure, originAllowed } from "./http/origin.js";
 import { toSoloError } from "./http/respond.js";
+import { logId } from "./logging.js";
 import {
   type ClientToServerEvents,
   type ConnectErrorData,
@@ -17,6 +18,7 @@ import {
   type ServerToClientEvents,
   type SocketData,
 } from "./protocol.js";
+import { clientAddress, type HandshakeLimiter } from "./ratelimit.js";
 import type { Notifier, SessionService } from "./sessions.js";
 import { revocationNotice } from "./views.js";
 
@@ -28,8 +30,14 @@ type SoloSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServer
 export interface RealtimeDeps {
   service: SessionService;
   cookieName: string;
+  /** Whether the request gets the Secure `__Host-` cookie (then only that one is read). */
+  cookieSecure?: (req: IncomingMessage) => boolean;
   allowedOrigins: readonly string[];
   trustProxy: boolean;
+  /** Handshakes per address and per session. */
+  handshakeLimiter: HandshakeLimiter;
+  /** A connection that has not joined the namespace this long after opening is closed (ms). */
+  handshakeTimeout: number;
   ackTimeout: number;
   /** Activity signals are passed to the store at most this often per socket. */
   touchInterval: number;
@@ -39,8 +47,12 @@ export interface RealtimeDeps {
   logger: Logger;
 }
 
-/** Largest Socket.IO message accepted from a client, in bytes. Clients only send tiny signals. */
-export const MAX_CLIENT_MESSAGE = 4 * 1024;
+/**
+ * Largest Socket.IO message accepted from a client, in bytes: room for a handshake carrying the
+ * longest token that is read at all (4 KB); clients otherwise send only tiny signals. A larger
+ * message closes the connection before it is buffered.
+ */
+export const MAX_CLIENT_MESSAGE = 8 * 1024;
 
 const sessionRoom = (sessionId: string) => `s:${sessionId}`;
 const userRoom = (userId: string) => `u:${userId}`;
@@ -57,6 +69,8 @@ export class Realtime implements Notifier {
   #ownsIo = false;
   #cluster = false;
   #presenceTimer: NodeJS.Timeout | null = null;
+  /** Namespace handshakes seen per engine connection: only the first was paid for in `allowRequest`. */
+  readonly #connects = new WeakMap<object, number>();
 
   constructor(deps: RealtimeDeps) {
     this.#deps = deps;
@@ -79,10 +93,17 @@ export class Realtime implements Notifier {
       this.#io = new Server(target, {
         serveClient: false,
         maxHttpBufferSize: MAX_CLIENT_MESSAGE,
-        connectTimeout: 10_000,
+        connectTimeout: this.#deps.handshakeTimeout,
+        // WebSocket is not covered by CORS: the origin is checked here, before any upgrade.
         allowRequest: (req, callback) => {
-          const ok = originAllowed(req, this.#deps.allowedOrigins, isSecure(req, this.#deps.trustProxy));
-          callback(ok ? null : "origin_not_allowed", ok);
+          if (!originAllowed(req, this.#deps.allowedOrigins, isSecure(req, this.#deps.trustProxy))) {
+            callback("origin_not_allowed", false);
+            return;
+          }
+          this.#deps.handshakeLimiter.byAddress(clientAddress(req, this.#deps.trustProxy)).then(
+            (refused) => callback(refused ? refused.code : null, refused === null),
+            () => callback("store_unavailable", false),
+          );
         },
         cors: {
           origin: [...this.#deps.allowedOrigins],
@@ -172,10 +193,26 @@ export class Realtime implements Notifier {
     if (!originAllowed(req, this.#deps.allowedOrigins, isSecure(req, this.#deps.trustProxy))) {
       throw new SoloError("origin_not_allowed");
     }
+    // Several namespace handshakes can come over one connection; all but the first pay here.
+    const seen = this.#connects.get(socket.conn) ?? 0;
+    this.#connects.set(socket.conn, seen + 1);
+    if (seen > 0 || !this.#ownsIo) {
+      const refused = await this.#deps.handshakeLimiter.byAddress(clientAddress(req, this.#deps.trustProxy));
+      if (refused) throw refused;
+    }
     const auth = socket.handshake.auth as { token?: unknown } | undefined;
-    const token = typeof auth?.token === "string" ? auth.token : tokenFrom(req, this.#deps.cookieName);
+    const token =
+      typeof auth?.token === "string"
+        ? auth.token
+        : tokenFrom(req, this.#deps.cookieName, this.#deps.cookieSecure?.(req));
     if (auth?.token !== undefined && typeof auth.token !== "string") throw new SoloError("invalid_token");
     const { claims, session } = await this.#deps.service.check(token);
+    // One live socket per session, and a bounded rate of new ones: a flood for one session is refused.
+    const flood = await this.#deps.handshakeLimiter.bySession(session.id);
+    if (flood) {
+      this.#deps.logger.warn({ session: logId(session.id) }, "session handshake flood refused");
+      throw flood;
+    }
     socket.data = {
       userId: session.userId,
       sessionId: session.id,

@@ -1,6 +1,6 @@
 import { errors, type JWTHeaderParameters, jwtVerify, SignJWT } from "jose";
 import { SoloError } from "./errors.js";
-import { ALLOWED_ALGORITHMS, type KeyRing, type RingKey } from "./keys.js";
+import { ALLOWED_ALGORITHMS, type KeyRing, type RingKey, signingKey } from "./keys.js";
 
 /** The `typ` header of a session token (RFC 8725 §3.11: explicit typing). */
 export const TOKEN_TYPE = "session+jwt";
@@ -43,20 +43,31 @@ export interface TokenServiceOptions {
 }
 
 /** Headers that would let a token choose its own key; refused outright (RFC 8725 §3.10). */
-const FORBIDDEN_HEADERS = ["jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256", "crit"] as const;
+export const FORBIDDEN_HEADERS = ["jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256", "crit"] as const;
+
+/** Longest `kid` looked up. */
+const MAX_KID_LENGTH = 128;
+
+/** A verified token remembered by the cache, with the key that verified it. */
+interface CacheEntry {
+  claims: SessionClaims;
+  kid: string;
+}
 
 /**
- * Signs and verifies session tokens. Verification pins the algorithms, requires
- * `exp`, `iat`, `sub`, `jti` and `sid`, and checks `iss`, `aud` and `typ`. Keys are looked up by
- * `kid` in the key ring only.
+ * Signs and verifies session tokens. Verification takes only the compact form with canonical
+ * base64url segments, pins the algorithms, requires `exp`, `iat`, `sub`, `jti` and `sid`, and
+ * checks `iss`, `aud` and `typ`. Keys are looked up by `kid` in the key ring only; headers that
+ * point at other keys (`jku`, `jwk`, `x5u`, ...) are refused.
  *
  * Verified tokens are cached (bounded, checked against the clock on every hit): signatures
  * do not change, and the session's liveness is checked in the store on every use anyway.
+ * Replacing the ring ({@link TokenService.setRing}) evicts cached tokens of removed keys.
  */
 export class TokenService {
-  readonly #ring: KeyRing;
+  #ring: KeyRing;
   readonly #options: TokenServiceOptions;
-  readonly #cache = new Map<string, SessionClaims>();
+  readonly #cache = new Map<string, CacheEntry>();
 
   constructor(ring: KeyRing, options: TokenServiceOptions) {
     this.#ring = ring;
@@ -68,6 +79,22 @@ export class TokenService {
     return this.#ring.jwks;
   }
 
+  /** The key ring in use. */
+  get ring(): KeyRing {
+    return this.#ring;
+  }
+
+  /**
+   * Swaps in a new key ring (after a rotation). Tokens of keys still in the ring stay valid;
+   * cached tokens of removed keys are forgotten, so they are refused from now on.
+   */
+  setRing(ring: KeyRing): void {
+    this.#ring = ring;
+    for (const [token, entry] of this.#cache) {
+      if (!ring.byKid.has(entry.kid)) this.#cache.delete(token);
+    }
+  }
+
   /**
    * Signs a session token.
    *
@@ -77,7 +104,7 @@ export class TokenService {
    * ```
    */
   async sign(subject: TokenSubject): Promise<string> {
-    const key: RingKey = this.#ring.signing;
+    const key: RingKey = signingKey(this.#ring, this.#options.clock());
     return new SignJWT({ sid: subject.sessionId, roles: [...subject.roles] })
       .setProtectedHeader({ alg: key.alg, typ: TOKEN_TYPE, kid: key.kid })
       .setSubject(subject.userId)
@@ -99,24 +126,26 @@ export class TokenService {
     }
     const cached = this.#cache.get(token);
     if (cached) {
-      this.#checkTimes(cached);
-      return cached;
+      this.#checkTimes(cached.claims);
+      return cached.claims;
     }
-    const claims = await this.#verifyUncached(token);
-    this.#checkTimes(claims);
+    const entry = await this.#verifyUncached(token);
+    this.#checkTimes(entry.claims);
     if (this.#options.cacheSize > 0) {
       if (this.#cache.size >= this.#options.cacheSize) {
         const oldest = this.#cache.keys().next();
         if (!oldest.done) this.#cache.delete(oldest.value);
       }
-      this.#cache.set(token, claims);
+      this.#cache.set(token, entry);
     }
-    return claims;
+    return entry.claims;
   }
 
-  async #verifyUncached(token: string): Promise<SessionClaims> {
+  async #verifyUncached(token: string): Promise<CacheEntry> {
+    if (!isCompactJws(token)) throw new SoloError("invalid_token");
     const nowMs = this.#options.clock();
     let payload: Record<string, unknown>;
+    let kid: string;
     try {
       const result = await jwtVerify(token, (header: JWTHeaderParameters) => this.#keyFor(header), {
         algorithms: [...ALLOWED_ALGORITHMS],
@@ -128,6 +157,7 @@ export class TokenService {
         clockTolerance: this.#options.clockTolerance,
       });
       payload = result.payload as Record<string, unknown>;
+      kid = result.protectedHeader.kid as string;
     } catch (error) {
       if (error instanceof errors.JWTExpired) throw new SoloError("token_expired");
       throw new SoloError("invalid_token");
@@ -146,7 +176,7 @@ export class TokenService {
     ) {
       throw new SoloError("invalid_token");
     }
-    return Object.freeze({
+    const claims: SessionClaims = Object.freeze({
       sub,
       sid,
       jti: sid,
@@ -156,6 +186,7 @@ export class TokenService {
       aud,
       roles: Object.freeze([...((roles as string[] | undefined) ?? [])]),
     });
+    return { claims, kid };
   }
 
   /** Expiry and not-yet-valid, against the (injectable) clock, with the tolerance. */
@@ -171,9 +202,24 @@ export class TokenService {
       if (Object.hasOwn(header, name)) throw new SoloError("invalid_token");
     }
     const kid = header.kid;
-    if (typeof kid !== "string" || kid.length > 128) throw new SoloError("invalid_token");
+    if (typeof kid !== "string" || kid.length > MAX_KID_LENGTH) throw new SoloError("invalid_token");
     const key = this.#ring.byKid.get(kid);
     if (!key || key.alg !== header.alg) throw new SoloError("invalid_token");
     return key.publicKey;
   }
+}
+
+/**
+ * True for the JWS compact form with canonical base64url segments: three non-empty segments
+ * of `[A-Za-z0-9_-]`, each the exact encoding of its bytes (no padding, no stray bits). One
+ * token has one spelling, so a token cannot be varied to slip past a cache or a deny list.
+ */
+export function isCompactJws(token: string): boolean {
+  const parts = token.split(".");
+  if (parts.length !== 3) return false;
+  for (const part of parts) {
+    if (!/^[A-Za-z0-9_-]+$/.test(part) || part.length % 4 === 1) return false;
+    if (Buffer.from(part, "base64url").toString("base64url") !== part) return false;
+  }
+  return true;
 }

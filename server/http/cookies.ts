@@ -1,9 +1,41 @@
+import type { IncomingMessage } from "node:http";
 import type { Request, Response } from "express";
 import type { CookieOptions } from "../options.js";
+import type { ErrorCode } from "../protocol.js";
 import { HOST_PREFIX } from "./credentials.js";
 import { isSecure } from "./origin.js";
 
-/** Sets and clears the session cookie: HttpOnly, SameSite, Path=/, and Secure with the `__Host-` prefix under https. */
+/**
+ * The refusals after which the session cookie is useless and is cleared: a token that is not
+ * valid or has expired, and a session that has ended. (Not `missing_token`, where there is no
+ * cookie, nor a refused login, which says nothing about the cookie the browser holds.)
+ */
+export function refusesCookie(code: ErrorCode): boolean {
+  switch (code) {
+    case "invalid_token":
+    case "token_expired":
+    case "session_replaced":
+    case "session_revoked":
+    case "session_expired":
+    case "session_idle":
+      return true;
+    default:
+      return false;
+  }
+}
+
+/**
+ * Sets and clears the session cookie: `HttpOnly`, `SameSite` (Lax by default), `Path=/`, no
+ * `Domain` (host-only), and under https `Secure` with the `__Host-` prefix, which a browser
+ * accepts only from a secure origin, host-only and for `Path=/`, so a sibling subdomain cannot
+ * plant or shadow it.
+ *
+ * @example
+ * ```ts
+ * const cookie = new SessionCookie({ name: "solo_session", secure: "auto", sameSite: "lax" }, false);
+ * cookie.set(req, res, token, session.expiresAt, Date.now());
+ * ```
+ */
 export class SessionCookie {
   readonly #options: Required<CookieOptions>;
   readonly #trustProxy: boolean;
@@ -38,7 +70,12 @@ export class SessionCookie {
     }
   }
 
-  #secure(req: Request): boolean {
+  /** Whether this request gets (and is read from) the Secure, `__Host-` cookie. */
+  secureFor(req: IncomingMessage): boolean {
+    return this.#secure(req);
+  }
+
+  #secure(req: IncomingMessage): boolean {
     const option = this.#options.secure;
     return option === "auto" ? isSecure(req, this.#trustProxy) : option;
   }

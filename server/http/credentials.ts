@@ -4,15 +4,21 @@ import type { IncomingMessage } from "node:http";
 export const HOST_PREFIX = "__Host-";
 
 /**
- * The session token of a request: `Authorization: Bearer <token>`, else the session cookie
- * (`__Host-<name>` first, then `<name>`). Null when neither is present. Never the URL.
+ * The session token of a request: `Authorization: Bearer <token>`, else the session cookie.
+ * Null when neither is present. Never the URL.
+ *
+ * `secure` says which cookie the server sets for this request: true, only `__Host-<name>` is
+ * read (an unprefixed cookie could have been planted by a sibling subdomain or over plain
+ * http, which is what the prefix rules out); false, only `<name>`; undefined, either.
  */
-export function tokenFrom(req: IncomingMessage, cookieName: string): string | null {
+export function tokenFrom(req: IncomingMessage, cookieName: string, secure?: boolean): string | null {
   const auth = req.headers.authorization;
   if (typeof auth === "string") {
     const match = /^Bearer[ \t]+([^\s]+)[ \t]*$/i.exec(auth);
     if (match) return match[1] as string;
   }
+  if (secure === true) return cookieValue(req.headers.cookie, HOST_PREFIX + cookieName);
+  if (secure === false) return cookieValue(req.headers.cookie, cookieName);
   return cookieValue(req.headers.cookie, HOST_PREFIX + cookieName) ?? cookieValue(req.headers.cookie, cookieName);
 }
 

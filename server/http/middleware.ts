@@ -4,7 +4,7 @@ import type { SessionView } from "../protocol.js";
 import type { SessionService } from "../sessions.js";
 import type { SessionClaims } from "../tokens.js";
 import { sessionView } from "../views.js";
-import type { SessionCookie } from "./cookies.js";
+import { refusesCookie, type SessionCookie } from "./cookies.js";
 import { tokenFrom, usesCookie } from "./credentials.js";
 import { sendError, toSoloError } from "./respond.js";
 
@@ -57,7 +57,9 @@ export function createRequireSession(deps: MiddlewareDeps) {
           const refused = deps.csrf(req);
           if (refused) throw refused;
         }
-        const { claims, session } = await deps.service.check(tokenFrom(req, deps.cookieName));
+        const { claims, session } = await deps.service.check(
+          tokenFrom(req, deps.cookieName, deps.cookie.secureFor(req)),
+        );
         if (options.role !== undefined && !claims.roles.includes(options.role)) throw new SoloError("forbidden");
         deps.service.activity(session);
         req.solo = {
@@ -69,7 +71,7 @@ export function createRequireSession(deps: MiddlewareDeps) {
         };
       } catch (error) {
         const solo = toSoloError(error);
-        if (solo.code.startsWith("session_")) deps.cookie.clear(req, res);
+        if (refusesCookie(solo.code)) deps.cookie.clear(req, res);
         sendError(res, solo);
         return;
       }

@@ -4,9 +4,10 @@ import { describeDevice } from "../device.js";
 import { SoloError } from "../errors.js";
 import type { Authenticate, AuthenticatedUser, Credentials } from "../options.js";
 import type { LoginResponse, SessionResponse } from "../protocol.js";
+import type { LoginLimiter } from "../ratelimit.js";
 import type { SessionService } from "../sessions.js";
 import { sessionView } from "../views.js";
-import type { SessionCookie } from "./cookies.js";
+import { refusesCookie, type SessionCookie } from "./cookies.js";
 import { tokenFrom } from "./credentials.js";
 import { sendError, toSoloError } from "./respond.js";
 
@@ -24,6 +25,12 @@ export interface AuthRouterDeps {
   loginGuards: express.RequestHandler[];
   /** Called when a login fails its credentials (rate limiter bookkeeping). */
   onBadCredentials?: (req: Request) => void;
+  /** CORS for the allowlisted origins; runs before every route. */
+  cors?: express.RequestHandler;
+  /** Counts failed logins per address and login name; over a limit, 429 `rate_limited`. */
+  loginLimiter?: LoginLimiter;
+  /** The client's address, as rate limits count it. */
+  clientAddress?: (req: Request) => string;
   /** Extra routes mounted on the router (admin API, introspection). */
   extra?: Router[];
   /** Runs first on every request (request ids, observers). */
@@ -46,6 +53,7 @@ export function createAuthRouter(deps: AuthRouterDeps): Router {
     res.set("Cache-Control", "no-store");
     next();
   });
+  if (deps.cors) router.use(deps.cors);
 
   router.post("/login", ...deps.guards, requireJson, json, ...deps.loginGuards, async (req, res) => {
     const body: unknown = req.body;
@@ -59,7 +67,17 @@ export function createAuthRouter(deps: AuthRouterDeps): Router {
     if (takeover !== undefined && typeof takeover !== "boolean") {
       throw new SoloError("invalid_request", {}, '"takeover" must be true or false.');
     }
+    const address = deps.clientAddress ? deps.clientAddress(req) : (req.socket.remoteAddress ?? "unknown");
+    let attempt: Awaited<ReturnType<LoginLimiter["begin"]>> | null = null;
+    try {
+      attempt = (await deps.loginLimiter?.begin(address, credentials as Credentials)) ?? null;
+    } catch (error) {
+      if (error instanceof SoloError && error.code === "rate_limited")
+        deps.logger.warn({ ip: address }, "login rate limited");
+      throw error;
+    }
     const user = checkUser(await deps.authenticate(credentials as Credentials, req));
+    if (user) await attempt?.succeeded();
     if (!user) {
       deps.onBadCredentials?.(req);
       throw new SoloError("invalid_credentials");
@@ -76,7 +94,7 @@ export function createAuthRouter(deps: AuthRouterDeps): Router {
   });
 
   router.get("/session", async (req, res) => {
-    const { session } = await deps.service.check(tokenFrom(req, deps.cookieName));
+    const { session } = await deps.service.check(tokenFrom(req, deps.cookieName, deps.cookie.secureFor(req)));
     deps.service.activity(session);
     const answer: SessionResponse = { session: sessionView(session) };
     res.json(answer);
@@ -88,7 +106,7 @@ export function createAuthRouter(deps: AuthRouterDeps): Router {
       throw new SoloError("invalid_request", {}, 'scope must be "session" or "all".');
     }
     try {
-      const { session } = await deps.service.check(tokenFrom(req, deps.cookieName));
+      const { session } = await deps.service.check(tokenFrom(req, deps.cookieName, deps.cookie.secureFor(req)));
       if (scope === "all") await deps.service.endAll(session.userId, "logout", session.userId);
       else await deps.service.end(session.id, "logout", session.userId);
     } catch (error) {
@@ -111,7 +129,7 @@ export function createAuthRouter(deps: AuthRouterDeps): Router {
     if (solo.code === "internal_error") {
       deps.logger.error({ err: error, path: req.path, reqId: res.get("x-request-id") }, "auth route failed");
     }
-    if (solo.code.startsWith("session_") && solo.code !== "session_active") deps.cookie.clear(req, res);
+    if (refusesCookie(solo.code)) deps.cookie.clear(req, res);
     sendError(res, solo);
   });
 

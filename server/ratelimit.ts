@@ -1,0 +1,313 @@
+import { createHash } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import { isIP } from "node:net";
+import type { Redis } from "ioredis";
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
+import { SoloError } from "./errors.js";
+import type { Credentials } from "./options.js";
+
+/**
+ * Rate limits: failed logins per client address and per login name (brute force and
+ * credential stuffing), Socket.IO handshakes per client address and per session (floods).
+ * Built on rate-limiter-flexible: in memory for one node, in Redis when several nodes must
+ * share the counts (the login limits). Handshake limits are per node: connections are.
+ *
+ * @module
+ */
+
+/** One limit: at most `points` in `duration` milliseconds; past it, refused for `block` ms. */
+export interface RateLimit {
+  points: number;
+  /** Window, in milliseconds (rounded up to whole seconds). */
+  duration: number;
+  /** How long a key stays refused once over the limit, in milliseconds. @default duration */
+  block?: number;
+}
+
+/** Reads the login name a login is counted under; null counts it under the address only. */
+export type LoginKey = (credentials: Credentials) => string | null;
+
+/** The `rateLimit` option of `createSoloServer`. `false` for a limit turns it off. */
+export interface RateLimitOptions {
+  /** Failed logins per client address. @default 30 per 15 minutes, then refused for 15 minutes */
+  loginPerIp?: RateLimit | false;
+  /** Failed logins per login name, from any address. @default 10 per 15 minutes, then refused for 15 minutes */
+  loginPerUser?: RateLimit | false;
+  /** Socket.IO handshakes per client address, per node. @default 60 per 10 seconds */
+  handshakePerIp?: RateLimit | false;
+  /** Socket.IO handshakes per session, per node. @default 20 per minute */
+  handshakePerSession?: RateLimit | false;
+  /** The login name of a login body. @default `username`, else `email`, when a string */
+  loginKey?: LoginKey;
+  /**
+   * An ioredis client: the login limits are kept in Redis and shared by every node.
+   * @default a client of `redis.url` when `store` is `"redis"`, else memory
+   */
+  redis?: Redis;
+}
+
+/** The rate limits after defaults. */
+export interface ResolvedRateLimits {
+  loginPerIp: RateLimit | false;
+  loginPerUser: RateLimit | false;
+  handshakePerIp: RateLimit | false;
+  handshakePerSession: RateLimit | false;
+  loginKey: LoginKey;
+  redis: Redis | null;
+}
+
+const MINUTE = 60_000;
+
+/** The default limits, in one place. */
+export const RATE_LIMIT_DEFAULTS = {
+  loginPerIp: { points: 30, duration: 15 * MINUTE, block: 15 * MINUTE },
+  loginPerUser: { points: 10, duration: 15 * MINUTE, block: 15 * MINUTE },
+  handshakePerIp: { points: 60, duration: 10_000 },
+  handshakePerSession: { points: 20, duration: MINUTE },
+} as const satisfies Record<string, RateLimit>;
+
+/** Longest login name counted; longer ones are hashed all the same. */
+const MAX_LOGIN_NAME = 256;
+
+/**
+ * Applies defaults to the `rateLimit` option and validates it; a TypeError names the bad field.
+ * `false` turns every limit off.
+ */
+export function resolveRateLimits(option: RateLimitOptions | false | undefined): ResolvedRateLimits {
+  if (option === false) {
+    return {
+      loginPerIp: false,
+      loginPerUser: false,
+      handshakePerIp: false,
+      handshakePerSession: false,
+      loginKey: defaultLoginKey,
+      redis: null,
+    };
+  }
+  const o = option ?? {};
+  if (typeof o !== "object" || o === null) throw new TypeError("createSoloServer: options.rateLimit must be an object");
+  if (o.loginKey !== undefined && typeof o.loginKey !== "function") {
+    throw new TypeError(
+      "createSoloServer: options.rateLimit.loginKey must be a function (credentials) => string | null",
+    );
+  }
+  if (
+    o.redis !== undefined &&
+    (typeof o.redis !== "object" || o.redis === null || typeof o.redis.eval !== "function")
+  ) {
+    throw new TypeError("createSoloServer: options.rateLimit.redis must be an ioredis client");
+  }
+  return {
+    loginPerIp: limit("loginPerIp", o.loginPerIp, RATE_LIMIT_DEFAULTS.loginPerIp),
+    loginPerUser: limit("loginPerUser", o.loginPerUser, RATE_LIMIT_DEFAULTS.loginPerUser),
+    handshakePerIp: limit("handshakePerIp", o.handshakePerIp, RATE_LIMIT_DEFAULTS.handshakePerIp),
+    handshakePerSession: limit("handshakePerSession", o.handshakePerSession, RATE_LIMIT_DEFAULTS.handshakePerSession),
+    loginKey: o.loginKey ?? defaultLoginKey,
+    redis: o.redis ?? null,
+  };
+}
+
+function limit(name: string, value: RateLimit | false | undefined, fallback: RateLimit): RateLimit | false {
+  if (value === false) return false;
+  if (value === undefined) return fallback;
+  const ok =
+    typeof value === "object" &&
+    value !== null &&
+    Number.isInteger(value.points) &&
+    value.points >= 1 &&
+    Number.isFinite(value.duration) &&
+    value.duration >= 1 &&
+    (value.block === undefined || (Number.isFinite(value.block) && value.block >= 0));
+  if (!ok) {
+    throw new TypeError(
+      `createSoloServer: options.rateLimit.${name} must be false or { points: integer >= 1, duration: ms >= 1, block?: ms >= 0 }`,
+    );
+  }
+  return value;
+}
+
+/** `username`, else `email`, when it is a string. */
+export function defaultLoginKey(credentials: Credentials): string | null {
+  for (const field of ["username", "email"]) {
+    const value = credentials[field];
+    if (typeof value === "string" && value.trim() !== "") return value;
+  }
+  return null;
+}
+
+/** Where the counters live. */
+export type LimiterBackend = { kind: "memory" } | { kind: "redis"; client: Redis; prefix: string };
+
+/**
+ * Builds one limiter on the backend. A Redis limiter falls back to a memory limiter with the
+ * same limit while Redis cannot be reached (rate-limiter-flexible's insurance limiter), so a
+ * Redis outage neither opens the gate nor locks everyone out.
+ */
+export function createLimiter(backend: LimiterBackend, name: string, limit: RateLimit): RateLimiterAbstract {
+  const options = {
+    keyPrefix: name,
+    points: limit.points,
+    duration: Math.max(1, Math.ceil(limit.duration / 1000)),
+    blockDuration: Math.ceil((limit.block ?? limit.duration) / 1000),
+  };
+  if (backend.kind === "memory") return new RateLimiterMemory(options);
+  return new RateLimiterRedis({
+    ...options,
+    keyPrefix: `${backend.prefix}:rl:${name}`,
+    storeClient: backend.client,
+    rejectIfRedisNotReady: true,
+    insuranceLimiter: new RateLimiterMemory(options),
+  });
+}
+
+/** A login in progress: report a success so it does not count as a failure. */
+export interface LoginAttempt {
+  /** The credentials were right: the attempt is not counted, and the name's failures are forgotten. */
+  succeeded(): Promise<void>;
+}
+
+/**
+ * Counts failed logins per client address and per login name. Every attempt is counted
+ * *before* the credentials are checked (so parallel guesses cannot slip past the limit) and
+ * refunded when it succeeds. Over a limit, the login is refused with 429 `rate_limited`
+ * (`retryAfter` in seconds) without checking the credentials, so it cannot touch the user's
+ * live session either.
+ *
+ * @example
+ * ```ts
+ * const attempt = await limiter.begin(clientAddress(req, false), credentials); // throws rate_limited
+ * if (await check(credentials)) await attempt.succeeded();
+ * ```
+ */
+export class LoginLimiter {
+  readonly #perIp: RateLimiterAbstract | null;
+  readonly #perUser: RateLimiterAbstract | null;
+  readonly #loginKey: LoginKey;
+
+  constructor(limits: ResolvedRateLimits, backend: LimiterBackend) {
+    this.#perIp = limits.loginPerIp ? createLimiter(backend, "login-ip", limits.loginPerIp) : null;
+    this.#perUser = limits.loginPerUser ? createLimiter(backend, "login-user", limits.loginPerUser) : null;
+    this.#loginKey = limits.loginKey;
+  }
+
+  /** Counts an attempt from `address` for the name in `credentials`; throws `rate_limited` when over a limit. */
+  async begin(address: string, credentials: Credentials): Promise<LoginAttempt> {
+    const name = this.#perUser ? this.#loginKey(credentials) : null;
+    const userKey = typeof name === "string" && name !== "" ? loginNameKey(name) : null;
+    const ipKey = addressKey(address);
+    const results = await Promise.allSettled([
+      this.#perIp ? this.#perIp.consume(ipKey) : Promise.resolve(null),
+      this.#perUser && userKey ? this.#perUser.consume(userKey) : Promise.resolve(null),
+    ]);
+    refuseIfLimited(results);
+    return {
+      succeeded: async () => {
+        await Promise.allSettled([
+          this.#perIp?.reward(ipKey, 1),
+          this.#perUser && userKey ? this.#perUser.delete(userKey) : null,
+        ]);
+      },
+    };
+  }
+}
+
+/**
+ * Limits Socket.IO handshakes per client address and per session, on this node. Each check
+ * resolves to null (go ahead) or the error to refuse with.
+ */
+export class HandshakeLimiter {
+  readonly #perIp: RateLimiterAbstract | null;
+  readonly #perSession: RateLimiterAbstract | null;
+
+  constructor(limits: Pick<ResolvedRateLimits, "handshakePerIp" | "handshakePerSession">) {
+    const memory: LimiterBackend = { kind: "memory" };
+    this.#perIp = limits.handshakePerIp ? createLimiter(memory, "handshake-ip", limits.handshakePerIp) : null;
+    this.#perSession = limits.handshakePerSession
+      ? createLimiter(memory, "handshake-session", limits.handshakePerSession)
+      : null;
+  }
+
+  /** One handshake from `address`: null, or `rate_limited`. */
+  async byAddress(address: string): Promise<SoloError | null> {
+    if (!this.#perIp) return null;
+    try {
+      refuseIfLimited(await Promise.allSettled([this.#perIp.consume(addressKey(address))]));
+      return null;
+    } catch (error) {
+      if (error instanceof SoloError) return error;
+      throw error;
+    }
+  }
+
+  /** One handshake of session `sessionId`: null, or `too_many_connections`. */
+  async bySession(sessionId: string): Promise<SoloError | null> {
+    if (!this.#perSession) return null;
+    try {
+      await this.#perSession.consume(sessionId);
+      return null;
+    } catch (error) {
+      if (!(error instanceof RateLimiterRes)) throw error;
+      return new SoloError("too_many_connections", { retryAfter: retryAfterSeconds(error.msBeforeNext) });
+    }
+  }
+}
+
+/** Throws `rate_limited` (with the longest wait) when any consumption was refused; rethrows store errors. */
+function refuseIfLimited(results: PromiseSettledResult<unknown>[]): void {
+  let wait = -1;
+  for (const result of results) {
+    if (result.status === "fulfilled") continue;
+    if (!(result.reason instanceof RateLimiterRes)) throw result.reason;
+    wait = Math.max(wait, result.reason.msBeforeNext);
+  }
+  if (wait >= 0) throw new SoloError("rate_limited", { retryAfter: retryAfterSeconds(wait) });
+}
+
+function retryAfterSeconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
+}
+
+/**
+ * The address a request came from: the socket's peer, or with `trustProxy` the last entry of
+ * `X-Forwarded-For` (the address the trusted proxy saw; entries before it are the client's word).
+ *
+ * @example
+ * ```ts
+ * clientAddress(req, true); // "203.0.113.7" behind a proxy that appended it
+ * ```
+ */
+export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = req.headers["x-forwarded-for"];
+    const value = Array.isArray(forwarded) ? forwarded[forwarded.length - 1] : forwarded;
+    const last = value?.split(",").pop()?.trim();
+    if (last && isIP(last)) return last;
+  }
+  return req.socket.remoteAddress ?? "unknown";
+}
+
+/**
+ * The counter key of an address: IPv4 as is (also when IPv4-mapped), IPv6 by its /64 network,
+ * since one host usually holds a whole /64 and could otherwise rotate through it.
+ */
+export function addressKey(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1] as string;
+  if (isIP(address) !== 6) return address;
+  const [head = "", tail = ""] = address.split("%")[0]?.split("::") ?? [];
+  const left = head ? head.split(":") : [];
+  const right = address.includes("::") ? (tail ? tail.split(":") : []) : [];
+  const groups = address.includes("::")
+    ? [...left, ...Array<string>(8 - left.length - right.length).fill("0"), ...right]
+    : left;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toLowerCase().replace(/^0+(?=.)/, ""))
+    .join(":")}::/64`;
+}
+
+/** The counter key of a login name: case- and space-insensitive, hashed (names are not stored in clear). */
+export function loginNameKey(name: string): string {
+  const normalized = name.normalize("NFKC").trim().toLowerCase().slice(0, MAX_LOGIN_NAME);
+  return createHash("sha256").update(normalized, "utf8").digest("base64url").slice(0, 32);
+}
