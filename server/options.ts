@@ -27,12 +27,16 @@ export type Authenticate = (
 /** A policy for everyone, or chosen per user (for example by role). */
 export type PolicyOption = PolicySpec | ((user: AuthenticatedUser) => PolicySpec);
 
-/** Redis connection settings for `store: "redis"`. */
+/** Redis settings for `store: "redis"` (several nodes sharing one Redis). */
 export interface RedisOptions {
   /** @default "redis://127.0.0.1:6379" */
   url?: string;
-  /** Prefix of every key. @default "solo" */
+  /** Prefix of every key and pub/sub channel; no braces. @default "solo" */
   keyPrefix?: string;
+  /** Install the Socket.IO Redis adapter at `attach()`. Turn off if your Socket.IO server brings its own. @default true */
+  adapter?: boolean;
+  /** Every node re-checks its sockets against the store this often (and after each Redis reconnect). @default 30_000 */
+  reconcileInterval?: number;
 }
 
 /** Cookie settings. */
@@ -136,7 +140,7 @@ const HOUR = 60 * MINUTE;
 export const DEFAULTS = {
   store: "sqlite",
   dataDir: "./data",
-  redis: { url: "redis://127.0.0.1:6379", keyPrefix: "solo" },
+  redis: { url: "redis://127.0.0.1:6379", keyPrefix: "solo", adapter: true, reconcileInterval: 30_000 },
   policy: "newest-wins",
   abandonGrace: MINUTE,
   issuer: "solo-session",
@@ -179,7 +183,7 @@ export function resolveOptions(options: SoloServerOptions, defaultNodeId: string
     authenticate: options.authenticate,
     store,
     dataDir: options.dataDir ?? DEFAULTS.dataDir,
-    redis: { ...DEFAULTS.redis, ...options.redis },
+    redis: redisOptions(options.redis),
     policy,
     abandonGrace: duration("abandonGrace", options.abandonGrace, DEFAULTS.abandonGrace),
     issuer: text("issuer", options.issuer, DEFAULTS.issuer),
@@ -212,6 +216,25 @@ export function resolveOptions(options: SoloServerOptions, defaultNodeId: string
     throw new TypeError("createSoloServer: options.touchInterval must be shorter than options.idleTimeout");
   }
   return resolved;
+}
+
+function redisOptions(given: RedisOptions | undefined): Required<RedisOptions> {
+  const redis = { ...DEFAULTS.redis, ...given };
+  if (typeof redis.url !== "string" || !/^rediss?:\/\//.test(redis.url)) {
+    throw new TypeError(`createSoloServer: options.redis.url must be a redis:// or rediss:// URL`);
+  }
+  if (typeof redis.keyPrefix !== "string" || redis.keyPrefix === "" || /[{}]/.test(redis.keyPrefix)) {
+    throw new TypeError("createSoloServer: options.redis.keyPrefix must be a non-empty string without braces");
+  }
+  if (typeof redis.adapter !== "boolean")
+    throw new TypeError("createSoloServer: options.redis.adapter must be a boolean");
+  redis.reconcileInterval = duration(
+    "redis.reconcileInterval",
+    given?.reconcileInterval,
+    DEFAULTS.redis.reconcileInterval,
+    100,
+  );
+  return redis;
 }
 
 function duration(name: string, value: number | undefined, fallback: number, min = 0): number {
