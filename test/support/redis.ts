@@ -2,7 +2,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, Socket } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /** A real redis-server started for a test run, in its own temp directory, on a free port. */
 export interface TestRedis {
@@ -161,3 +162,57 @@ export function uniquePrefix(name = "t"): string {
 /** An `authenticate` that admits any username: the cluster tests are about the store, not scrypt. */
 export const anyUser = async (credentials: Readonly<Record<string, unknown>>) =>
   typeof credentials.username === "string" && credentials.username !== "" ? { userId: credentials.username } : null;
+
+/** A cluster node running in a child process (so a test can SIGKILL it). */
+export interface NodeProcess {
+  url: string;
+  port: number;
+  /** SIGKILL, and wait for the process to be gone. */
+  kill(): Promise<void>;
+}
+
+/** Starts `test/support/redis-node.ts` in a child process (tsx); resolves once it listens. */
+export async function startNodeProcess(options: ClusterNodeOptions & { nodeId: string }): Promise<NodeProcess> {
+  const script = join(dirname(fileURLToPath(import.meta.url)), "redis-node.ts");
+  const child = spawn(process.execPath, ["--import", "tsx", script], {
+    env: {
+      ...process.env,
+      REDIS_URL: options.redis.url,
+      KEY_PREFIX: options.keyPrefix,
+      DATA_DIR: options.dataDir,
+      NODE_ID: options.nodeId,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  live.add(child);
+  child.once("exit", () => live.delete(child));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`node process did not start: ${stderr}`)), 30_000);
+    child.stdout?.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      const line = /\{"port":(\d+)\}/.exec(out);
+      if (line) {
+        clearTimeout(timer);
+        resolve(Number(line[1]));
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`node process exited with ${code}: ${stderr}`));
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
