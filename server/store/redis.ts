@@ -786,7 +786,7 @@ async function execPipeline(pipeline: ReturnType<Redis["pipeline"]>): Promise<un
 
 /** A jittered exponential pause between claim attempts (full jitter, capped at 25 ms). */
 function backoff(attempt: number): Promise<void> {
-  const cap = Math.min(25, 1 * 2 ** Math.min(attempt, 5));
+  const cap = Math.min(25, 2 ** Math.min(attempt, 5));
   return new Promise((resolve) => setTimeout(resolve, Math.random() * cap));
 }
 

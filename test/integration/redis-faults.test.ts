@@ -159,6 +159,19 @@ describe("Redis outage and restart (AOF on)", () => {
   });
 });
 
+describe("shutting down during an outage", () => {
+  it("a node closes without waiting for Redis to come back", async () => {
+    const redis = await startRedis();
+    redises.push(redis);
+    const [node] = (await nodesOn(redis, uniquePrefix("s"), 1, 30_000)) as [TestServer];
+    const alice = await login(node.url, { username: "alice" });
+    await socketFor(node.url, alice.token);
+    await redis.stop({ crash: true });
+    servers.splice(servers.indexOf(node), 1);
+    await node.close();
+  });
+});
+
 describe("a node killed with SIGKILL", () => {
   it("its clients reconnect to another node and keep their sessions; the cluster keeps kicking", async () => {
     const redis = await startRedis();
