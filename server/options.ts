@@ -31,10 +31,13 @@ export type PolicyOption = PolicySpec | ((user: AuthenticatedUser) => PolicySpec
 export interface RedisOptions {
   /** @default "redis://127.0.0.1:6379" */
   url?: string;
-  /** Prefix of every key and pub/sub channel; no braces. @default "solo" */
+  /** Prefix of every key and pub/sub channel: letters, digits, `_ . : -`. @default "solo" */
   keyPrefix?: string;
-  /** Install the Socket.IO Redis adapter at `attach()`. Turn off if your Socket.IO server brings its own. @default true */
-  adapter?: boolean;
+  /**
+   * The Socket.IO Redis adapter installed at `attach()`: `true` picks the sharded one on Redis 7+
+   * and the classic one before; `false` installs none (your Socket.IO server brings its own). @default true
+   */
+  adapter?: boolean | "sharded" | "classic";
   /** Every node re-checks its sockets against the store this often (and after each Redis reconnect). @default 30_000 */
   reconcileInterval?: number;
 }
@@ -223,11 +226,11 @@ function redisOptions(given: RedisOptions | undefined): Required<RedisOptions> {
   if (typeof redis.url !== "string" || !/^rediss?:\/\//.test(redis.url)) {
     throw new TypeError(`createSoloServer: options.redis.url must be a redis:// or rediss:// URL`);
   }
-  if (typeof redis.keyPrefix !== "string" || redis.keyPrefix === "" || /[{}]/.test(redis.keyPrefix)) {
-    throw new TypeError("createSoloServer: options.redis.keyPrefix must be a non-empty string without braces");
+  if (typeof redis.keyPrefix !== "string" || !/^[\w.:-]{1,64}$/.test(redis.keyPrefix)) {
+    throw new TypeError("createSoloServer: options.redis.keyPrefix must be 1-64 letters, digits, _ . : or -");
   }
-  if (typeof redis.adapter !== "boolean")
-    throw new TypeError("createSoloServer: options.redis.adapter must be a boolean");
+  if (![true, false, "sharded", "classic"].includes(redis.adapter))
+    throw new TypeError('createSoloServer: options.redis.adapter must be true, false, "sharded" or "classic"');
   redis.reconcileInterval = duration(
     "redis.reconcileInterval",
     given?.reconcileInterval,
