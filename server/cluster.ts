@@ -15,10 +15,10 @@ export interface Reconcilable {
 
 /** Settings of {@link RedisCluster}. */
 export interface RedisClusterOptions {
-  /** The store's command connection: it also publishes, and its reconnects trigger a reconcile. */
+  /** The store's command connection: the adapter's connections copy its settings, and its reconnects trigger a reconcile. */
   client: Redis;
-  /** Install the Socket.IO Redis adapter. False when the app brings its own adapter. */
-  adapter: boolean;
+  /** Which Socket.IO Redis adapter to install: `true` picks by server version; false installs none. */
+  adapter: boolean | "sharded" | "classic";
   /** Prefix of the adapter's pub/sub channels. */
   channelPrefix: string;
   /** How often every node re-checks its sockets against the store, in ms. */
@@ -33,6 +33,20 @@ export type AdapterKind = "sharded" | "classic" | "none";
 const RETRY_RECONCILE = 1000;
 /** Oldest Redis with sharded pub/sub (SPUBLISH / SSUBSCRIBE). */
 const SHARDED_SINCE = 7;
+/**
+ * Commands the adapters call without handling the returned promise. During an outage they
+ * reject, and an unhandled rejection would end the process; each gets a handler here.
+ */
+const FLOATING = [
+  "publish",
+  "spublish",
+  "subscribe",
+  "psubscribe",
+  "ssubscribe",
+  "unsubscribe",
+  "punsubscribe",
+  "sunsubscribe",
+] as const;
 
 /**
  * Scale-out wiring for `store: "redis"`: the Socket.IO Redis adapter (the sharded one on
@@ -52,6 +66,7 @@ const SHARDED_SINCE = 7;
  */
 export class RedisCluster {
   readonly #options: RedisClusterOptions;
+  readonly #pub: Redis | null;
   readonly #sub: Redis | null;
   readonly #kind: AdapterKind;
   #target: Reconcilable | null = null;
@@ -62,36 +77,51 @@ export class RedisCluster {
   #closed = false;
   readonly #cleanup: (() => void)[] = [];
 
-  private constructor(options: RedisClusterOptions, sub: Redis | null, kind: AdapterKind) {
+  private constructor(options: RedisClusterOptions, pub: Redis | null, sub: Redis | null, kind: AdapterKind) {
     this.#options = options;
+    this.#pub = pub;
     this.#sub = sub;
     this.#kind = kind;
   }
 
   /**
-   * Opens the subscriber connection (when the adapter is on) and picks the adapter from the
-   * server's version. Rejects with `store_unavailable` if Redis cannot be reached in 10 s.
+   * Opens the publisher and subscriber connections (when the adapter is on) and picks the
+   * adapter from the server's version. Rejects with `store_unavailable` if Redis cannot be
+   * reached in 10 s.
    */
   static async open(options: RedisClusterOptions): Promise<RedisCluster> {
-    if (!options.adapter) return new RedisCluster(options, null, "none");
+    if (!options.adapter) return new RedisCluster(options, null, null, "none");
     const info = await options.client.info("server");
     const major = Number(/redis_version:(\d+)/.exec(info)?.[1] ?? 0);
-    // The subscriber keeps an offline queue: a SUBSCRIBE issued during an outage waits for
-    // the connection instead of failing, and ioredis resubscribes everything on reconnect.
-    const sub = options.client.duplicate({
-      enableOfflineQueue: true,
-      maxRetriesPerRequest: null,
-      autoResubscribe: true,
-      connectionName: "solo-sub",
-    });
-    sub.on("error", () => {});
+    const log = (error: unknown) => options.logger.debug({ err: error }, "pub/sub command failed");
+    // The publisher fails fast like the store: a notice published during an outage is lost,
+    // and reconciliation catches it.
+    const pub = guard(options.client.duplicate({ connectionName: `${options.channelPrefix}:pub` }), log);
+    // The subscriber keeps an offline queue and no command timeout: a SUBSCRIBE issued during
+    // an outage waits for the connection instead of being dropped, and ioredis resubscribes
+    // everything on reconnect.
+    const sub = guard(
+      options.client.duplicate({
+        enableOfflineQueue: true,
+        maxRetriesPerRequest: null,
+        commandTimeout: undefined,
+        autoResubscribe: true,
+        connectionName: `${options.channelPrefix}:sub`,
+      }),
+      log,
+    );
     try {
-      await waitReady(sub, 10_000);
+      await Promise.all([waitReady(pub, 10_000), waitReady(sub, 10_000)]);
     } catch (error) {
+      pub.disconnect(false);
       sub.disconnect(false);
       throw error;
     }
-    return new RedisCluster(options, sub, major >= SHARDED_SINCE ? "sharded" : "classic");
+    if (options.adapter === "sharded" && major < SHARDED_SINCE) {
+      throw new TypeError(`solo-session: redis.adapter "sharded" needs Redis ${SHARDED_SINCE}+, this one is ${major}`);
+    }
+    const kind = options.adapter === true ? (major >= SHARDED_SINCE ? "sharded" : "classic") : options.adapter;
+    return new RedisCluster(options, pub, sub, kind);
   }
 
   /** The adapter this node runs. */
@@ -107,14 +137,15 @@ export class RedisCluster {
     if (this.#target) throw new Error("solo-session: the cluster wiring is already installed");
     this.#target = target;
     const { client, channelPrefix, logger } = this.#options;
+    const pub = this.#pub;
     const sub = this.#sub;
-    if (sub && io.adapter() === Adapter) {
+    if (pub && sub && io.adapter() === Adapter) {
       io.adapter(
         this.#kind === "sharded"
           ? // "static": two channels per namespace. Revocations travel as server-side emits on the
             // namespace channel; per-room channels would cost a SSUBSCRIBE per connected socket.
-            createShardedAdapter(client, sub, { channelPrefix, subscriptionMode: "static" })
-          : createAdapter(client, sub, { key: channelPrefix }),
+            createShardedAdapter(pub, sub, { channelPrefix, subscriptionMode: "static" })
+          : createAdapter(pub, sub, { key: channelPrefix }),
       );
       target.refreshAdapter();
     } else if (sub) {
@@ -123,6 +154,7 @@ export class RedisCluster {
     }
     for (const [name, connection] of [
       ["store", client],
+      ["publisher", pub],
       ["subscriber", sub],
     ] as const) {
       if (connection) this.#watch(name, connection);
@@ -160,7 +192,7 @@ export class RedisCluster {
     return this.#running;
   }
 
-  /** Stops timers and closes the subscriber connection (the store closes its own). */
+  /** Stops timers and closes the pub/sub connections (the store closes its own). */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -168,7 +200,7 @@ export class RedisCluster {
     if (this.#retry) clearTimeout(this.#retry);
     for (const undo of this.#cleanup.splice(0)) undo();
     await this.#running;
-    if (this.#sub) await quit(this.#sub);
+    await Promise.all([this.#pub, this.#sub].map((c) => (c ? quit(c) : undefined)));
   }
 
   /** Logs outages once and reconciles when a connection that was lost is ready again. */
@@ -207,4 +239,20 @@ export class RedisCluster {
     }, RETRY_RECONCILE);
     this.#retry.unref();
   }
+}
+
+/** Gives every floating pub/sub command a rejection handler, and connection errors a listener. */
+function guard(client: Redis, onError: (error: unknown) => void): Redis {
+  client.on("error", () => {});
+  const methods = client as unknown as Record<string, (...args: unknown[]) => unknown>;
+  for (const name of FLOATING) {
+    const original = methods[name]?.bind(client);
+    if (!original) continue;
+    methods[name] = (...args: unknown[]) => {
+      const result = original(...args);
+      if (result instanceof Promise) result.catch(onError);
+      return result;
+    };
+  }
+  return client;
 }

@@ -24,7 +24,7 @@ import {
 export interface RedisStoreOptions {
   /** Connection URL (`redis://`, `rediss://`, with password or db number). @default "redis://127.0.0.1:6379" */
   url?: string;
-  /** Prefix of every key. Must not contain `{` or `}` (those are the hash tags). @default "solo" */
+  /** Prefix of every key: letters, digits, `_ . : -` (no braces: those are the hash tags). @default "solo" */
   keyPrefix?: string;
   /**
    * Ended sessions are kept this long after their token expires. A record's Redis TTL is
@@ -54,6 +54,8 @@ const DEFAULTS = {
   maxClaimAttempts: 100,
 } as const;
 
+/** What a key prefix may contain (it also names the connections, which allow no spaces). */
+export const KEY_PREFIX = /^[\w.:-]{1,64}$/;
 /** The shortest Redis TTL given to a record (a record is never born expired). */
 const MIN_TTL = 60_000;
 /** Sessions looked up by id remember their user here (ids never change user). */
@@ -216,8 +218,10 @@ export class RedisStore implements SessionStore {
 
   constructor(options: RedisStoreOptions = {}) {
     const prefix = options.keyPrefix ?? DEFAULTS.keyPrefix;
-    if (typeof prefix !== "string" || prefix === "" || /[{}]/.test(prefix)) {
-      throw new TypeError(`RedisStore: keyPrefix must be a non-empty string without braces, got "${String(prefix)}"`);
+    if (typeof prefix !== "string" || !KEY_PREFIX.test(prefix)) {
+      throw new TypeError(
+        `RedisStore: keyPrefix must match ${KEY_PREFIX} (no braces: they are hash tags), got "${String(prefix)}"`,
+      );
     }
     this.#prefix = prefix;
     this.#retention = options.tombstoneRetention ?? DEFAULTS.tombstoneRetention;
@@ -226,7 +230,7 @@ export class RedisStore implements SessionStore {
     this.#maxAttempts = options.maxClaimAttempts ?? DEFAULTS.maxClaimAttempts;
     this.client = new Redis(options.url ?? DEFAULTS.url, {
       ...clientOptions(options.commandTimeout ?? DEFAULTS.commandTimeout),
-      connectionName: "solo-store",
+      connectionName: `${prefix}:store`,
     });
     const onError = options.onError;
     this.client.on("error", (error: Error) => onError?.(error));

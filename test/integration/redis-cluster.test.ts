@@ -32,14 +32,18 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await s.close();
 });
 
-/** Three nodes sharing one Redis (a fresh key prefix) and one key directory. */
-async function cluster(n = 3): Promise<TestServer[]> {
+type AdapterChoice = true | "classic";
+
+/** Nodes sharing one Redis (a fresh key prefix) and one key directory. */
+let lastPrefix = "";
+async function cluster(n = 3, adapter: AdapterChoice = true): Promise<TestServer[]> {
   const keyPrefix = uniquePrefix("c");
+  lastPrefix = keyPrefix;
   const nodes: TestServer[] = [];
   for (let i = 1; i <= n; i++) {
     const node = await startTestServer({
       store: "redis",
-      redis: { url: redis.url, keyPrefix },
+      redis: { url: redis.url, keyPrefix, adapter },
       dataDir,
       nodeId: `node-${i}`,
       authenticate: anyUser,
@@ -56,9 +60,12 @@ async function socketFor(url: string, token: string): Promise<ClientSocket> {
   return s;
 }
 
-describe("several nodes on one Redis", () => {
+describe.each([
+  ["the sharded adapter (chosen on Redis 7)", true],
+  ["the classic adapter", "classic"],
+] as const)("several nodes on one Redis, with %s", (_name, adapter) => {
   it("a login on node 2 revokes the socket held by node 1, and the old token is refused on every node", async () => {
-    const [n1, n2, n3] = (await cluster()) as [TestServer, TestServer, TestServer];
+    const [n1, n2, n3] = (await cluster(3, adapter)) as [TestServer, TestServer, TestServer];
     const first = await login(n1.url, { username: "alice", device: { name: "Old laptop" } });
     const socket = await socketFor(n1.url, first.token);
     const revoked = nextRevocation(socket);
@@ -84,7 +91,7 @@ describe("several nodes on one Redis", () => {
   });
 
   it("logout and an administrator's revoke on one node reach sockets on the others", async () => {
-    const [n1, n2, n3] = (await cluster()) as [TestServer, TestServer, TestServer];
+    const [n1, n2, n3] = (await cluster(3, adapter)) as [TestServer, TestServer, TestServer];
     const a = await login(n1.url, { username: "alice" });
     const aSocket = await socketFor(n1.url, a.token);
     const aRevoked = nextRevocation(aSocket);
@@ -100,7 +107,7 @@ describe("several nodes on one Redis", () => {
   });
 
   it("keeps one socket per session across nodes: a newer socket on node 2 replaces the one on node 1", async () => {
-    const [n1, n2] = (await cluster(2)) as [TestServer, TestServer];
+    const [n1, n2] = (await cluster(2, adapter)) as [TestServer, TestServer];
     const a = await login(n1.url, { username: "alice" });
     const older = await socketFor(n1.url, a.token);
     let told = false;
@@ -113,21 +120,43 @@ describe("several nodes on one Redis", () => {
     expect(told).toBe(false);
     expect(newer.connected).toBe(true);
   });
+});
 
-  it("runs the sharded adapter on Redis 7: each node subscribes to the namespace's shard channel", async () => {
+/** The subscriber connections of solo-session nodes, from CLIENT LIST: how many patterns and shard channels each holds. */
+async function subscribers(): Promise<{ psub: number; ssub: number }[]> {
+  const probe = new Redis(redis.url);
+  try {
+    const list = (await probe.call("CLIENT", "LIST")) as string;
+    return list
+      .split("\n")
+      .filter((line) => line.includes(` name=${lastPrefix}:io:sub `))
+      .map((line) => ({
+        psub: Number(/ psub=(\d+)/.exec(line)?.[1] ?? -1),
+        ssub: Number(/ ssub=(\d+)/.exec(line)?.[1] ?? -1),
+      }));
+  } finally {
+    probe.disconnect();
+  }
+}
+
+describe("adapter choice", () => {
+  it("runs the sharded adapter on Redis 7: every node's subscriber holds shard channels and no pattern", async () => {
     const nodes = await cluster();
-    const probe = new Redis(redis.url);
-    try {
-      const channels = (await probe.call("PUBSUB", "SHARDCHANNELS", "*")) as string[];
-      const session = channels.filter((c) => c.includes("#/session#") && !/#\/session#.+#$/.test(c));
-      expect(session.length).toBeGreaterThanOrEqual(1);
-      const counts = (await probe.call("PUBSUB", "SHARDNUMSUB", ...session)) as (string | number)[];
-      // One namespace channel, subscribed by every node of this test.
-      const perChannel = new Map<string, number>();
-      for (let i = 0; i < counts.length; i += 2) perChannel.set(String(counts[i]), Number(counts[i + 1]));
-      expect([...perChannel.values()].some((n) => n >= nodes.length)).toBe(true);
-    } finally {
-      probe.disconnect();
+    const subs = await subscribers();
+    expect(subs).toHaveLength(nodes.length);
+    for (const sub of subs) {
+      expect(sub.ssub).toBeGreaterThanOrEqual(2);
+      expect(sub.psub).toBe(0);
+    }
+  });
+
+  it('runs the classic adapter when asked (redis.adapter: "classic"): pattern pub/sub, no shard channel', async () => {
+    const nodes = await cluster(3, "classic");
+    const subs = await subscribers();
+    expect(subs).toHaveLength(nodes.length);
+    for (const sub of subs) {
+      expect(sub.psub).toBeGreaterThanOrEqual(1);
+      expect(sub.ssub).toBe(0);
     }
   });
 });

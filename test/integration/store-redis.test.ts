@@ -1,6 +1,7 @@
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SoloError } from "../../server/errors.js";
+import { resolveOptions } from "../../server/options.js";
 import { decide, type PolicySpec } from "../../server/policy.js";
 import { RedisStore } from "../../server/store/redis.js";
 import type { Decide, SessionStore } from "../../server/store/types.js";
@@ -168,5 +169,30 @@ describe("RedisStore", () => {
 
   it("refuses a key prefix with braces (it would break the hash tags)", () => {
     expect(() => new RedisStore({ keyPrefix: "a{b}" })).toThrow(TypeError);
+  });
+});
+
+describe("redis options", () => {
+  const authenticate = () => null;
+  it.each([
+    [{ url: "http://127.0.0.1:6379" }],
+    [{ keyPrefix: "has space" }],
+    [{ keyPrefix: "a{b}" }],
+    [{ adapter: "dynamic" as unknown as boolean }],
+    [{ reconcileInterval: 5 }],
+  ])("createSoloServer refuses %o with a TypeError, before connecting", (redisOptions) => {
+    expect(() => resolveOptions({ authenticate, store: "redis", redis: redisOptions }, "n")).toThrow(TypeError);
+  });
+
+  it("accepts the documented choices", () => {
+    for (const adapter of [true, false, "sharded", "classic"] as const) {
+      expect(resolveOptions({ authenticate, store: "redis", redis: { adapter } }, "n").redis.adapter).toBe(adapter);
+    }
+    expect(resolveOptions({ authenticate, store: "redis" }, "n").redis).toEqual({
+      url: "redis://127.0.0.1:6379",
+      keyPrefix: "solo",
+      adapter: true,
+      reconcileInterval: 30_000,
+    });
   });
 });
