@@ -683,7 +683,11 @@ export class RedisStore implements SessionStore {
     pipeline.zrem(this.#g("created"), m).zrem(this.#g("exp"), m).zrem(this.#g("seen"), m);
   }
 
-  /** Index bookkeeping after sessions ended: out of the live indexes, into the purge index. */
+  /**
+   * Index bookkeeping after sessions ended: out of the live indexes, into the purge index.
+   * Best effort: the change is already committed, a stale live entry is dropped by the next
+   * reader that meets it, and a record missing from the purge index still expires by its TTL.
+   */
   async #afterEnd(ended: readonly SessionRecord[]): Promise<void> {
     if (ended.length === 0) return;
     const pipeline = this.client.pipeline();
@@ -691,7 +695,7 @@ export class RedisStore implements SessionStore {
       this.#dropLive(pipeline, s);
       pipeline.zadd(this.#g("ended"), s.expiresAt, member(s));
     }
-    await execPipeline(pipeline);
+    await execPipeline(pipeline).catch(() => undefined);
   }
 
   /** Deletes audit events older than `before` (from the oldest; events are appended in time order). */
