@@ -20,6 +20,7 @@ import type { Registry } from "prom-client";
 import type { Server as IoServer } from "socket.io";
 import { AdminFeed } from "./admin-feed.js";
 import { AuditTrail } from "./audit.js";
+import { RedisCluster } from "./cluster.js";
 import { SoloError } from "./errors.js";
 import { createAdminRouter } from "./http/admin.js";
 import { SessionCookie } from "./http/cookies.js";
@@ -40,6 +41,7 @@ import { Realtime, type SoloIo } from "./realtime.js";
 import { SessionService } from "./sessions.js";
 import { openStore } from "./store/index.js";
 import { MeasuredStore } from "./store/measured.js";
+import { RedisStore } from "./store/redis.js";
 import type { SessionStore } from "./store/types.js";
 import { TokenService } from "./tokens.js";
 
@@ -64,6 +66,7 @@ export type * from "./protocol.js";
 export type { LoginKey, RateLimit, RateLimitOptions } from "./ratelimit.js";
 export { RATE_LIMIT_DEFAULTS } from "./ratelimit.js";
 export { MemoryStore } from "./store/memory.js";
+export { RedisStore, type RedisStoreOptions } from "./store/redis.js";
 export { SqliteStore } from "./store/sqlite.js";
 export type * from "./store/types.js";
 
@@ -133,6 +136,19 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
   const keysDir = options.dataDir !== undefined || o.store !== "memory" ? o.dataDir : null;
   const ring = await loadKeyRing({ signingKeys: o.signingKeys, dataDir: keysDir });
   const rawStore = await openStore(o);
+  const cluster =
+    rawStore instanceof RedisStore
+      ? await RedisCluster.open({
+          client: rawStore.client,
+          adapter: o.redis.adapter,
+          channelPrefix: `${o.redis.keyPrefix}:io`,
+          reconcileInterval: o.redis.reconcileInterval,
+          logger,
+        }).catch(async (error: unknown) => {
+          await rawStore.close();
+          throw error;
+        })
+      : null;
   const metrics: Metrics = new Metrics({
     sessionsLive: () => store.countLive(),
     socketsConnected: () => realtime.localSockets,
@@ -248,6 +264,7 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
     reloadKeys,
     attach(target) {
       const io = realtime.attach(target);
+      cluster?.install(io, realtime);
       feed.attach(io);
       return io;
     },
@@ -262,6 +279,7 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
       service.setNotifier(null);
       feed.close();
       await realtime.close();
+      await cluster?.close();
       await store.close();
       if (ownsLimiterRedis) limiterRedis?.disconnect();
     },

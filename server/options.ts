@@ -28,12 +28,19 @@ export type Authenticate = (
 /** A policy for everyone, or chosen per user (for example by role). */
 export type PolicyOption = PolicySpec | ((user: AuthenticatedUser) => PolicySpec);
 
-/** Redis connection settings for `store: "redis"`. */
+/** Redis settings for `store: "redis"` (several nodes sharing one Redis). */
 export interface RedisOptions {
   /** @default "redis://127.0.0.1:6379" */
   url?: string;
-  /** Prefix of every key. @default "solo" */
+  /** Prefix of every key and pub/sub channel: letters, digits, `_ . : -`. @default "solo" */
   keyPrefix?: string;
+  /**
+   * The Socket.IO Redis adapter installed at `attach()`: `true` picks the sharded one on Redis 7+
+   * and the classic one before; `false` installs none (your Socket.IO server brings its own). @default true
+   */
+  adapter?: boolean | "sharded" | "classic";
+  /** Every node re-checks its sockets against the store this often (and after each Redis reconnect). @default 30_000 */
+  reconcileInterval?: number;
 }
 
 /** Cookie settings. */
@@ -149,7 +156,7 @@ const HOUR = 60 * MINUTE;
 export const DEFAULTS = {
   store: "sqlite",
   dataDir: "./data",
-  redis: { url: "redis://127.0.0.1:6379", keyPrefix: "solo" },
+  redis: { url: "redis://127.0.0.1:6379", keyPrefix: "solo", adapter: true, reconcileInterval: 30_000 },
   policy: "newest-wins",
   abandonGrace: MINUTE,
   issuer: "solo-session",
@@ -194,7 +201,7 @@ export function resolveOptions(options: SoloServerOptions, defaultNodeId: string
     authenticate: options.authenticate,
     store,
     dataDir: options.dataDir ?? DEFAULTS.dataDir,
-    redis: { ...DEFAULTS.redis, ...options.redis },
+    redis: redisOptions(options.redis),
     policy,
     abandonGrace: duration("abandonGrace", options.abandonGrace, DEFAULTS.abandonGrace),
     issuer: text("issuer", options.issuer, DEFAULTS.issuer),
@@ -230,6 +237,25 @@ export function resolveOptions(options: SoloServerOptions, defaultNodeId: string
     throw new TypeError("createSoloServer: options.touchInterval must be shorter than options.idleTimeout");
   }
   return resolved;
+}
+
+function redisOptions(given: RedisOptions | undefined): Required<RedisOptions> {
+  const redis = { ...DEFAULTS.redis, ...given };
+  if (typeof redis.url !== "string" || !/^rediss?:\/\//.test(redis.url)) {
+    throw new TypeError(`createSoloServer: options.redis.url must be a redis:// or rediss:// URL`);
+  }
+  if (typeof redis.keyPrefix !== "string" || !/^[\w.:-]{1,64}$/.test(redis.keyPrefix)) {
+    throw new TypeError("createSoloServer: options.redis.keyPrefix must be 1-64 letters, digits, _ . : or -");
+  }
+  if (![true, false, "sharded", "classic"].includes(redis.adapter))
+    throw new TypeError('createSoloServer: options.redis.adapter must be true, false, "sharded" or "classic"');
+  redis.reconcileInterval = duration(
+    "redis.reconcileInterval",
+    given?.reconcileInterval,
+    DEFAULTS.redis.reconcileInterval,
+    100,
+  );
+  return redis;
 }
 
 function duration(name: string, value: number | undefined, fallback: number, min = 0): number {

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { ResolvedOptions } from "../options.js";
 import { MemoryStore } from "./memory.js";
+import { RedisStore } from "./redis.js";
 import { SqliteStore } from "./sqlite.js";
 import type { SessionStore } from "./types.js";
 
@@ -8,7 +9,9 @@ import type { SessionStore } from "./types.js";
 export const SQLITE_FILE = "solo.db";
 
 /** Opens the configured store. A SessionStore instance is used as given. */
-export async function openStore(options: Pick<ResolvedOptions, "store" | "dataDir" | "redis">): Promise<SessionStore> {
+export async function openStore(
+  options: Pick<ResolvedOptions, "store" | "dataDir" | "redis" | "tombstoneRetention" | "auditRetention">,
+): Promise<SessionStore> {
   const store = options.store;
   if (typeof store !== "string") return store;
   switch (store) {
@@ -16,8 +19,21 @@ export async function openStore(options: Pick<ResolvedOptions, "store" | "dataDi
       return new SqliteStore({ filename: join(options.dataDir, SQLITE_FILE) });
     case "memory":
       return new MemoryStore();
-    case "redis":
-      throw new TypeError('createSoloServer: store "redis" is not available in this build yet');
+    case "redis": {
+      const redis = new RedisStore({
+        url: options.redis.url,
+        keyPrefix: options.redis.keyPrefix,
+        tombstoneRetention: options.tombstoneRetention,
+        auditRetention: options.auditRetention,
+      });
+      try {
+        await redis.ready();
+      } catch (error) {
+        await redis.close();
+        throw error;
+      }
+      return redis;
+    }
     default:
       throw new TypeError(`createSoloServer: unknown store "${String(store)}"`);
   }

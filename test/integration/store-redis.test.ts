@@ -1,0 +1,198 @@
+import { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { SoloError } from "../../server/errors.js";
+import { resolveOptions } from "../../server/options.js";
+import { decide, type PolicySpec } from "../../server/policy.js";
+import { RedisStore } from "../../server/store/redis.js";
+import type { Decide, SessionStore } from "../../server/store/types.js";
+import { freePort, startRedis, type TestRedis, uniquePrefix } from "../support/redis.js";
+import { record, storeContract } from "../support/store-contract.js";
+
+let redis: TestRedis;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis?.destroy();
+});
+
+// One real redis-server for the file; each store gets its own key prefix, so each test starts empty.
+storeContract("redis", async () => {
+  const store = new RedisStore({ url: redis.url, keyPrefix: uniquePrefix("contract") });
+  await store.ready();
+  return store;
+});
+
+const HOUR = 3_600_000;
+const policy =
+  (spec: PolicySpec): Decide =>
+  (live) =>
+    decide(spec, live, { now: Date.now(), takeover: false, abandonGrace: 60_000 });
+
+const opened: (SessionStore | Redis)[] = [];
+afterEach(async () => {
+  for (const s of opened.splice(0)) {
+    if (s instanceof Redis) s.disconnect();
+    else await s.close();
+  }
+});
+
+async function stores(n: number, options: { keyPrefix: string; url?: string }): Promise<RedisStore[]> {
+  const out: RedisStore[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = new RedisStore({ url: redis.url, ...options });
+    opened.push(s);
+    await s.ready();
+    out.push(s);
+  }
+  return out;
+}
+
+describe("RedisStore", () => {
+  it("claims racing on separate connections (as on separate nodes) stay atomic under every policy", async () => {
+    const keyPrefix = uniquePrefix("race");
+    const nodes = await stores(3, { keyPrefix });
+    const at = Date.now();
+    const cases: [PolicySpec, string, number][] = [
+      ["newest-wins", "u-newest", 1],
+      [{ maxSessions: 2 }, "u-max", 2],
+      ["oldest-wins", "u-oldest", 1],
+      ["confirm", "u-confirm", 1],
+    ];
+    for (const [spec, userId, expected] of cases) {
+      const claims = Array.from({ length: 30 }, (_, i) =>
+        (nodes[i % 3] as RedisStore).claim(record(userId, at + i), policy(spec)),
+      );
+      const results = await Promise.all(claims);
+      const live = await (nodes[0] as RedisStore).listLive(userId);
+      expect(live, JSON.stringify(spec)).toHaveLength(expected);
+      const admitted = results.filter((r) => r.kind === "admitted");
+      const evicted = admitted.flatMap((r) => (r.kind === "admitted" ? r.evicted : []));
+      // Nothing admitted is lost: every admitted session is either live or was evicted exactly once.
+      expect(admitted.length, JSON.stringify(spec)).toBe(live.length + evicted.length);
+      expect(new Set(evicted.map((s) => s.id)).size).toBe(evicted.length);
+    }
+    expect(await (nodes[1] as RedisStore).countLive()).toBe(5);
+  });
+
+  it("keeps all of one user's keys under one hash tag, and gives records TTLs that match the token", async () => {
+    const keyPrefix = uniquePrefix("layout");
+    const [store] = (await stores(1, { keyPrefix })) as [RedisStore];
+    const retention = 24 * HOUR;
+    const s = record("ali{ce}", Date.now());
+    await store.claim(s, policy("newest-wins"));
+    const next = record("ali{ce}", Date.now());
+    await store.claim(next, policy("newest-wins"));
+    await store.appendAudit({
+      kind: "login",
+      at: Date.now(),
+      userId: "ali{ce}",
+      sessionId: s.id,
+      device: null,
+      node: "n",
+      by: null,
+      delivery: null,
+      detail: null,
+    });
+    await store.updateDelivery(s.id, "delivered");
+
+    const probe = new Redis(redis.url);
+    opened.push(probe);
+    const keys = (await probe.keys(`${keyPrefix}:*`)).sort();
+    const tag = (key: string) => /\{([^}]*)\}/.exec(key)?.[1] ?? null;
+    const userKeys = keys.filter((k) => k.includes(":{u:"));
+    expect(userKeys.length).toBe(4); // two records, the live set, the version
+    expect(new Set(userKeys.map(tag))).toEqual(new Set(["u:ali{ce"]));
+    expect(keys.filter((k) => tag(k) === "g").map((k) => k.slice(keyPrefix.length))).toEqual(
+      [":{g}:audit", ":{g}:created", ":{g}:ended", ":{g}:exp", ":{g}:seen"].sort(),
+    );
+    // The rest are one-key lookups (session → user, delivery state): no multi-key operation uses them.
+    expect(keys.filter((k) => tag(k) === null).sort()).toEqual(
+      [`${keyPrefix}:dlv:${s.id}`, `${keyPrefix}:sid:${next.id}`, `${keyPrefix}:sid:${s.id}`].sort(),
+    );
+
+    const lifetime = s.expiresAt - s.createdAt + retention;
+    for (const key of [`${keyPrefix}:{u:ali{ce}}:s:${s.id}`, `${keyPrefix}:sid:${s.id}`]) {
+      const ttl = await probe.pttl(key);
+      expect(ttl, key).toBeGreaterThan(lifetime - 10_000);
+      expect(ttl, key).toBeLessThanOrEqual(lifetime);
+    }
+    for (const key of [`${keyPrefix}:{u:ali{ce}}:live`, `${keyPrefix}:{u:ali{ce}}:v`]) {
+      expect(await probe.pttl(key), key).toBeGreaterThan(lifetime - 10_000);
+    }
+  });
+
+  it("fails fast with store_unavailable while Redis is down and resumes on the same instance", async () => {
+    const own = await startRedis();
+    try {
+      const [store] = (await stores(1, { keyPrefix: uniquePrefix("down"), url: own.url })) as [RedisStore];
+      const s = record("alice", Date.now());
+      await store.claim(s, policy("newest-wins"));
+      await own.stop({ crash: true });
+      for (const attempt of [
+        () => store.get(s.id),
+        () => store.claim(record("alice", Date.now()), policy("newest-wins")),
+        () => store.ping(),
+        () => store.listLive("alice"),
+      ]) {
+        const error = await attempt().catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(SoloError);
+        expect((error as SoloError).code).toBe("store_unavailable");
+        expect((error as SoloError).status).toBe(503);
+      }
+      await own.start();
+      const deadline = Date.now() + 10_000;
+      while (
+        (await store.ping().then(
+          () => true,
+          () => false,
+        )) === false
+      ) {
+        if (Date.now() > deadline) throw new Error("the store did not come back");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // No persistence in this server: the data is gone, but the store works again without a restart.
+      const again = record("alice", Date.now());
+      expect((await store.claim(again, policy("newest-wins"))).kind).toBe("admitted");
+      expect(await store.get(again.id)).toEqual(again);
+    } finally {
+      await own.destroy();
+    }
+  });
+
+  it("ready() rejects with store_unavailable when nothing answers", async () => {
+    const store = new RedisStore({ url: `redis://127.0.0.1:${await freePort()}` });
+    opened.push(store);
+    const error = await store.ready(300).catch((e: unknown) => e);
+    expect((error as SoloError).code).toBe("store_unavailable");
+  });
+
+  it("refuses a key prefix with braces (it would break the hash tags)", () => {
+    expect(() => new RedisStore({ keyPrefix: "a{b}" })).toThrow(TypeError);
+  });
+});
+
+describe("redis options", () => {
+  const authenticate = () => null;
+  it.each([
+    [{ url: "http://127.0.0.1:6379" }],
+    [{ keyPrefix: "has space" }],
+    [{ keyPrefix: "a{b}" }],
+    [{ adapter: "dynamic" as unknown as boolean }],
+    [{ reconcileInterval: 5 }],
+  ])("createSoloServer refuses %o with a TypeError, before connecting", (redisOptions) => {
+    expect(() => resolveOptions({ authenticate, store: "redis", redis: redisOptions }, "n")).toThrow(TypeError);
+  });
+
+  it("accepts the documented choices", () => {
+    for (const adapter of [true, false, "sharded", "classic"] as const) {
+      expect(resolveOptions({ authenticate, store: "redis", redis: { adapter } }, "n").redis.adapter).toBe(adapter);
+    }
+    expect(resolveOptions({ authenticate, store: "redis" }, "n").redis).toEqual({
+      url: "redis://127.0.0.1:6379",
+      keyPrefix: "solo",
+      adapter: true,
+      reconcileInterval: 30_000,
+    });
+  });
+});

@@ -1,0 +1,218 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** A real redis-server started for a test run, in its own temp directory, on a free port. */
+export interface TestRedis {
+  port: number;
+  url: string;
+  /** Working directory (the AOF files live here). */
+  dir: string;
+  /** Stops the server (SIGKILL with `crash`, else SIGTERM) and waits for it to exit. */
+  stop(options?: { crash?: boolean }): Promise<void>;
+  /** Starts the server again on the same port and directory (after `stop`). */
+  start(): Promise<void>;
+  /** Stops the server and removes its directory. Safe to call twice. */
+  destroy(): Promise<void>;
+}
+
+/** Options of {@link startRedis}. */
+export interface StartRedisOptions {
+  /** Append-only file with `appendfsync always`, so a crash loses no acknowledged write. @default false */
+  aof?: boolean;
+}
+
+const live = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of live) child.kill("SIGKILL");
+});
+
+/** A port that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts `redis-server` on a free port in a fresh temp directory: no RDB snapshots, and AOF
+ * only when asked. Never a mock: the tests talk to the real thing.
+ */
+export async function startRedis(options: StartRedisOptions = {}): Promise<TestRedis> {
+  const dir = mkdtempSync(join(tmpdir(), "solo-redis-"));
+  let port = 0;
+  let child: ChildProcess | null = null;
+
+  const args = () => [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--dir",
+    dir,
+    "--save",
+    "",
+    "--appendonly",
+    options.aof ? "yes" : "no",
+    "--appendfsync",
+    "always",
+    "--protected-mode",
+    "no",
+    "--loglevel",
+    "warning",
+  ];
+
+  const launch = async (): Promise<void> => {
+    const proc = spawn("redis-server", args(), { stdio: ["ignore", "ignore", "pipe"] });
+    child = proc;
+    live.add(proc);
+    let stderr = "";
+    proc.stderr?.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
+    proc.once("exit", () => live.delete(proc));
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      if (proc.exitCode !== null) break;
+      if (await ping(port)) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    proc.kill("SIGKILL");
+    await exited;
+    throw new Error(`redis-server did not start on port ${port}: ${stderr}`);
+  };
+
+  for (let attempt = 0; ; attempt++) {
+    port = await freePort();
+    try {
+      await launch();
+      break;
+    } catch (error) {
+      if (attempt >= 3) throw error;
+    }
+  }
+
+  const stop = async ({ crash = false } = {}): Promise<void> => {
+    const proc = child;
+    child = null;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+    proc.kill(crash ? "SIGKILL" : "SIGTERM");
+    await exited;
+  };
+
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    dir,
+    stop,
+    async start() {
+      if (child) throw new Error("redis-server is already running");
+      await launch();
+    },
+    async destroy() {
+      await stop({ crash: true });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** True when something on the port answers PING with PONG. */
+function ping(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    let answer = "";
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.once("error", () => done(false));
+    socket.on("data", (chunk) => {
+      answer += chunk.toString();
+      if (answer.includes("\r\n")) done(answer.startsWith("+PONG"));
+    });
+    socket.connect(port, "127.0.0.1", () => socket.write("PING\r\n"));
+  });
+}
+
+/** Options shared by the nodes of a test cluster: one Redis, one key prefix, one key directory. */
+export interface ClusterNodeOptions {
+  redis: TestRedis;
+  keyPrefix: string;
+  dataDir: string;
+}
+
+let prefixes = 0;
+/** A key prefix no other test in this process uses, so each test starts with an empty registry. */
+export function uniquePrefix(name = "t"): string {
+  return `${name}${process.pid}x${++prefixes}`;
+}
+
+/** An `authenticate` that admits any username: the cluster tests are about the store, not scrypt. */
+export const anyUser = async (credentials: Readonly<Record<string, unknown>>) =>
+  typeof credentials.username === "string" && credentials.username !== "" ? { userId: credentials.username } : null;
+
+/** A cluster node running in a child process (so a test can SIGKILL it). */
+export interface NodeProcess {
+  url: string;
+  port: number;
+  /** SIGKILL, and wait for the process to be gone. */
+  kill(): Promise<void>;
+}
+
+/** Starts `test/support/redis-node.ts` in a child process (tsx); resolves once it listens. */
+export async function startNodeProcess(options: ClusterNodeOptions & { nodeId: string }): Promise<NodeProcess> {
+  const script = join(dirname(fileURLToPath(import.meta.url)), "redis-node.ts");
+  const child = spawn(process.execPath, ["--import", "tsx", script], {
+    env: {
+      ...process.env,
+      REDIS_URL: options.redis.url,
+      KEY_PREFIX: options.keyPrefix,
+      DATA_DIR: options.dataDir,
+      NODE_ID: options.nodeId,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  live.add(child);
+  child.once("exit", () => live.delete(child));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`node process did not start: ${stderr}`)), 30_000);
+    child.stdout?.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      const line = /\{"port":(\d+)\}/.exec(out);
+      if (line) {
+        clearTimeout(timer);
+        resolve(Number(line[1]));
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`node process exited with ${code}: ${stderr}`));
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
