@@ -15,7 +15,6 @@ import type { Server as HttpServer } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import { hostname } from "node:os";
 import type { RequestHandler, Router } from "express";
-import { Redis } from "ioredis";
 import type { Registry } from "prom-client";
 import type { Server as IoServer } from "socket.io";
 import { AdminFeed } from "./admin-feed.js";
@@ -31,12 +30,13 @@ import { createRequireSession, type RequireSessionOptions } from "./http/middlew
 import { loginOutcomes, requestIds } from "./http/observe.js";
 import { isSecure, originAllowed } from "./http/origin.js";
 import { createAuthRouter } from "./http/router.js";
-import { loadKeyRing, reloadKeyRing, watchKeyFile } from "./keys.js";
+import { startKeyReload } from "./key-reload.js";
+import { loadKeyRing } from "./keys.js";
 import { logSessionEvents } from "./log-events.js";
 import { createLogger } from "./logging.js";
 import { Metrics } from "./metrics.js";
 import { resolveOptions, type SoloServerOptions } from "./options.js";
-import { clientAddress, HandshakeLimiter, type LimiterBackend, LoginLimiter } from "./ratelimit.js";
+import { clientAddress, HandshakeLimiter, LoginLimiter, openLimiterBackend } from "./ratelimit.js";
 import { Realtime, type SoloIo } from "./realtime.js";
 import { SessionService } from "./sessions.js";
 import { openStore } from "./store/index.js";
@@ -169,36 +169,8 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
   const cookie = new SessionCookie(o.cookie, o.trustProxy);
   const csrf = (req: Parameters<typeof originAllowed>[0]) =>
     originAllowed(req, o.allowedOrigins, isSecure(req, o.trustProxy)) ? null : new SoloError("origin_not_allowed");
-  const loginLimits = o.rateLimit.loginPerIp !== false || o.rateLimit.loginPerUser !== false;
-  const limiterRedis = o.rateLimit.redis ?? (o.store === "redis" && loginLimits ? new Redis(o.redis.url) : null);
-  if (limiterRedis && !o.rateLimit.redis) {
-    limiterRedis.on("error", (error: Error) =>
-      logger.warn({ err: error }, "rate limit store unreachable; limiting in memory"),
-    );
-  }
-  const ownsLimiterRedis = limiterRedis !== null && o.rateLimit.redis === null;
-  const backend: LimiterBackend = limiterRedis
-    ? { kind: "redis", client: limiterRedis, prefix: o.redis.keyPrefix }
-    : { kind: "memory" };
-
-  const reloadKeys = async (): Promise<string[]> => {
-    if (!tokens.ring.file) return tokens.ring.keys.map((k) => k.kid);
-    const before = new Set(tokens.ring.byKid.keys());
-    tokens.setRing(await reloadKeyRing(tokens.ring.file));
-    const kids = tokens.ring.keys.map((k) => k.kid);
-    if (kids.length !== before.size || kids.some((kid) => !before.has(kid))) {
-      logger.info({ kids, removed: [...before].filter((kid) => !tokens.ring.byKid.has(kid)) }, "signing keys reloaded");
-    }
-    return kids;
-  };
-  const stopWatching =
-    ring.file && o.keyReloadInterval > 0
-      ? watchKeyFile(ring.file, o.keyReloadInterval, () => {
-          reloadKeys().catch((error: unknown) =>
-            logger.warn({ err: error }, "signing keys not reloaded; kept the old ones"),
-          );
-        })
-      : () => {};
+  const limiterBackend = openLimiterBackend(o.rateLimit, o.redis, o.store === "redis", logger);
+  const keys = startKeyReload(tokens, o.keyReloadInterval, logger);
 
   const requireSession = createRequireSession({ service, cookie, cookieName: o.cookie.name, csrf });
   const router = createAuthRouter({
@@ -222,7 +194,7 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
       createAdminRouter({ service, requireAdmin: requireSession({ role: "admin" }) }),
     ],
     cors: createCors(o.allowedOrigins),
-    loginLimiter: new LoginLimiter(o.rateLimit, backend),
+    loginLimiter: new LoginLimiter(o.rateLimit, limiterBackend.backend),
     clientAddress: (req) => clientAddress(req, o.trustProxy),
   });
   const realtime = new Realtime({
@@ -261,7 +233,7 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
     registry: metrics.registry,
     requireSession,
     cors: (options) => createCors(o.allowedOrigins, options),
-    reloadKeys,
+    reloadKeys: keys.reload,
     attach(target) {
       const io = realtime.attach(target);
       cluster?.install(io, realtime);
@@ -275,13 +247,13 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
     store: rawStore,
     async close() {
       clearInterval(sweeper);
-      stopWatching();
+      keys.stop();
       service.setNotifier(null);
       feed.close();
       await realtime.close();
       await cluster?.close();
       await store.close();
-      if (ownsLimiterRedis) limiterRedis?.disconnect();
+      limiterBackend.close();
     },
   };
 }

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { isIP } from "node:net";
-import type { Redis } from "ioredis";
+import { Redis as IORedis, type Redis } from "ioredis";
+import type { Logger } from "pino";
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import { SoloError } from "./errors.js";
 import type { Credentials } from "./options.js";
@@ -137,6 +138,31 @@ export function defaultLoginKey(credentials: Credentials): string | null {
 
 /** Where the counters live. */
 export type LimiterBackend = { kind: "memory" } | { kind: "redis"; client: Redis; prefix: string };
+
+/**
+ * Chooses where the login counters live: the `rateLimit.redis` client when given; a client of
+ * the store's Redis when the store is Redis and a login limit is on; else memory. Keys are
+ * prefixed with `redis.keyPrefix`. `close()` disconnects a client it opened itself.
+ *
+ * @example
+ * ```ts
+ * const { backend, close } = openLimiterBackend(limits, { url: "redis://127.0.0.1:6379", keyPrefix: "solo" }, true, logger);
+ * ```
+ */
+export function openLimiterBackend(
+  limits: ResolvedRateLimits,
+  redis: { url: string; keyPrefix: string },
+  storeIsRedis: boolean,
+  logger: Pick<Logger, "warn">,
+): { backend: LimiterBackend; close(): void } {
+  const prefix = redis.keyPrefix;
+  if (limits.redis) return { backend: { kind: "redis", client: limits.redis, prefix }, close: () => {} };
+  const loginLimits = limits.loginPerIp !== false || limits.loginPerUser !== false;
+  if (!storeIsRedis || !loginLimits) return { backend: { kind: "memory" }, close: () => {} };
+  const client = new IORedis(redis.url);
+  client.on("error", (error: Error) => logger.warn({ err: error }, "rate limit store unreachable; limiting in memory"));
+  return { backend: { kind: "redis", client, prefix }, close: () => client.disconnect() };
+}
 
 /**
  * Builds one limiter on the backend. A Redis limiter falls back to a memory limiter with the
