@@ -126,21 +126,25 @@ export class SessionService extends EventEmitter<SessionEvents> {
 
   /**
    * Checks a token: signature and claims, then the session in the store. Throws a
-   * {@link SoloError}: `missing_token`, `invalid_token`, `token_expired`, or for an ended
-   * session `session_replaced` (with `by`), `session_revoked`, `session_expired`, `session_idle`.
+   * {@link SoloError}: `missing_token`, `invalid_token`, `token_expired` (expired, and its
+   * session no longer remembered), or for an ended session `session_replaced` (with `by`),
+   * `session_revoked`, `session_expired`, `session_idle` (also when the token has expired too).
    * A session found past its idle or absolute deadline is ended here (and told).
    */
   async check(token: string | null): Promise<Checked> {
     try {
       if (token === null) throw new SoloError("missing_token");
-      const claims = await this.tokens.verify(token);
+      // An expired token is still looked up, so that the answer says why its session ended
+      // (session_expired, session_replaced...) for as long as the store remembers it.
+      const { claims, expired } = await this.tokens.verifyAllowingExpiry(token);
       const session = await this.store.get(claims.sid);
-      if (!session || session.userId !== claims.sub) throw new SoloError("invalid_token");
+      if (!session || session.userId !== claims.sub) throw new SoloError(expired ? "token_expired" : "invalid_token");
       if (session.ended) {
         this.delivered(session.id, "delivered");
         throw endedError(session);
       }
       const lapse = this.#lapse(session, this.#options.clock());
+      if (expired && !lapse) throw new SoloError("token_expired");
       if (lapse) {
         const ended = await this.#end(session.id, lapse, null);
         if (ended) this.delivered(ended.id, "delivered"); // this answer tells the device

@@ -1,4 +1,4 @@
-import { errors, type JWTHeaderParameters, jwtVerify, SignJWT } from "jose";
+import { decodeJwt, errors, type JWTHeaderParameters, jwtVerify, SignJWT } from "jose";
 import { SoloError } from "./errors.js";
 import { ALLOWED_ALGORITHMS, type KeyRing, type RingKey, signingKey } from "./keys.js";
 
@@ -141,9 +141,35 @@ export class TokenService {
     return entry.claims;
   }
 
-  async #verifyUncached(token: string): Promise<CacheEntry> {
+  /**
+   * Like {@link verify}, but a token past its `exp` whose signature and other claims are
+   * valid is returned with `expired: true` instead of refused, so that the caller can look
+   * its session up and tell *why* it ended (`session_expired`, `session_replaced`...) rather
+   * than only `token_expired`. Every other check is the same.
+   */
+  async verifyAllowingExpiry(token: string): Promise<{ claims: SessionClaims; expired: boolean }> {
+    try {
+      return { claims: await this.verify(token), expired: false };
+    } catch (error) {
+      if (!(error instanceof SoloError && error.code === "token_expired")) throw error;
+    }
+    const cached = this.#cache.get(token);
+    if (cached) return { claims: cached.claims, expired: true };
+    let exp: unknown;
+    try {
+      exp = decodeJwt(token).exp;
+    } catch {
+      throw new SoloError("invalid_token");
+    }
+    if (typeof exp !== "number" || !Number.isFinite(exp)) throw new SoloError("invalid_token");
+    // Verify everything as of just before expiry: the signature, iss, aud, typ, claims.
+    const entry = await this.#verifyUncached(token, exp * 1000 - 1000);
+    return { claims: entry.claims, expired: true };
+  }
+
+  async #verifyUncached(token: string, at?: number): Promise<CacheEntry> {
     if (!isCompactJws(token)) throw new SoloError("invalid_token");
-    const nowMs = this.#options.clock();
+    const nowMs = at ?? this.#options.clock();
     let payload: Record<string, unknown>;
     let kid: string;
     try {

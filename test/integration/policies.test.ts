@@ -1,6 +1,15 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { ErrorBody, LoginResponse, SessionView } from "../../server/protocol.js";
-import { type ClientSocket, call, connect, login, nextDisconnect, nextRevocation, UA } from "../support/client.js";
+import {
+  type ClientSocket,
+  call,
+  connect,
+  handshakeError,
+  login,
+  nextDisconnect,
+  nextRevocation,
+  UA,
+} from "../support/client.js";
 import { MINUTE, manualClock, SECOND } from "../support/clock.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
@@ -230,6 +239,38 @@ describe("idle and absolute timeouts", () => {
     clock.advance(20 * MINUTE);
     expect(await srv.solo.sweep()).toBe(1);
     expect((await revoked).reason).toBe("expired");
+    // The token has expired with the session, and the answer still says why.
+    const after = await call(srv.url, "/api/notes", first.token);
+    expect(after.status).toBe(401);
+    expect((after.body as ErrorBody).error).toBe("session_expired");
+    expect((after.body as ErrorBody).reason).toBe("expired");
+  });
+
+  it("answers session_expired to a request that finds the lapse before the sweep, token_expired once forgotten", async () => {
+    const clock = manualClock();
+    const srv = await server({ clock: clock.now, maxAge: 60 * MINUTE, tombstoneRetention: 60 * MINUTE });
+    const first = await login(srv.url);
+    clock.advance(60 * MINUTE);
+    const lapsed = await call(srv.url, "/auth/session", first.token);
+    expect((lapsed.body as ErrorBody).error).toBe("session_expired");
+    expect((await srv.solo.store.get(first.session.id))?.ended?.reason).toBe("expired");
+    clock.advance(61 * MINUTE);
+    await srv.solo.sweep(); // purges the tombstone
+    expect(await srv.solo.store.get(first.session.id)).toBeNull();
+    expect(((await call(srv.url, "/auth/session", first.token)).body as ErrorBody).error).toBe("token_expired");
+  });
+
+  it("tells a replaced device why even after its token expired", async () => {
+    const clock = manualClock();
+    const srv = await server({ clock: clock.now, maxAge: 60 * MINUTE, idleTimeout: 30 * MINUTE });
+    const first = await login(srv.url);
+    await login(srv.url, alice, { "user-agent": UA.firefoxWindows });
+    clock.advance(2 * 60 * MINUTE);
+    const res = await call(srv.url, "/auth/session", first.token);
+    expect((res.body as ErrorBody).error).toBe("session_replaced");
+    expect((res.body as ErrorBody).by?.device.browser).toBe("Firefox 132");
+    const refused = await handshakeError(srv.url, first.token);
+    expect(refused.message).toBe("session_replaced");
   });
 
   it("logout with scope=all ends every session of the user with reason logout", async () => {

@@ -306,3 +306,33 @@ describe("TokenService", () => {
     expect(await codeOf(esTokens.verify(forged(goodHeader(key))))).toBe("invalid_token");
   });
 });
+
+describe("verifyAllowingExpiry", () => {
+  const lifetime = 3600;
+  const expiredClaims = () => goodClaims(session, now - (lifetime + 60) * 1000, {}, { lifetime });
+
+  it("returns a genuine expired token's claims with expired: true, and fresh tokens with expired: false", async () => {
+    const fresh = await tokens.verifyAllowingExpiry(forged(goodHeader(key)));
+    expect(fresh.expired).toBe(false);
+    const old = await tokens.verifyAllowingExpiry(forged(goodHeader(key), expiredClaims()));
+    expect(old.expired).toBe(true);
+    expect(old.claims.sid).toBe(session.id);
+    // verify() still refuses it.
+    expect(await codeOf(tokens.verify(forged(goodHeader(key), expiredClaims())))).toBe("token_expired");
+  });
+
+  it("checks everything else on an expired token: signature, key, algorithm, issuer, type", async () => {
+    const stranger = strangerKey(key.kid);
+    const cases: Record<string, string> = {
+      "another key": signCompact(stranger, goodHeader(key), expiredClaims()),
+      "alg none": unsecured({ alg: "none", typ: "session+jwt", kid: key.kid }, expiredClaims()),
+      hs256: hmac(JSON.stringify(key.publicJwk), { alg: "HS256", typ: "session+jwt", kid: key.kid }, expiredClaims()),
+      "wrong issuer": forged(goodHeader(key), { ...expiredClaims(), iss: "someone-else" }),
+      "wrong typ": forged({ ...goodHeader(key), typ: "JWT" }, expiredClaims()),
+      "unknown kid": forged({ ...goodHeader(key), kid: "../../etc/passwd" }, expiredClaims()),
+    };
+    for (const [name, token] of Object.entries(cases)) {
+      expect(await codeOf(tokens.verifyAllowingExpiry(token)), name).toBe("invalid_token");
+    }
+  });
+});
