@@ -3,7 +3,7 @@ import type { Namespace, Socket } from "socket.io";
 import type { AuditTrail } from "./audit.js";
 import { SoloError } from "./errors.js";
 import { auditEventView } from "./http/admin.js";
-import { tokenFrom } from "./http/credentials.js";
+import type { SessionCookie } from "./http/cookies.js";
 import { isSecure, originAllowed } from "./http/origin.js";
 import { toSoloError } from "./http/respond.js";
 import {
@@ -29,7 +29,8 @@ type AdminSocket = Socket<AdminClientToServerEvents, AdminServerToClientEvents, 
 export interface AdminFeedDeps {
   service: SessionService;
   audit: AuditTrail;
-  cookieName: string;
+  /** Reads a handshake's token from its headers (Bearer, else the session cookie) when `auth.token` is absent. */
+  cookie: Pick<SessionCookie, "token">;
   allowedOrigins: readonly string[];
   trustProxy: boolean;
   logger: Logger;
@@ -47,7 +48,7 @@ const sessionRoom = (sessionId: string) => `s:${sessionId}`;
  *
  * @example
  * ```ts
- * const feed = new AdminFeed({ service, audit, cookieName, allowedOrigins: [], trustProxy: false, logger });
+ * const feed = new AdminFeed({ service, audit, cookie, allowedOrigins: [], trustProxy: false, logger });
  * feed.attach(realtime.attach(httpServer));
  * ```
  */
@@ -101,7 +102,7 @@ export class AdminFeed {
     }
     const auth = socket.handshake.auth as { token?: unknown } | undefined;
     if (auth?.token !== undefined && typeof auth.token !== "string") throw new SoloError("invalid_token");
-    const token = typeof auth?.token === "string" ? auth.token : tokenFrom(req, this.#deps.cookieName);
+    const token = typeof auth?.token === "string" ? auth.token : this.#deps.cookie.token(req);
     const { claims, session } = await this.#deps.service.check(token);
     if (!claims.roles.includes("admin")) throw new SoloError("forbidden");
     socket.data = { userId: session.userId, sessionId: session.id };

@@ -172,12 +172,11 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
   const limiterBackend = openLimiterBackend(o.rateLimit, o.redis, o.store === "redis", logger);
   const keys = startKeyReload(tokens, o.keyReloadInterval, logger);
 
-  const requireSession = createRequireSession({ service, cookie, cookieName: o.cookie.name, csrf });
+  const requireSession = createRequireSession({ service, cookie, csrf });
   const router = createAuthRouter({
     service,
     authenticate: o.authenticate,
     cookie,
-    cookieName: o.cookie.name,
     clock: o.clock,
     logger,
     guards: [(req, _res, next) => next(csrf(req) ?? undefined)],
@@ -199,8 +198,7 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
   });
   const realtime = new Realtime({
     service,
-    cookieName: o.cookie.name,
-    cookieSecure: (req) => cookie.secureFor(req),
+    cookie,
     allowedOrigins: o.allowedOrigins,
     trustProxy: o.trustProxy,
     handshakeLimiter: new HandshakeLimiter(o.rateLimit),
@@ -215,7 +213,7 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
   const feed = new AdminFeed({
     service,
     audit,
-    cookieName: o.cookie.name,
+    cookie,
     allowedOrigins: o.allowedOrigins,
     trustProxy: o.trustProxy,
     logger,

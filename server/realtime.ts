@@ -1,10 +1,10 @@
-import type { Server as HttpServer, IncomingMessage } from "node:http";
+import type { Server as HttpServer } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import type { Logger } from "pino";
 import { type Namespace, Server, type Socket } from "socket.io";
 import { Adapter } from "socket.io-adapter";
 import { SoloError } from "./errors.js";
-import { tokenFrom } from "./http/credentials.js";
+import type { SessionCookie } from "./http/cookies.js";
 import { isSecure, originAllowed } from "./http/origin.js";
 import { toSoloError } from "./http/respond.js";
 import { logId } from "./logging.js";
@@ -29,9 +29,8 @@ type SoloSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServer
 /** What the realtime side needs. */
 export interface RealtimeDeps {
   service: SessionService;
-  cookieName: string;
-  /** Whether the request gets the Secure `__Host-` cookie (then only that one is read). */
-  cookieSecure?: (req: IncomingMessage) => boolean;
+  /** Reads a handshake's token from its headers (Bearer, else the session cookie) when `auth.token` is absent. */
+  cookie: Pick<SessionCookie, "token">;
   allowedOrigins: readonly string[];
   trustProxy: boolean;
   /** Handshakes per address and per session. */
@@ -201,10 +200,7 @@ export class Realtime implements Notifier {
       if (refused) throw refused;
     }
     const auth = socket.handshake.auth as { token?: unknown } | undefined;
-    const token =
-      typeof auth?.token === "string"
-        ? auth.token
-        : tokenFrom(req, this.#deps.cookieName, this.#deps.cookieSecure?.(req));
+    const token = typeof auth?.token === "string" ? auth.token : this.#deps.cookie.token(req);
     if (auth?.token !== undefined && typeof auth.token !== "string") throw new SoloError("invalid_token");
     const { claims, session } = await this.#deps.service.check(token);
     // One live socket per session, and a bounded rate of new ones: a flood for one session is refused.

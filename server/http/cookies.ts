@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import type { Request, Response } from "express";
 import type { CookieOptions } from "../options.js";
 import type { ErrorCode } from "../protocol.js";
-import { HOST_PREFIX } from "./credentials.js";
+import { cookieValue, HOST_PREFIX, tokenFrom, usesCookie } from "./credentials.js";
 import { isSecure } from "./origin.js";
 
 /**
@@ -68,6 +68,28 @@ export class SessionCookie {
         path: "/",
       });
     }
+  }
+
+  /** The request's token: the Bearer token, else this cookie (the `__Host-` one under https). */
+  token(req: IncomingMessage): string | null {
+    return tokenFrom(req, this.#options.name, this.#secure(req));
+  }
+
+  /**
+   * Whether the browser's cookie holds another token than the Bearer token this request is
+   * judged by. Then the cookie belongs to another session (another tab of the same browser
+   * signed in since) and must not be cleared because of this request's old token.
+   */
+  holdsOther(req: IncomingMessage): boolean {
+    if (usesCookie(req)) return false;
+    const secure = this.#secure(req);
+    const inCookie = cookieValue(req.headers.cookie, this.#name(secure));
+    return inCookie !== null && inCookie !== tokenFrom(req, this.#options.name, secure);
+  }
+
+  /** Clears the cookie after a refusal that makes it useless ({@link refusesCookie}), unless it holds another session. */
+  clearIfRefused(req: Request, res: Response, code: ErrorCode): void {
+    if (refusesCookie(code) && !this.holdsOther(req)) this.clear(req, res);
   }
 
   /** Whether this request gets (and is read from) the Secure, `__Host-` cookie. */

@@ -4,8 +4,8 @@ import type { SessionView } from "../protocol.js";
 import type { SessionService } from "../sessions.js";
 import type { SessionClaims } from "../tokens.js";
 import { sessionView } from "../views.js";
-import { refusesCookie, type SessionCookie } from "./cookies.js";
-import { tokenFrom, usesCookie } from "./credentials.js";
+import type { SessionCookie } from "./cookies.js";
+import { usesCookie } from "./credentials.js";
 import { sendError, toSoloError } from "./respond.js";
 
 /** What `requireSession()` puts on `req.solo`. */
@@ -34,7 +34,6 @@ export interface RequireSessionOptions {
 export interface MiddlewareDeps {
   service: SessionService;
   cookie: SessionCookie;
-  cookieName: string;
   /** The CSRF check for cookie-authenticated state-changing requests. */
   csrf: (req: Request) => SoloError | null;
 }
@@ -57,9 +56,7 @@ export function createRequireSession(deps: MiddlewareDeps) {
           const refused = deps.csrf(req);
           if (refused) throw refused;
         }
-        const { claims, session } = await deps.service.check(
-          tokenFrom(req, deps.cookieName, deps.cookie.secureFor(req)),
-        );
+        const { claims, session } = await deps.service.check(deps.cookie.token(req));
         if (options.role !== undefined && !claims.roles.includes(options.role)) throw new SoloError("forbidden");
         deps.service.activity(session);
         req.solo = {
@@ -71,7 +68,7 @@ export function createRequireSession(deps: MiddlewareDeps) {
         };
       } catch (error) {
         const solo = toSoloError(error);
-        if (refusesCookie(solo.code)) deps.cookie.clear(req, res);
+        deps.cookie.clearIfRefused(req, res, solo.code);
         sendError(res, solo);
         return;
       }

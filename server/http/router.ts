@@ -7,8 +7,7 @@ import type { LoginResponse, SessionResponse } from "../protocol.js";
 import type { LoginLimiter } from "../ratelimit.js";
 import type { SessionService } from "../sessions.js";
 import { sessionView } from "../views.js";
-import { refusesCookie, type SessionCookie } from "./cookies.js";
-import { tokenFrom } from "./credentials.js";
+import type { SessionCookie } from "./cookies.js";
 import { sendError, toSoloError } from "./respond.js";
 
 /** What the auth router needs. */
@@ -16,7 +15,6 @@ export interface AuthRouterDeps {
   service: SessionService;
   authenticate: Authenticate;
   cookie: SessionCookie;
-  cookieName: string;
   clock: () => number;
   logger: Logger;
   /** Runs before each state-changing route (origin check, rate limits). */
@@ -94,7 +92,7 @@ export function createAuthRouter(deps: AuthRouterDeps): Router {
   });
 
   router.get("/session", async (req, res) => {
-    const { session } = await deps.service.check(tokenFrom(req, deps.cookieName, deps.cookie.secureFor(req)));
+    const { session } = await deps.service.check(deps.cookie.token(req));
     deps.service.activity(session);
     const answer: SessionResponse = { session: sessionView(session) };
     res.json(answer);
@@ -106,14 +104,15 @@ export function createAuthRouter(deps: AuthRouterDeps): Router {
       throw new SoloError("invalid_request", {}, 'scope must be "session" or "all".');
     }
     try {
-      const { session } = await deps.service.check(tokenFrom(req, deps.cookieName, deps.cookie.secureFor(req)));
+      const { session } = await deps.service.check(deps.cookie.token(req));
       if (scope === "all") await deps.service.endAll(session.userId, "logout", session.userId);
       else await deps.service.end(session.id, "logout", session.userId);
     } catch (error) {
       // Logging out of a session that has already ended is done: idempotent.
       if (!(error instanceof SoloError && error.code.startsWith("session_"))) throw error;
     }
-    deps.cookie.clear(req, res);
+    // Clear the cookie when it held the session that was ended (or every session was).
+    if (scope === "all" || !deps.cookie.holdsOther(req)) deps.cookie.clear(req, res);
     res.status(204).end();
   });
 
@@ -129,7 +128,7 @@ export function createAuthRouter(deps: AuthRouterDeps): Router {
     if (solo.code === "internal_error") {
       deps.logger.error({ err: error, path: req.path, reqId: res.get("x-request-id") }, "auth route failed");
     }
-    if (refusesCookie(solo.code)) deps.cookie.clear(req, res);
+    deps.cookie.clearIfRefused(req, res, solo.code);
     sendError(res, solo);
   });
 

@@ -265,7 +265,7 @@ describe("admin feed (namespace /admin)", () => {
     await expect
       .poll(() => updates.filter((u) => u.sessionId === first.session.id).map((u) => u.status))
       .toEqual(["delivered", "acknowledged"]);
-    expect(events.map((e) => e.kind)).toEqual(["login", "replaced", "login"]);
+    await expect.poll(() => events.map((e) => e.kind)).toEqual(["login", "replaced", "login"]);
     const replaced = events[1];
     expect(replaced?.sessionId).toBe(first.session.id);
     expect(replaced?.delivery).toBe("pending");

@@ -118,6 +118,30 @@ describe("the kick", () => {
     expect((await call(srv.url, "/auth/logout", first.token, { method: "POST" })).status).toBe(204);
   });
 
+  it("clears the cookie only when the refused token was the cookie's: an old tab cannot sign out the new session", async () => {
+    const srv = await server();
+    const old = await login(srv.url);
+    const fresh = await login(srv.url); // another tab of the same browser signs in again
+    const cookie = (fresh.cookie as string).split(";")[0] as string;
+    // The old tab still sends its ended token as Bearer, with the browser's (new) cookie.
+    const refused = await call(srv.url, "/api/notes", old.token, { headers: { cookie } });
+    expect((refused.body as ErrorBody).error).toBe("session_replaced");
+    expect(refused.headers.get("set-cookie")).toBeNull();
+    const out = await call(srv.url, "/auth/logout", old.token, { method: "POST", headers: { cookie } });
+    expect(out.status).toBe(204);
+    expect(out.headers.get("set-cookie")).toBeNull();
+    expect((await call(srv.url, "/auth/session", null, { headers: { cookie } })).status).toBe(200);
+    // The cookie's own refusal clears it.
+    const viaCookie = await call(srv.url, "/auth/session", null, {
+      headers: { cookie: (old.cookie as string).split(";")[0] as string },
+    });
+    expect((viaCookie.body as ErrorBody).error).toBe("session_replaced");
+    expect(viaCookie.headers.get("set-cookie")).toMatch(/^solo_session=; /);
+    // A Bearer logout of the cookie's own session clears it.
+    const own = await call(srv.url, "/auth/logout", fresh.token, { method: "POST", headers: { cookie } });
+    expect(own.headers.get("set-cookie")).toMatch(/^solo_session=; /);
+  });
+
   it("refuses requests without a token or with a bad one, each with its code", async () => {
     const srv = await server();
     const none = await call(srv.url, "/api/notes", null);
