@@ -5,8 +5,9 @@
  *
  *   npm run bench                      full run (several minutes)
  *   npm run bench -- --quick           smoke run (under a minute; CI)
- *   npm run bench -- --phases single,http --profile   some phases, servers under --cpu-prof
- *   options: --out DIR, --source (server library from server/*.ts through tsx instead of dist/)
+ *   npm run bench -- --phases single,http --profile   some phases, CPU profiles of the measured sections
+ *   options: --out DIR, --source (server library from server/*.ts through tsx instead of dist/),
+ *            --cluster-store sqlite (cluster phase on one shared SQLite file + the Redis adapter)
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -40,10 +41,18 @@ interface Args {
   phases: PhaseName[];
   profile: boolean;
   source: boolean;
+  clusterStore: "redis" | "sqlite";
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, out: null, phases: [...PHASES], profile: false, source: false };
+  const args: Args = {
+    quick: false,
+    out: null,
+    phases: [...PHASES],
+    profile: false,
+    source: false,
+    clusterStore: "redis",
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     const value = () => {
@@ -55,7 +64,11 @@ function parseArgs(argv: string[]): Args {
     else if (a === "--profile") args.profile = true;
     else if (a === "--source") args.source = true;
     else if (a.startsWith("--out")) args.out = value();
-    else if (a.startsWith("--phases")) {
+    else if (a.startsWith("--cluster-store")) {
+      const store = value();
+      if (store !== "redis" && store !== "sqlite") throw new Error("--cluster-store is redis or sqlite");
+      args.clusterStore = store;
+    } else if (a.startsWith("--phases")) {
       const list = value().split(",");
       for (const p of list) {
         if (!(PHASES as readonly string[]).includes(p)) throw new Error(`unknown phase "${p}": ${PHASES.join(", ")}`);
@@ -63,14 +76,21 @@ function parseArgs(argv: string[]): Args {
       args.phases = list as PhaseName[];
     } else
       throw new Error(
-        `unknown option ${a}; options: --quick --out DIR --phases ${PHASES.join(",")} --profile --source`,
+        `unknown option ${a}; options: --quick --out DIR --phases ${PHASES.join(",")} --profile --source --cluster-store redis|sqlite`,
       );
   }
   return args;
 }
 
 function settingsFor(args: Args, serverCode: Settings["serverCode"]): Settings {
-  const common = { phases: args.phases, serverCode, profile: args.profile, clusterNodes: 3, timeoutMs: 5000 };
+  const common = {
+    phases: args.phases,
+    serverCode,
+    profile: args.profile,
+    clusterNodes: 3,
+    clusterStore: args.clusterStore,
+    timeoutMs: 5000,
+  };
   if (args.quick) {
     return {
       ...common,

@@ -34,14 +34,21 @@ export interface FloorServerConfig {
 
 export type ServerConfig = SoloServerConfig | FloorServerConfig;
 
-export type ParentToServer = { cmd: "memory"; id: number } | { cmd: "stats"; id: number } | { cmd: "stop"; id: number };
+export type ParentToServer =
+  | { cmd: "memory"; id: number }
+  | { cmd: "stats"; id: number }
+  | { cmd: "stop"; id: number }
+  /** Starts the V8 CPU profiler (inspector), or stops it and writes the profile to `file`. */
+  | { cmd: "profile"; id: number; action: "start" }
+  | { cmd: "profile"; id: number; action: "stop"; file: string };
 
 export type ServerToParent =
   | { type: "ready"; port: number; module: string; adapter: string }
   | { type: "unavailable"; reason: string }
   | { type: "memory"; id: number; usage: MemorySnapshot }
   | { type: "stats"; id: number; sockets: number }
-  | { type: "stopped"; id: number };
+  | { type: "stopped"; id: number }
+  | { type: "profiled"; id: number };
 
 export type ParentToHolder =
   | {
@@ -61,7 +68,15 @@ export type ParentToHolder =
 
 export type HolderToParent =
   | { type: "progress"; connected: number; failed: number }
-  | { type: "connected"; id: number; connected: number; failed: number; errors: string[] }
+  | {
+      type: "connected";
+      id: number;
+      connected: number;
+      failed: number;
+      errors: string[];
+      /** Sockets of this holder that disconnected since they connected, by reason. */
+      dropped: Record<string, number>;
+    }
   | { type: "closed"; id: number };
 
 export interface KickRequest {

@@ -98,7 +98,7 @@ export class Child<Out extends { id: number }, In extends { type: string }> {
 /** Options of {@link forkTs}. */
 export interface ForkOptions {
   label: string;
-  /** Extra node flags, e.g. `--expose-gc` or `--cpu-prof`. */
+  /** Extra node flags, e.g. `--expose-gc`. */
   nodeFlags?: string[];
   env?: Record<string, string>;
 }

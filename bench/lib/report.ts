@@ -107,7 +107,8 @@ export function formatReport(r: BenchResults): string {
   }
   if (r.crossNode.status === "ok") {
     const c = r.crossNode;
-    rows.push(kickRow(`cross-node, ${c.nodes} nodes, Redis`, c.series, ""));
+    const store = c.series.store === "redis" ? "Redis" : "shared SQLite + Redis adapter";
+    rows.push(kickRow(`cross-node, ${c.nodes} nodes, ${store}`, c.series, ""));
   } else {
     rows.push({ first: "cross-node, 3 nodes, Redis", span: `skipped: ${r.crossNode.reason}` });
   }

@@ -23,6 +23,9 @@ export interface Settings {
   socketsPerHolder: number;
   connectConcurrency: number;
   clusterNodes: number;
+  /** The store of the cluster phase: redis (the product's cluster mode), or one SQLite file shared by the
+   * nodes (development aid: measures the Redis adapter's hop while the Redis store is not there). */
+  clusterStore: "redis" | "sqlite";
   clusterSessionsPerNode: number;
   clusterKicks: number;
   httpSeconds: number;

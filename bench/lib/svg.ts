@@ -16,7 +16,7 @@ const X_TICKS = [0, 0.5, 0.75, 0.9, 0.99, 0.999];
 const X_MAX = 3;
 
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-const fmt = (v: number) => (v >= 10 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(2));
+const fmt = (v: number) => (Number.isInteger(v) || v >= 10 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(2));
 
 function xOf(p: number): number {
   const t = Math.min(X_MAX, Math.log10(1 / (1 - p)));

@@ -9,6 +9,7 @@ import type { HolderToParent, ParentToHolder } from "../lib/messages.js";
 import { type BenchSocket, connectSocket } from "./sockets.js";
 
 const sockets: BenchSocket[] = [];
+let dropped: Record<string, number> = {};
 /** Stop a batch after this many failures: the machine (or server) refuses more. */
 const MAX_FAILURES = 100;
 
@@ -30,6 +31,9 @@ async function connectMany(m: ParentToHolder & { cmd: "connect" }): Promise<void
         const credential = m.kind === "solo" ? await loginToken(agent, m.url, name) : name;
         const socket = await connectSocket(m.kind, m.url, credential);
         socket.on("session:revoked", (_notice, ack) => ack());
+        socket.on("disconnect", (reason) => {
+          if (reason !== "io client disconnect") dropped[reason] = (dropped[reason] ?? 0) + 1;
+        });
         sockets.push(socket);
         connected++;
       } catch (error) {
@@ -41,7 +45,7 @@ async function connectMany(m: ParentToHolder & { cmd: "connect" }): Promise<void
   await Promise.all(Array.from({ length: m.concurrency }, worker));
   clearInterval(progress);
   agent.destroy();
-  send({ type: "connected", id: m.id, connected, failed, errors });
+  send({ type: "connected", id: m.id, connected, failed, errors, dropped });
 }
 
 process.on("message", (raw) => {
@@ -50,6 +54,7 @@ process.on("message", (raw) => {
     void connectMany(m);
   } else if (m.cmd === "close") {
     for (const s of sockets.splice(0)) s.close();
+    dropped = {};
     send({ type: "closed", id: m.id });
   }
 });

@@ -29,13 +29,13 @@ export async function runCluster(ctx: Context): Promise<ClusterResult | Skipped>
         ctx,
         {
           kind: "solo",
-          store: "redis",
+          store: s.clusterStore,
           dataDir,
           redisUrl: redis.url,
           nodeId: `node-${i}`,
           serverModule: ctx.serverModule,
         },
-        `solo-redis-node${i}`,
+        `solo-${s.clusterStore}-node${i}`,
       );
     // The first node creates the signing keys in the shared data directory; the others read them.
     const first = await start(1);
@@ -80,7 +80,7 @@ export async function runCluster(ctx: Context): Promise<ClusterResult | Skipped>
       connectedPerNode,
       connectFailures: connected.failed,
       connectErrors: connected.errors,
-      series: toSeries("solo", "redis", connectedPerNode, result),
+      series: toSeries("solo", s.clusterStore, connectedPerNode, result),
     };
   } finally {
     if (pool) {

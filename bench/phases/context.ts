@@ -7,7 +7,7 @@ export interface Context {
   serverModule: string;
   /** Temp directory of this run (databases, keys); removed at the end. */
   tmp: string;
-  /** Where `--cpu-prof` profiles go, when profiling. */
+  /** Where CPU profiles of the measured sections go, when profiling (`--profile`). */
   profileDir: string | null;
   /** A progress line on stderr. */
   log(line: string): void;

@@ -16,11 +16,18 @@ interface CannonRequest {
 }
 
 /** One autocannon run against `url`. Latencies are whole milliseconds (autocannon's histogram). */
-async function cannon(ctx: Context, label: string, url: string, req: CannonRequest, seconds: number): Promise<HttpRun> {
+async function cannon(
+  ctx: Context,
+  label: string,
+  url: string,
+  req: CannonRequest,
+  seconds: number,
+  amount?: number,
+): Promise<HttpRun> {
   const result = await autocannon({
     url,
     connections: ctx.settings.httpConnections,
-    duration: seconds,
+    ...(amount ? { amount } : { duration: seconds }),
     requests: [
       {
         method: req.method,
@@ -87,8 +94,11 @@ export async function runRequireSession(ctx: Context): Promise<RequireSessionRes
     await cannon(ctx, "warm-up /api/hello", server.url, request("/api/hello"), 1);
     const runs: HttpRun[] = [];
     for (let r = 0; r < s.httpRounds; r++) {
-      runs.push(await cannon(ctx, "GET /hello (bare)", server.url, request("/hello"), s.httpSeconds));
-      runs.push(await cannon(ctx, "GET /api/hello (requireSession)", server.url, request("/api/hello"), s.httpSeconds));
+      const bare = () => cannon(ctx, "GET /hello (bare)", server.url, request("/hello"), s.httpSeconds);
+      const prot = () =>
+        cannon(ctx, "GET /api/hello (requireSession)", server.url, request("/api/hello"), s.httpSeconds);
+      runs.push(r === 0 ? await server.profiled("hello-bare", bare) : await bare());
+      runs.push(r === 0 ? await server.profiled("hello-protected", prot) : await prot());
     }
     const bare = aggregate(runs.filter((r) => r.label.includes("bare")));
     const prot = aggregate(runs.filter((r) => r.label.includes("requireSession")));
@@ -131,12 +141,13 @@ export async function runLogins(
       },
     };
     // Warm-up: every user gets a first session, so that each measured login kicks one.
-    await cannon(ctx, `warm-up logins (${store})`, server.url, request, Math.max(1, Math.ceil(s.httpSeconds / 3)));
+    await cannon(ctx, `warm-up logins (${store})`, server.url, request, 0, s.loginUsers);
     kicked = 0;
     answered = 0;
     const runs: HttpRun[] = [];
     for (let r = 0; r < s.httpRounds; r++) {
-      runs.push(await cannon(ctx, `POST /auth/login (${store})`, server.url, request, s.httpSeconds));
+      const run = () => cannon(ctx, `POST /auth/login (${store})`, server.url, request, s.httpSeconds);
+      runs.push(r === 0 ? await server.profiled(`logins-${store}`, run) : await run());
     }
     const all = aggregate(runs);
     return {

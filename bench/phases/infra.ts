@@ -22,11 +22,13 @@ export interface BenchServer {
   adapter: string;
   memory(): Promise<MemorySnapshot>;
   sockets(): Promise<number>;
+  /** Runs `body` under the server's CPU profiler when profiling (`--profile`); writes `<label>-<name>.cpuprofile`. */
+  profiled<T>(name: string, body: () => Promise<T>): Promise<T>;
   stop(): Promise<void>;
 }
 
 /**
- * Starts a bench server in its own process (`--expose-gc`, plus `--cpu-prof` when profiling).
+ * Starts a bench server in its own process, with `--expose-gc` (for the memory measurements).
  * Resolves with `{ unavailable }` when the server says its store is not available in this build.
  */
 export async function startServer(
@@ -35,11 +37,6 @@ export async function startServer(
   label: string,
 ): Promise<BenchServer | { unavailable: string }> {
   const flags = ["--expose-gc"];
-  if (ctx.profileDir) {
-    const dir = join(ctx.profileDir, label);
-    mkdirSync(dir, { recursive: true });
-    flags.push("--cpu-prof", `--cpu-prof-dir=${dir}`);
-  }
   const file = config.kind === "solo" ? "servers/solo.ts" : "servers/floor.ts";
   const child = forkTs<ParentToServer, ServerToParent>(file, {
     label,
@@ -65,6 +62,19 @@ export async function startServer(
     async sockets() {
       const answer = await child.request<ServerToParent & { type: "stats" }>({ cmd: "stats" });
       return answer.sockets;
+    },
+    async profiled(name, body) {
+      const dir = ctx.profileDir;
+      if (!dir) return body();
+      mkdirSync(dir, { recursive: true });
+      await child.request({ cmd: "profile", action: "start" });
+      try {
+        return await body();
+      } finally {
+        const file = join(dir, `${label}-${name}.cpuprofile`);
+        await child.request({ cmd: "profile", action: "stop", file });
+        ctx.log(`profile written: ${file}`);
+      }
     },
     async stop() {
       await child.request({ cmd: "stop" }).catch(() => undefined);
@@ -98,7 +108,13 @@ export class HolderPool {
     assignments: readonly { url: string; count: number }[],
     prefix: string,
     label: string,
-  ): Promise<{ connected: number; failed: number; errors: string[]; perAssignment: number[] }> {
+  ): Promise<{
+    connected: number;
+    failed: number;
+    errors: string[];
+    perAssignment: number[];
+    dropped: Record<string, number>;
+  }> {
     const total = assignments.reduce((a, b) => a + b.count, 0);
     const progress = assignments.map(() => ({ connected: 0, failed: 0 }));
     const offs = assignments.map((_, i) =>
@@ -107,7 +123,9 @@ export class HolderPool {
       }),
     );
     const started = performance.now();
+    let ticks = 0;
     const ticker = setInterval(() => {
+      if (++ticks % 3 !== 0) return;
       const connected = progress.reduce((a, b) => a + b.connected, 0);
       const failed = progress.reduce((a, b) => a + b.failed, 0);
       const secs = ((performance.now() - started) / 1000).toFixed(0);
@@ -131,12 +149,21 @@ export class HolderPool {
       const secs = ((performance.now() - started) / 1000).toFixed(1);
       const connected = answers.reduce((a, b) => a + b.connected, 0);
       const failed = answers.reduce((a, b) => a + b.failed, 0);
-      this.#ctx.log(`${label}: ${connected.toLocaleString("en-US")} connected, ${failed} failed in ${secs} s`);
+      const dropped: Record<string, number> = {};
+      for (const a of answers) {
+        for (const [reason, count] of Object.entries(a.dropped)) dropped[reason] = (dropped[reason] ?? 0) + count;
+      }
+      const drops = Object.entries(dropped).map(([reason, count]) => `${count} ${reason}`);
+      this.#ctx.log(
+        `${label}: ${connected.toLocaleString("en-US")} connected, ${failed} failed in ${secs} s` +
+          (drops.length ? `; dropped since connecting: ${drops.join(", ")}` : ""),
+      );
       return {
         connected,
         failed,
         errors: answers.flatMap((a) => a.errors).slice(0, 10),
         perAssignment: answers.map((a) => a.connected),
+        dropped,
       };
     } finally {
       clearInterval(ticker);

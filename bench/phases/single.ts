@@ -120,19 +120,21 @@ async function oneServer(ctx: Context, pool: HolderPool, kind: ServerKind): Prom
       if (connected.failed > 0) ctx.log(`${label}: connect errors: ${connected.errors.join("; ")}`);
       idle = await server.sockets();
       points.push({ idle, usage: await server.memory() });
-      const result = await runKicks(
-        ctx,
-        {
-          kind,
-          nodes: [server.url],
-          kicks: s.kicks,
-          warmup: s.warmupKicks,
-          victims: s.victims,
-          victimPrefix: `victim-n${n}-`,
-          pauseMs: s.pauseMs,
-          timeoutMs: s.timeoutMs,
-        },
-        `${label}: kicks at N=${n.toLocaleString("en-US")}`,
+      const result = await server.profiled(`kicks-n${n}`, () =>
+        runKicks(
+          ctx,
+          {
+            kind,
+            nodes: [server.url],
+            kicks: s.kicks,
+            warmup: s.warmupKicks,
+            victims: s.victims,
+            victimPrefix: `victim-n${n}-`,
+            pauseMs: s.pauseMs,
+            timeoutMs: s.timeoutMs,
+          },
+          `${label}: kicks at N=${n.toLocaleString("en-US")}`,
+        ),
       );
       series.push(toSeries(kind, kind === "solo" ? "sqlite" : null, [idle], result));
     }

@@ -1,4 +1,6 @@
+import { writeFileSync } from "node:fs";
 import type { Server as HttpServer } from "node:http";
+import { Session } from "node:inspector/promises";
 import type { AddressInfo } from "node:net";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import type { ParentToServer, ServerToParent } from "../lib/messages.js";
@@ -30,7 +32,7 @@ export async function measureMemory(): Promise<ServerToParent & { type: "memory"
 
 /**
  * Listens on 127.0.0.1:0, tells the orchestrator the port, and answers its commands:
- * `memory`, `stats` (live sockets) and `stop` (closes, then exits so a `--cpu-prof` profile is written).
+ * `memory`, `stats` (live sockets), `profile` (V8 CPU profiler around a measured section) and `stop`.
  */
 export async function serve(
   http: HttpServer,
@@ -50,6 +52,7 @@ export async function serve(
   const { port } = http.address() as AddressInfo;
   send({ type: "ready", port, ...info });
 
+  let profiler: Session | null = null;
   async function answer(message: ParentToServer): Promise<void> {
     switch (message.cmd) {
       case "memory":
@@ -57,6 +60,21 @@ export async function serve(
         return;
       case "stats":
         send({ type: "stats", id: message.id, sockets: sockets() });
+        return;
+      case "profile":
+        if (message.action === "start") {
+          profiler = new Session();
+          profiler.connect();
+          await profiler.post("Profiler.enable");
+          await profiler.post("Profiler.setSamplingInterval", { interval: 200 });
+          await profiler.post("Profiler.start");
+        } else if (profiler) {
+          const { profile } = await profiler.post("Profiler.stop");
+          writeFileSync(message.file, JSON.stringify(profile));
+          profiler.disconnect();
+          profiler = null;
+        }
+        send({ type: "profiled", id: message.id });
         return;
       case "stop":
         await close();

@@ -47,7 +47,7 @@ app.get("/api/hello", solo.requireSession(), (_req, res) => {
 const http = createServer(app);
 const redis: Redis[] = [];
 let io: Server;
-if (config.store === "redis" && config.redisUrl) {
+if (config.redisUrl) {
   // Several nodes: the Socket.IO Redis adapter carries a revocation to the node holding the socket.
   const pub = new Redis(config.redisUrl);
   const sub = pub.duplicate();
