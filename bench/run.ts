@@ -6,7 +6,7 @@
  *   npm run bench                      full run (several minutes)
  *   npm run bench -- --quick           smoke run (under a minute; CI)
  *   npm run bench -- --phases single,http --profile   some phases, CPU profiles of the measured sections
- *   options: --out DIR, --source (server library from server/*.ts through tsx instead of dist/),
+ *   options: --out DIR, --sizes 1000,5000 (idle sessions of the one-node series), --source (server library from server/*.ts through tsx instead of dist/),
  *            --cluster-store sqlite (cluster phase on one shared SQLite file + the Redis adapter)
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -42,6 +42,7 @@ interface Args {
   profile: boolean;
   source: boolean;
   clusterStore: "redis" | "sqlite";
+  sizes: number[] | null;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -52,6 +53,7 @@ function parseArgs(argv: string[]): Args {
     profile: false,
     source: false,
     clusterStore: "redis",
+    sizes: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
@@ -64,7 +66,12 @@ function parseArgs(argv: string[]): Args {
     else if (a === "--profile") args.profile = true;
     else if (a === "--source") args.source = true;
     else if (a.startsWith("--out")) args.out = value();
-    else if (a.startsWith("--cluster-store")) {
+    else if (a.startsWith("--sizes")) {
+      const sizes = value().split(",").map(Number);
+      if (!sizes.every((n) => Number.isInteger(n) && n > 0 && n <= 15_000))
+        throw new Error("--sizes: integers 1..15000");
+      args.sizes = sizes.sort((x, y) => x - y);
+    } else if (a.startsWith("--cluster-store")) {
       const store = value();
       if (store !== "redis" && store !== "sqlite") throw new Error("--cluster-store is redis or sqlite");
       args.clusterStore = store;
@@ -76,13 +83,18 @@ function parseArgs(argv: string[]): Args {
       args.phases = list as PhaseName[];
     } else
       throw new Error(
-        `unknown option ${a}; options: --quick --out DIR --phases ${PHASES.join(",")} --profile --source --cluster-store redis|sqlite`,
+        `unknown option ${a}; options: --quick --out DIR --phases ${PHASES.join(",")} --profile --source --cluster-store redis|sqlite --sizes N,N`,
       );
   }
   return args;
 }
 
 function settingsFor(args: Args, serverCode: Settings["serverCode"]): Settings {
+  const base = defaults(args, serverCode);
+  return args.sizes ? { ...base, sizes: args.sizes } : base;
+}
+
+function defaults(args: Args, serverCode: Settings["serverCode"]): Settings {
   const common = {
     phases: args.phases,
     serverCode,
@@ -124,8 +136,8 @@ function settingsFor(args: Args, serverCode: Settings["serverCode"]): Settings {
     connectConcurrency: 64,
     clusterSessionsPerNode: 15_000,
     clusterKicks: 500,
-    httpSeconds: 5,
-    httpRounds: 2,
+    httpSeconds: 3,
+    httpRounds: 5,
     httpConnections: 50,
     loginUsers: 2000,
     helloTokens: 1000,

@@ -41,7 +41,15 @@ export function postJson(agent: Agent, url: string, body: unknown): Promise<{ st
 
 /** Logs in to our server as `username` and returns the session token. */
 export async function loginToken(agent: Agent, baseUrl: string, username: string): Promise<string> {
-  const res = await postJson(agent, `${baseUrl}/auth/login`, { username });
+  let res: { status: number; body: string };
+  try {
+    res = await postJson(agent, `${baseUrl}/auth/login`, { username });
+  } catch (error) {
+    // A kept-alive connection the server closed (its 5 s keep-alive timeout) just as it was reused: retry once.
+    const code = (error as { code?: unknown }).code;
+    if (code !== "ECONNRESET") throw error;
+    res = await postJson(agent, `${baseUrl}/auth/login`, { username });
+  }
   if (res.status !== 200) throw new Error(`login ${res.status}: ${res.body.slice(0, 200)}`);
   return (JSON.parse(res.body) as { token: string }).token;
 }

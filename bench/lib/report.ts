@@ -153,7 +153,7 @@ export function formatReport(r: BenchResults): string {
       int(rs.protected.rps),
       ms(rs.protected.p50Ms),
       ms(rs.protected.p99Ms),
-      `costs ${(rs.throughputCost * 100).toFixed(1)}% of the bare throughput`,
+      `costs ${(rs.throughputCost * 100).toFixed(1)}% of the bare throughput (median of ${rs.pairCosts.length} pairs)`,
     ]);
   } else http.push({ first: "requireSession()", span: `skipped: ${rs.reason}` });
   out.push(table(http));

@@ -121,8 +121,11 @@ export interface RequireSessionResult {
   status: "ok";
   bare: { rps: number; p50Ms: number; p99Ms: number };
   protected: { rps: number; p50Ms: number; p99Ms: number };
-  /** 1 − protected / bare throughput. */
+  /** Median over the back-to-back pairs of runs of 1 − protected / bare throughput (pairs cancel the drift of
+   * a shared machine's load). */
   throughputCost: number;
+  /** 1 − protected / bare of each pair. */
+  pairCosts: number[];
   runs: HttpRun[];
 }
 

@@ -14,6 +14,12 @@ const app = express();
 const http = createServer(app);
 const io = new Server(http, { serveClient: false });
 const nsp = io.of("/session");
+// Experiment knob: the memory lever of Socket.IO's "Memory usage" page (drop the first HTTP request).
+if (process.env.FLOOR_RELEASE_REQUEST === "1") {
+  io.engine.on("connection", (raw: { request: unknown }) => {
+    raw.request = null;
+  });
+}
 nsp.on("connection", (socket) => {
   const room = (socket.handshake.auth as { room?: unknown }).room;
   if (typeof room === "string") socket.join(room);
