@@ -1,0 +1,171 @@
+import type { MachineInfo } from "./machine.js";
+import type { MemorySnapshot } from "./messages.js";
+import type { Summary } from "./stats.js";
+
+/** A phase that did not run, and why. */
+export interface Skipped {
+  status: "skipped";
+  reason: string;
+}
+
+/** The settings of a run (recorded in the JSON). */
+export interface Settings {
+  mode: "full" | "quick";
+  phases: PhaseName[];
+  /** Idle sessions connected during the one-node kick series. */
+  sizes: number[];
+  kicks: number;
+  warmupKicks: number;
+  victims: number;
+  pauseMs: number;
+  timeoutMs: number;
+  /** Sockets per load-generator process at most. */
+  socketsPerHolder: number;
+  connectConcurrency: number;
+  clusterNodes: number;
+  /** The store of the cluster phase: redis (the product's cluster mode), or one SQLite file shared by the
+   * nodes (development aid: measures the Redis adapter's hop while the Redis store is not there). */
+  clusterStore: "redis" | "sqlite";
+  clusterSessionsPerNode: number;
+  clusterKicks: number;
+  httpSeconds: number;
+  httpRounds: number;
+  httpConnections: number;
+  loginUsers: number;
+  helloTokens: number;
+  scryptCalls: number;
+  serverCode: "dist" | "source";
+  profile: boolean;
+}
+
+export const PHASES = ["single", "http", "redis", "cluster", "scrypt"] as const;
+export type PhaseName = (typeof PHASES)[number];
+
+/** A series of kicks against one server setup. */
+export interface KickSeries {
+  status: "ok";
+  server: "solo" | "floor";
+  store: "sqlite" | "redis" | null;
+  nodes: number;
+  /** Idle sessions connected (all nodes). */
+  idle: number;
+  /** Idle sessions connected on each node. */
+  idlePerNode: number[];
+  kicks: number;
+  lost: number;
+  latencyMs: Summary;
+  /** Start of the login (or POST /kick) to its HTTP response. */
+  responseMs: Summary;
+  samples: number[];
+  errors: string[];
+}
+
+/** Ours beside the floor at one N. */
+export interface KickRow {
+  n: number;
+  ours: KickSeries | Skipped;
+  floor: KickSeries | Skipped;
+  /** Ours divided by the floor. */
+  ratio: { p50: number; p90: number; p99: number } | null;
+}
+
+export interface ClusterResult {
+  status: "ok";
+  nodes: number;
+  targetPerNode: number;
+  /** Idle sessions each node held during the kicks: what the machine allowed. */
+  connectedPerNode: number[];
+  connectFailures: number;
+  connectErrors: string[];
+  series: KickSeries;
+}
+
+export interface MemoryResult {
+  status: "ok";
+  n: number;
+  baseline: MemorySnapshot;
+  points: { idle: number; usage: MemorySnapshot }[];
+  /** (usage at n − baseline) / n, bytes. */
+  perSession: { heapBytes: number; rssBytes: number };
+  /** Between the first and the last point, bytes per added session. */
+  marginal: { heapBytes: number; rssBytes: number } | null;
+  /** The floor's heap and RSS per idle socket at the same N: what Socket.IO itself costs. */
+  floorPerSocket: { heapBytes: number; rssBytes: number } | null;
+}
+
+/** One autocannon run. */
+export interface HttpRun {
+  label: string;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  seconds: number;
+}
+
+export interface LoginResult {
+  status: "ok";
+  store: "sqlite" | "redis";
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Share of the logins that replaced (kicked) a previous session. */
+  kickedShare: number;
+  runs: HttpRun[];
+}
+
+export interface RequireSessionResult {
+  status: "ok";
+  bare: { rps: number; p50Ms: number; p99Ms: number };
+  protected: { rps: number; p50Ms: number; p99Ms: number };
+  /** Median over the back-to-back pairs of runs of 1 − protected / bare throughput (pairs cancel the drift of
+   * a shared machine's load). */
+  throughputCost: number;
+  /** 1 − protected / bare of each pair. */
+  pairCosts: number[];
+  runs: HttpRun[];
+}
+
+export interface ScryptResult {
+  status: "ok";
+  msPerCall: number;
+  /** 1000 / msPerCall: logins per second one core could hash. */
+  perCorePerSecond: number;
+  concurrency: number;
+  /** Logins per second with `concurrency` hashes in flight (libuv pool) on this machine. */
+  concurrentPerSecond: number;
+}
+
+export interface Target {
+  name: string;
+  target: string;
+  measured: string;
+  met: boolean | null;
+}
+
+/** The whole JSON file. */
+export interface BenchResults {
+  schema: 1;
+  mode: "full" | "quick";
+  startedAt: string;
+  finishedAt: string;
+  seconds: number;
+  machine: MachineInfo;
+  loadAverageAtEnd: number[];
+  settings: Settings;
+  serverModule: string;
+  kick: KickRow[];
+  crossNode: ClusterResult | Skipped;
+  logins: { sqlite: LoginResult | Skipped; redis: LoginResult | Skipped; scrypt: ScryptResult | Skipped };
+  requireSession: RequireSessionResult | Skipped;
+  memory: MemoryResult | Skipped;
+  targets: Target[];
+  files: { json: string; svg: string };
+}
+
+export function skipped(reason: string): Skipped {
+  return { status: "skipped", reason };
+}

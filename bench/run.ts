@@ -1,0 +1,273 @@
+/**
+ * `npm run bench`: the performance benchmark of solo-session, in one run, servers and load
+ * generators in separate processes. Prints a table on stdout, writes a JSON file and an SVG
+ * chart of the kick-latency distributions, and shows progress on stderr.
+ *
+ *   npm run bench                      full run (several minutes)
+ *   npm run bench -- --quick           smoke run (under a minute; CI)
+ *   npm run bench -- --phases single,http --profile   some phases, CPU profiles of the measured sections
+ *   options: --out DIR, --sizes 1000,5000 (idle sessions of the one-node series), --source (server library from server/*.ts through tsx instead of dist/),
+ *            --cluster-store sqlite (cluster phase on one shared SQLite file + the Redis adapter)
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { loadAverage, machineInfo } from "./lib/machine.js";
+import { killAll } from "./lib/proc.js";
+import { evaluateTargets, formatReport } from "./lib/report.js";
+import {
+  type BenchResults,
+  type KickRow,
+  type MemoryResult,
+  PHASES,
+  type PhaseName,
+  type Settings,
+  type Skipped,
+  skipped,
+} from "./lib/results.js";
+import { kickChart } from "./lib/svg.js";
+import { runCluster, withRedis } from "./phases/cluster.js";
+import type { Context } from "./phases/context.js";
+import { runLogins, runRequireSession } from "./phases/http.js";
+import { runScrypt } from "./phases/scrypt.js";
+import { runSingleNode } from "./phases/single.js";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+interface Args {
+  quick: boolean;
+  out: string | null;
+  phases: PhaseName[];
+  profile: boolean;
+  source: boolean;
+  clusterStore: "redis" | "sqlite";
+  sizes: number[] | null;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = {
+    quick: false,
+    out: null,
+    phases: [...PHASES],
+    profile: false,
+    source: false,
+    clusterStore: "redis",
+    sizes: null,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    const value = () => {
+      const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[++i];
+      if (v === undefined || v === "") throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === "--quick") args.quick = true;
+    else if (a === "--profile") args.profile = true;
+    else if (a === "--source") args.source = true;
+    else if (a.startsWith("--out")) args.out = value();
+    else if (a.startsWith("--sizes")) {
+      const sizes = value().split(",").map(Number);
+      if (!sizes.every((n) => Number.isInteger(n) && n > 0 && n <= 15_000))
+        throw new Error("--sizes: integers 1..15000");
+      args.sizes = sizes.sort((x, y) => x - y);
+    } else if (a.startsWith("--cluster-store")) {
+      const store = value();
+      if (store !== "redis" && store !== "sqlite") throw new Error("--cluster-store is redis or sqlite");
+      args.clusterStore = store;
+    } else if (a.startsWith("--phases")) {
+      const list = value().split(",");
+      for (const p of list) {
+        if (!(PHASES as readonly string[]).includes(p)) throw new Error(`unknown phase "${p}": ${PHASES.join(", ")}`);
+      }
+      args.phases = list as PhaseName[];
+    } else
+      throw new Error(
+        `unknown option ${a}; options: --quick --out DIR --phases ${PHASES.join(",")} --profile --source --cluster-store redis|sqlite --sizes N,N`,
+      );
+  }
+  return args;
+}
+
+function settingsFor(args: Args, serverCode: Settings["serverCode"]): Settings {
+  const base = defaults(args, serverCode);
+  return args.sizes ? { ...base, sizes: args.sizes } : base;
+}
+
+function defaults(args: Args, serverCode: Settings["serverCode"]): Settings {
+  const common = {
+    phases: args.phases,
+    serverCode,
+    profile: args.profile,
+    clusterNodes: 3,
+    clusterStore: args.clusterStore,
+    timeoutMs: 5000,
+  };
+  if (args.quick) {
+    return {
+      ...common,
+      mode: "quick",
+      sizes: [200],
+      kicks: 100,
+      warmupKicks: 10,
+      victims: 5,
+      pauseMs: 5,
+      socketsPerHolder: 7500,
+      connectConcurrency: 32,
+      clusterSessionsPerNode: 100,
+      clusterKicks: 50,
+      httpSeconds: 1,
+      httpRounds: 1,
+      httpConnections: 32,
+      loginUsers: 200,
+      helloTokens: 100,
+      scryptCalls: 5,
+    };
+  }
+  return {
+    ...common,
+    mode: "full",
+    sizes: [1000, 15_000],
+    kicks: 500,
+    warmupKicks: 30,
+    victims: 10,
+    pauseMs: 10,
+    socketsPerHolder: 7500,
+    connectConcurrency: 64,
+    clusterSessionsPerNode: 15_000,
+    clusterKicks: 500,
+    httpSeconds: 3,
+    httpRounds: 5,
+    httpConnections: 50,
+    loginUsers: 2000,
+    helloTokens: 1000,
+    scryptCalls: 40,
+  };
+}
+
+/** The compiled library when it is there and up to date; else the sources through tsx. */
+function serverModule(args: Args, log: (l: string) => void): { url: string; code: Settings["serverCode"] } {
+  const dist = join(ROOT, "dist/server/index.js");
+  const source = join(ROOT, "server/index.ts");
+  if (!args.source && existsSync(dist)) {
+    const newest = newestMtime(join(ROOT, "server"));
+    if (newest > statSync(dist).mtimeMs) log("warning: dist/server is older than server/: run npm run build:server");
+    return { url: pathToFileURL(dist).href, code: "dist" };
+  }
+  if (!args.source) log("dist/server is not built: running the server library from its sources (tsx)");
+  return { url: pathToFileURL(source).href, code: "source" };
+}
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const t0 = performance.now();
+  const log = (line: string) =>
+    process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+  const startedAt = new Date();
+  const machine = machineInfo();
+  const server = serverModule(args, log);
+  const settings = settingsFor(args, server.code);
+  const outDir = resolve(args.out ?? join(ROOT, args.quick ? "bench/results/quick" : "bench/results"));
+  mkdirSync(outDir, { recursive: true });
+  const tmp = mkdtempSync(join(tmpdir(), "solo-bench-"));
+  const profileDir = args.profile ? join(outDir, "profiles", startedAt.toISOString().replace(/[:.]/g, "-")) : null;
+  const ctx: Context = { settings, serverModule: server.url, tmp, profileDir, log };
+  log(
+    `${settings.mode} run: phases ${settings.phases.join(", ")}; server code from ${server.code}; load average ${machine.loadAverageAtStart.join(" ")}`,
+  );
+
+  let failures = 0;
+  const run = async <T, F>(
+    name: PhaseName,
+    body: () => Promise<T>,
+    fallback: (reason: string) => F,
+  ): Promise<T | F> => {
+    if (!settings.phases.includes(name)) return fallback("phase not selected (--phases)");
+    log(`phase ${name}`);
+    try {
+      return await body();
+    } catch (error) {
+      failures++;
+      const reason = error instanceof Error ? error.message : String(error);
+      log(`phase ${name} FAILED: ${error instanceof Error ? (error.stack ?? reason) : reason}`);
+      return fallback(`failed: ${reason}`);
+    }
+  };
+
+  try {
+    const single = await run(
+      "single",
+      () => runSingleNode(ctx),
+      (reason) => ({
+        kick: settings.sizes.map((n): KickRow => ({ n, ours: skipped(reason), floor: skipped(reason), ratio: null })),
+        memory: skipped(reason) as MemoryResult | Skipped,
+      }),
+    );
+    const requireSession = await run("http", () => runRequireSession(ctx), skipped);
+    const sqliteLogins = await run("http", () => runLogins(ctx, "sqlite", null), skipped);
+    const redisLogins = await run("redis", () => withRedis((url) => runLogins(ctx, "redis", url), skipped), skipped);
+    const crossNode = await run("cluster", () => runCluster(ctx), skipped);
+    const scrypt = await run("scrypt", () => runScrypt(ctx), skipped);
+
+    const finishedAt = new Date();
+    const partial: Omit<BenchResults, "targets" | "files"> = {
+      schema: 1,
+      mode: settings.mode,
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      seconds: Math.round((finishedAt.getTime() - startedAt.getTime()) / 100) / 10,
+      machine,
+      loadAverageAtEnd: loadAverage(),
+      settings,
+      serverModule: relative(ROOT, fileURLToPath(server.url)),
+      kick: single.kick,
+      crossNode,
+      logins: { sqlite: sqliteLogins, redis: redisLogins, scrypt },
+      requireSession,
+      memory: single.memory,
+    };
+    const jsonPath = join(outDir, "latest.json");
+    const svgPath = join(outDir, "kick-latency.svg");
+    const results: BenchResults = {
+      ...partial,
+      targets: evaluateTargets(partial),
+      files: { json: relative(ROOT, jsonPath), svg: relative(ROOT, svgPath) },
+    };
+    const json = `${JSON.stringify(results, null, 2)}\n`;
+    writeFileSync(jsonPath, json);
+    writeFileSync(join(outDir, `run-${startedAt.toISOString().replace(/[:.]/g, "-")}.json`), json);
+    writeFileSync(svgPath, kickChart(partial));
+    process.stdout.write(`${formatReport(results)}\n`);
+    if (profileDir) process.stdout.write(`CPU profiles: ${relative(ROOT, profileDir)}\n`);
+    if (failures > 0) log(`${failures} phase(s) failed`);
+    return failures > 0 ? 1 : 0;
+  } finally {
+    killAll();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    killAll();
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(2);
+  },
+);

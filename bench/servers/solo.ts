@@ -1,0 +1,71 @@
+/**
+ * Bench server: our server in its own process, as an app would run it. A trivial
+ * `authenticate` (no password hashing: `{ username }` → `{ userId: username }`), so logins
+ * per second measure sign + claim + kick alone; `GET /api/hello` behind `requireSession()`
+ * and the same `GET /hello` unprotected. Settings come as JSON in `BENCH_SERVER`.
+ */
+import { createServer } from "node:http";
+import { createAdapter } from "@socket.io/redis-adapter";
+import express from "express";
+import { Redis } from "ioredis";
+import { pino } from "pino";
+import { Server } from "socket.io";
+import type { SoloServer } from "../../server/index.js";
+import type { SoloServerConfig } from "../lib/messages.js";
+import { send, serve } from "./control.js";
+
+type ServerModule = typeof import("../../server/index.js");
+
+const config = JSON.parse(process.env.BENCH_SERVER ?? "{}") as SoloServerConfig;
+const { createSoloServer } = (await import(config.serverModule)) as ServerModule;
+
+let solo: SoloServer;
+try {
+  solo = await createSoloServer({
+    authenticate: ({ username }) => (typeof username === "string" && username !== "" ? { userId: username } : null),
+    store: config.store,
+    dataDir: config.dataDir,
+    ...(config.redisUrl ? { redis: { url: config.redisUrl } } : {}),
+    nodeId: config.nodeId,
+    logger: pino({ level: "silent" }),
+  });
+} catch (error) {
+  if (config.store !== "redis") throw error;
+  send({ type: "unavailable", reason: error instanceof Error ? error.message : String(error) });
+  process.exit(0);
+}
+
+const app = express();
+app.use("/auth", solo.router);
+app.get("/hello", (_req, res) => {
+  res.json({ hello: "world" });
+});
+app.get("/api/hello", solo.requireSession(), (_req, res) => {
+  res.json({ hello: "world" });
+});
+
+const http = createServer(app);
+const redis: Redis[] = [];
+let io: Server;
+if (config.redisUrl) {
+  // Several nodes: the Socket.IO Redis adapter carries a revocation to the node holding the socket.
+  const pub = new Redis(config.redisUrl);
+  const sub = pub.duplicate();
+  redis.push(pub, sub);
+  io = new Server(http, { serveClient: false, adapter: createAdapter(pub, sub) });
+  solo.attach(io);
+} else {
+  io = solo.attach(http) as unknown as Server;
+}
+const nsp = io.of("/session");
+
+await serve(
+  http,
+  { module: config.serverModule, adapter: nsp.adapter.constructor.name },
+  () => nsp.sockets.size,
+  async () => {
+    await solo.close();
+    await new Promise<void>((resolve) => io.close(() => resolve()));
+    for (const r of redis) r.disconnect();
+  },
+);
