@@ -28,6 +28,8 @@ try {
     ...(config.redisUrl ? { redis: { url: config.redisUrl } } : {}),
     nodeId: config.nodeId,
     logger: pino({ level: "silent" }),
+    // One load generator, one address: login limits would measure the limiter, not the claim.
+    rateLimit: false,
   });
 } catch (error) {
   if (config.store !== "redis") throw error;
@@ -47,8 +49,9 @@ app.get("/api/hello", solo.requireSession(), (_req, res) => {
 const http = createServer(app);
 const redis: Redis[] = [];
 let io: Server;
-if (config.redisUrl) {
-  // Several nodes: the Socket.IO Redis adapter carries a revocation to the node holding the socket.
+if (config.redisUrl && config.store !== "redis") {
+  // Several nodes on one SQLite file: the Socket.IO Redis adapter carries a revocation to the
+  // node holding the socket. (With the Redis store, attach() installs the adapter itself.)
   const pub = new Redis(config.redisUrl);
   const sub = pub.duplicate();
   redis.push(pub, sub);

@@ -96,10 +96,22 @@ interface AuditRow {
   detail: string | null;
 }
 
+/** An audit write waiting for the next batch. */
+interface AuditWrite {
+  run: () => string | undefined;
+  resolve: (id: string | undefined) => void;
+  reject: (error: unknown) => void;
+}
+
 /**
  * The embedded default store: one SQLite file (WAL mode) in `SOLO_DATA_DIR`. Each claim
  * runs in one `BEGIN IMMEDIATE` transaction, so it is atomic even when several processes
  * share the file. Survives restarts: live sessions stay valid, ended ones stay refused.
+ *
+ * Audit writes are batched: they are queued in call order and committed together in one
+ * transaction on the next turn of the event loop (or before any audit read), so a login
+ * commits once on its path (the claim), not three times, and the kick's notice is never
+ * behind an audit commit.
  */
 export class SqliteStore implements SessionStore {
   readonly #db: Database.Database;
@@ -107,6 +119,9 @@ export class SqliteStore implements SessionStore {
   readonly #claimTx: (session: SessionRecord, decide: Decide) => ClaimResult;
   readonly #endAllTx: (userId: string, end: SessionEnd) => SessionRecord[];
   readonly #presenceTx: (ids: readonly string[], at: number) => void;
+  readonly #auditTx: (writes: readonly AuditWrite[]) => (string | undefined)[];
+  #auditQueue: AuditWrite[] = [];
+  #auditFlush: NodeJS.Immediate | null = null;
 
   constructor(options: SqliteStoreOptions) {
     if (options.filename !== ":memory:") mkdirSync(dirname(options.filename), { recursive: true });
@@ -137,6 +152,8 @@ export class SqliteStore implements SessionStore {
     this.#presenceTx = db.transaction((ids: readonly string[], at: number) => {
       for (const id of ids) this.#stmt.presence.run(at, id, at);
     }).immediate;
+
+    this.#auditTx = db.transaction((writes: readonly AuditWrite[]) => writes.map((w) => w.run())).immediate;
   }
 
   async claim(session: SessionRecord, decide: Decide): Promise<ClaimResult> {
@@ -194,11 +211,19 @@ export class SqliteStore implements SessionStore {
   }
 
   async findStale(now: number, idleBefore: number, limit: number): Promise<SessionRecord[]> {
-    return this.#stmt.stale.all(now, idleBefore, limit).map(fromRow);
+    // Two index range scans (the partial indexes on live sessions), merged.
+    const found = new Map<string, SessionRecord>();
+    for (const row of this.#stmt.staleExpired.all(now, limit)) found.set(row.id, fromRow(row));
+    for (const row of this.#stmt.staleIdle.all(idleBefore, limit)) {
+      if (found.size >= limit) break;
+      if (!found.has(row.id)) found.set(row.id, fromRow(row));
+    }
+    return [...found.values()];
   }
 
   async purge(sessionsBefore: number, auditBefore: number): Promise<number> {
     const n = this.#stmt.purgeSessions.run(sessionsBefore).changes;
+    this.#flushAudit();
     this.#stmt.purgeAudit.run(auditBefore);
     return n;
   }
@@ -208,7 +233,7 @@ export class SqliteStore implements SessionStore {
   }
 
   async appendAudit(event: NewAuditEvent): Promise<string> {
-    const info = this.#stmt.appendAudit.run({
+    const row = {
       kind: event.kind,
       at: event.at,
       user_id: event.userId,
@@ -218,15 +243,20 @@ export class SqliteStore implements SessionStore {
       by_json: event.by ? JSON.stringify(event.by) : null,
       delivery: event.delivery,
       detail: event.detail,
-    });
-    return String(info.lastInsertRowid);
+    };
+    const id = await this.#queueAudit(() => String(this.#stmt.appendAudit.run(row).lastInsertRowid));
+    return id as string;
   }
 
   async updateDelivery(sessionId: string, status: DeliveryStatus): Promise<void> {
-    this.#stmt.updateDelivery.run(status, sessionId, DELIVERY_RANK[status]);
+    await this.#queueAudit(() => {
+      this.#stmt.updateDelivery.run(status, sessionId, DELIVERY_RANK[status]);
+      return undefined;
+    });
   }
 
   async queryAudit(query: AuditQuery): Promise<AuditEvent[]> {
+    this.#flushAudit();
     const where: string[] = [];
     const params: (string | number)[] = [];
     if (query.userId !== undefined) {
@@ -261,7 +291,37 @@ export class SqliteStore implements SessionStore {
   }
 
   async close(): Promise<void> {
-    if (this.#db.open) this.#db.close();
+    if (!this.#db.open) return;
+    this.#flushAudit();
+    this.#db.close();
+  }
+
+  /** Queues an audit write for the next batch; resolves when it is committed. */
+  #queueAudit(run: () => string | undefined): Promise<string | undefined> {
+    if (!this.#db.open) return Promise.reject(new Error("SqliteStore is closed"));
+    return new Promise((resolve, reject) => {
+      this.#auditQueue.push({ run, resolve, reject });
+      this.#auditFlush ??= setImmediate(() => this.#flushAudit());
+    });
+  }
+
+  /** Commits the queued audit writes in one transaction, in the order they were made. */
+  #flushAudit(): void {
+    if (this.#auditFlush) clearImmediate(this.#auditFlush);
+    this.#auditFlush = null;
+    const writes = this.#auditQueue;
+    if (writes.length === 0) return;
+    this.#auditQueue = [];
+    let results: (string | undefined)[];
+    try {
+      results = this.#auditTx(writes);
+    } catch (error) {
+      for (const w of writes) w.reject(error);
+      return;
+    }
+    writes.forEach((w, i) => {
+      w.resolve(results[i]);
+    });
   }
 
   #writeEnd(id: string, end: SessionEnd): boolean {
@@ -288,9 +348,11 @@ function prepareStatements(db: Database.Database) {
     presence: db.prepare<[number, string, number]>(
       "UPDATE sessions SET presence_at = ? WHERE id = ? AND ended_at IS NULL AND (presence_at IS NULL OR presence_at < ?)",
     ),
-    stale: db.prepare<[number, number, number], SessionRow>(
-      `SELECT * FROM sessions WHERE ended_at IS NULL AND expires_at <= ?
-       UNION SELECT * FROM sessions WHERE ended_at IS NULL AND last_seen_at <= ? LIMIT ?`,
+    staleExpired: db.prepare<[number, number], SessionRow>(
+      "SELECT * FROM sessions INDEXED BY sessions_live_expiry WHERE ended_at IS NULL AND expires_at <= ? LIMIT ?",
+    ),
+    staleIdle: db.prepare<[number, number], SessionRow>(
+      "SELECT * FROM sessions INDEXED BY sessions_live_seen WHERE ended_at IS NULL AND last_seen_at <= ? LIMIT ?",
     ),
     purgeSessions: db.prepare<[number]>("DELETE FROM sessions WHERE ended_at IS NOT NULL AND expires_at < ?"),
     purgeAudit: db.prepare<[number]>("DELETE FROM audit WHERE at < ?"),
