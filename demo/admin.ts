@@ -39,7 +39,7 @@ export interface MountOptions {
 }
 
 type FeedSocket = Socket<AdminServerToClientEvents, AdminClientToServerEvents>;
-type FeedStatus = "connecting" | "connected" | "reconnecting" | "refused";
+type FeedStatus = "connecting" | "connected" | "reconnecting" | "offline" | "refused";
 
 /** Page size of the audit trail. */
 const AUDIT_PAGE = 50;
@@ -49,6 +49,8 @@ const MAX_SESSIONS = 500;
 const SESSIONS_REFRESH_MS = 30_000;
 /** Relative times ("2 min ago") are redrawn on this period. */
 const TICK_MS = 15_000;
+/** How long the result of an action stays in view. */
+const NOTE_MS = 10_000;
 
 const KIND: Record<AuditKind, { label: string; tone: "good" | "warn" | "bad" | "neutral" }> = {
   login: { label: "Signed in", tone: "good" },
@@ -101,6 +103,7 @@ class AdminPanel {
   readonly #feed: FeedSocket;
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   #destroyed = false;
+  #noteTimer: ReturnType<typeof setTimeout> | undefined;
 
   // Sessions
   #sessions: SessionView[] = [];
@@ -175,6 +178,9 @@ class AdminPanel {
     if (this.#destroyed) return;
     this.#destroyed = true;
     for (const timer of this.#timers) clearInterval(timer);
+    clearTimeout(this.#noteTimer);
+    window.removeEventListener("offline", this.#offline);
+    window.removeEventListener("online", this.#online);
     this.#feed.disconnect();
     this.#root.remove();
     this.#slot.hidden = true;
@@ -182,17 +188,27 @@ class AdminPanel {
 
   // --- feed ------------------------------------------------------------------------------
 
+  // Like the SDK's channel: a browser that reports no network pauses the feed, and it
+  // reconnects (and catches up) as soon as the network is back.
+  readonly #offline = (): void => {
+    this.#feed.disconnect();
+    this.#setFeed("offline");
+  };
+  readonly #online = (): void => {
+    if (!this.#feed.connected) this.#feed.connect();
+  };
+
   #listen(): void {
-    let connectedBefore = false;
-    this.#setFeed("connecting");
+    window.addEventListener("offline", this.#offline);
+    window.addEventListener("online", this.#online);
+    this.#setFeed(navigator.onLine ? "connecting" : "offline");
     this.#feed.on("connect", () => {
       this.#setFeed("connected");
-      // After a gap, catch up on what the feed could not carry.
-      if (connectedBefore) this.#resync();
-      connectedBefore = true;
+      // Catch up on what happened before the feed was up, or while it was down.
+      this.#resync();
     });
     this.#feed.on("disconnect", (reason) => {
-      if (this.#destroyed) return;
+      if (this.#destroyed || reason === "io client disconnect") return;
       this.#setFeed("reconnecting");
       // The server closed the feed (it is shutting down, or this session ended: then the
       // SDK finds out and the page removes this view). Try once more in a moment.
@@ -222,6 +238,7 @@ class AdminPanel {
       connecting: "Connecting…",
       connected: "Live feed",
       reconnecting: "Reconnecting…",
+      offline: "Offline",
       refused: "Live feed unavailable",
     };
     this.#el.feed.dataset.status = status;
@@ -302,6 +319,7 @@ class AdminPanel {
     if (own) user.append(span("tag", "You"));
     const actions = cell("Actions", "cell-actions");
     if (own) {
+      actions.classList.add("is-own");
       actions.append(span("admin-muted", "This session"));
     } else {
       const what = `${session.userId}'s session on ${deviceText(session.device)}`;
@@ -362,6 +380,10 @@ class AdminPanel {
   #say(text: string, bad = false): void {
     this.#el.note.textContent = text;
     this.#el.note.dataset.tone = bad ? "bad" : "good";
+    clearTimeout(this.#noteTimer);
+    this.#noteTimer = setTimeout(() => {
+      this.#el.note.textContent = "";
+    }, NOTE_MS);
   }
 
   // --- audit trail -----------------------------------------------------------------------

@@ -236,6 +236,10 @@ describe("the admin view", () => {
 
     await a.page.emulateMedia({ colorScheme: "dark" });
     await shot(a.page, "admin-dark");
+    // A tablet: the page does not scroll sideways (a wide table scrolls inside its card).
+    await a.page.setViewportSize({ width: 820, height: 1000 });
+    expect(await a.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(820);
+    await shot(a.page, "admin-tablet-dark");
     await c.page.screenshot({ path: join(SHOTS, "admin-c-ended-by-admin.png") });
   });
 
@@ -259,5 +263,24 @@ describe("the admin view", () => {
     expect(await admin.root.count()).toBe(0);
     expect(await a.page.locator("#admin-slot").isHidden()).toBe(true);
     await adminView(b.page).root.waitFor();
+  });
+
+  it("catches up on what happened while its feed was offline", async () => {
+    const a = await open({ userAgent: UA.chromeMac });
+    await signIn(a.page, "admin", "admin");
+    const admin = adminView(a.page);
+    await admin.feed.and(a.page.locator('[data-status="connected"]')).waitFor();
+    await a.context.setOffline(true);
+    await admin.feed.and(a.page.locator('[data-status="offline"]')).waitFor();
+
+    const b = await open({ userAgent: UA.firefoxWindows });
+    const bSession = await signIn(b.page, "carol");
+    await a.page.waitForTimeout(500);
+    expect(await admin.session(bSession).count()).toBe(0);
+
+    await a.context.setOffline(false);
+    await admin.feed.and(a.page.locator('[data-status="connected"]')).waitFor({ timeout: 15_000 });
+    await admin.session(bSession).waitFor();
+    await admin.event("login", bSession).waitFor();
   });
 });
