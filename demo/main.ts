@@ -5,6 +5,7 @@
  */
 
 import { createSoloClient, type Revocation, SoloClientError, type SoloState } from "../client-sdk/index.js";
+import { showAdminWhenAllowed } from "./admin-hook.js";
 
 const DRAFT_KEY = "demo:draft";
 
@@ -279,5 +280,6 @@ ui.loadNotes.addEventListener("click", async () => {
 });
 
 render(solo.state);
+showAdminWhenAllowed(solo, $("admin-slot"));
 log("info", "Page loaded", "asking /auth/session");
 solo.ready.then(renderConnection);
