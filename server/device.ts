@@ -15,10 +15,30 @@ export const MAX_DEVICE_NAME = 64;
  * ```
  */
 export function describeDevice(userAgent: string | undefined, ip: string | undefined, name: unknown): DeviceInfo {
-  const ua = new UAParser(userAgent ?? "").getResult();
-  const browser = ua.browser.name ? join(ua.browser.name, ua.browser.major) : null;
-  const os = ua.os.name ? join(ua.os.name, ua.os.version) : null;
+  const { browser, os } = parseAgent(userAgent ?? "");
   return { name: cleanName(name), browser, os, ip: ip ? normalizeIp(ip) : null };
+}
+
+/** Parsed User-Agents, most recent last: a site sees few distinct ones, and parsing costs more than a login's claim. */
+const parsed = new Map<string, { browser: string | null; os: string | null }>();
+const PARSED_MAX = 1000;
+const MAX_AGENT = 512;
+
+function parseAgent(userAgent: string): { browser: string | null; os: string | null } {
+  const key = userAgent.slice(0, MAX_AGENT);
+  const hit = parsed.get(key);
+  if (hit) return hit;
+  const ua = new UAParser(key).getResult();
+  const result = {
+    browser: ua.browser.name ? join(ua.browser.name, ua.browser.major) : null,
+    os: ua.os.name ? join(ua.os.name, ua.os.version) : null,
+  };
+  if (parsed.size >= PARSED_MAX) {
+    const oldest = parsed.keys().next();
+    if (!oldest.done) parsed.delete(oldest.value);
+  }
+  parsed.set(key, result);
+  return result;
 }
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point

@@ -205,7 +205,9 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
     handshakeTimeout: o.handshakeTimeout,
     ackTimeout: o.ackTimeout,
     touchInterval: o.touchInterval,
-    presenceInterval: Math.max(1000, Math.floor(o.abandonGrace / 3)),
+    // Presence is read only by oldest-wins (a per-user policy function may choose it).
+    presenceInterval:
+      o.policy === "oldest-wins" || typeof o.policy === "function" ? Math.max(1000, Math.floor(o.abandonGrace / 3)) : 0,
     clock: o.clock,
     logger,
   });

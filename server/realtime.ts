@@ -40,7 +40,10 @@ export interface RealtimeDeps {
   ackTimeout: number;
   /** Activity signals are passed to the store at most this often per socket. */
   touchInterval: number;
-  /** How often this node confirms its sockets' presence in the store. */
+  /**
+   * How often this node confirms its sockets' presence in the store; 0 turns presence
+   * tracking off (only `oldest-wins` reads it, to tell an abandoned session from one in use).
+   */
   presenceInterval: number;
   clock: () => number;
   logger: Logger;
@@ -52,6 +55,9 @@ export interface RealtimeDeps {
  * message closes the connection before it is buffered.
  */
 export const MAX_CLIENT_MESSAGE = 8 * 1024;
+
+/** Sessions confirmed per store write by the presence heartbeat. */
+const PRESENCE_BATCH = 500;
 
 const sessionRoom = (sessionId: string) => `s:${sessionId}`;
 const userRoom = (userId: string) => `u:${userId}`;
@@ -127,8 +133,14 @@ export class Realtime implements Notifier {
       });
     });
     nsp.on("solo:revoke", (notice: RevocationNotice) => this.#deliverLocal(notice));
-    this.#presenceTimer = setInterval(() => this.#heartbeat(), this.#deps.presenceInterval);
-    this.#presenceTimer.unref();
+    if (this.#deps.presenceInterval > 0) {
+      this.#presenceTimer = setInterval(() => {
+        this.#heartbeat().catch((error: unknown) =>
+          this.#deps.logger.warn({ err: error }, "presence heartbeat failed"),
+        );
+      }, this.#deps.presenceInterval);
+      this.#presenceTimer.unref();
+    }
     return this.#io;
   }
 
@@ -166,7 +178,7 @@ export class Realtime implements Notifier {
         present.push(session.id);
       }
     }
-    await this.#deps.service.store.markPresence(present, this.#deps.clock());
+    await this.#markPresence(present);
     return revoked;
   }
 
@@ -233,7 +245,7 @@ export class Realtime implements Notifier {
     }
     // One live socket per session: a newer socket quietly replaces older ones, on any node.
     this.#nsp?.in(sessionRoom(sessionId)).except(socket.id).disconnectSockets(true);
-    await this.#deps.service.store.markPresence([sessionId], this.#deps.clock());
+    await this.#markPresence([sessionId]);
   }
 
   #onActivity(socket: SoloSocket): void {
@@ -249,7 +261,7 @@ export class Realtime implements Notifier {
     if (socket.data.revoked || !socket.data.sessionId) return;
     const still = this.#nsp?.adapter.rooms.get(sessionRoom(socket.data.sessionId));
     if (still && still.size > 0) return;
-    this.#deps.service.store.markPresence([socket.data.sessionId], this.#deps.clock()).catch(() => {});
+    this.#markPresence([socket.data.sessionId]).catch(() => {});
   }
 
   #deliverLocal(notice: RevocationNotice): void {
@@ -275,14 +287,21 @@ export class Realtime implements Notifier {
     service.delivered(notice.sessionId, "delivered");
   }
 
-  #heartbeat(): void {
+  /** Confirms this node's live sockets in the store, in batches that leave the event loop free in between. */
+  async #heartbeat(): Promise<void> {
     const nsp = this.#nsp;
     if (!nsp || nsp.sockets.size === 0) return;
     const ids = new Set<string>();
     for (const socket of nsp.sockets.values()) if (!socket.data.revoked) ids.add(socket.data.sessionId);
-    this.#deps.service.store.markPresence([...ids], this.#deps.clock()).catch((error: unknown) => {
-      this.#deps.logger.warn({ err: error }, "presence heartbeat failed");
-    });
+    await this.#markPresence([...ids]);
+  }
+
+  async #markPresence(ids: readonly string[]): Promise<void> {
+    if (this.#deps.presenceInterval <= 0 || ids.length === 0) return;
+    for (let i = 0; i < ids.length; i += PRESENCE_BATCH) {
+      if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+      await this.#deps.service.store.markPresence(ids.slice(i, i + PRESENCE_BATCH), this.#deps.clock());
+    }
   }
 }
 

@@ -59,11 +59,15 @@ export function createRequireSession(deps: MiddlewareDeps) {
         const { claims, session } = await deps.service.check(deps.cookie.token(req));
         if (options.role !== undefined && !claims.roles.includes(options.role)) throw new SoloError("forbidden");
         deps.service.activity(session);
+        let view: SessionView | undefined;
         req.solo = {
           userId: session.userId,
           sessionId: session.id,
           roles: claims.roles,
-          session: sessionView(session),
+          get session() {
+            view ??= sessionView(session); // built on first use: most routes need only the ids
+            return view;
+          },
           claims,
         };
       } catch (error) {
