@@ -60,7 +60,6 @@ export const MAX_CLIENT_MESSAGE = 8 * 1024;
 const PRESENCE_BATCH = 500;
 
 const sessionRoom = (sessionId: string) => `s:${sessionId}`;
-const userRoom = (userId: string) => `u:${userId}`;
 
 /**
  * The session channel: Socket.IO namespace `/session`. Authenticates each handshake against
@@ -231,10 +230,11 @@ export class Realtime implements Notifier {
   }
 
   async #onConnection(socket: SoloSocket): Promise<void> {
-    const { sessionId, userId } = socket.data;
+    const { sessionId } = socket.data;
     // Join first, then look at the store once more: a claim that ended this session while the
     // handshake was in flight either finds the socket in the room or is seen by this check.
-    socket.join([sessionRoom(sessionId), userRoom(userId)]);
+    socket.join(sessionRoom(sessionId));
+    releaseHandshake(socket);
     socket.on(EVENTS.activity, () => this.#onActivity(socket));
     socket.on("disconnect", () => this.#onDisconnect(socket));
     const session = await this.#deps.service.store.get(sessionId);
@@ -303,6 +303,15 @@ export class Realtime implements Notifier {
       await this.#deps.service.store.markPresence(ids.slice(i, i + PRESENCE_BATCH), this.#deps.clock());
     }
   }
+}
+
+/**
+ * Drops the handshake's `auth` payload (the token) once the socket is authenticated, so no
+ * copy of the token lingers for the socket's lifetime. (The request's headers stay: other
+ * namespaces multiplexed on the same connection authenticate from the same request.)
+ */
+function releaseHandshake(socket: SoloSocket): void {
+  socket.handshake.auth = {};
 }
 
 /** True when the namespace's adapter talks to other nodes (it implements serverSideEmit). */
