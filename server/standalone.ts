@@ -4,9 +4,9 @@ import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import express from "express";
-import { pino } from "pino";
 import { readEnv } from "./env.js";
 import { createSoloServer, type SoloServer } from "./index.js";
+import { createLogger } from "./logging.js";
 import { DEMO_ACCOUNTS, DemoUsers } from "./users.js";
 
 /** A running standalone server. */
@@ -35,7 +35,7 @@ export async function startStandalone(
   overrides: StandaloneOverrides = {},
 ): Promise<Standalone> {
   const config = readEnv(env);
-  const logger = pino({ level: config.logLevel });
+  const logger = createLogger(config.logLevel);
   const users = await DemoUsers.create(DEMO_ACCOUNTS);
   const solo = await createSoloServer({
     ...config.options,
@@ -46,7 +46,9 @@ export async function startStandalone(
 
   const app = express();
   app.disable("x-powered-by");
-  if (config.options.trustProxy) app.set("trust proxy", true);
+  // Behind one TLS-terminating proxy: req.ip is the address that proxy saw (the last
+  // X-Forwarded-For entry), never an entry the client could have written.
+  if (config.options.trustProxy) app.set("trust proxy", 1);
   app.use(securityHeaders);
   app.use(solo.health);
   // Unauthenticated, like most exporters: counts only, no user data. Keep it behind the network.
