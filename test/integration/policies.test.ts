@@ -46,6 +46,7 @@ describe("oldest-wins", () => {
     const refused = await refusedLogin(srv.url, alice);
     expect(refused.status).toBe(409);
     expect(refused.body.error).toBe("session_active");
+    expect(refused.body.takeover).toBe(false);
     const active = refused.body.active as SessionView;
     expect(active.id).toBe(first.session.id);
     expect(active.device.name).toBe("Desk");
@@ -105,6 +106,7 @@ describe("confirm", () => {
     expect(refused.status).toBe(409);
     expect(refused.body.error).toBe("session_active");
     expect(refused.body.active?.device.name).toBe("Office PC");
+    expect(refused.body.takeover).toBe(true);
 
     const revoked = nextRevocation(socket);
     const second = await login(srv.url, { ...alice, takeover: true }, { "user-agent": UA.firefoxWindows });
