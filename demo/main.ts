@@ -108,8 +108,14 @@ function renderConnection(): void {
     offline: "Offline",
     standby: "Live in another tab",
   };
+  // One tab of this browser holds the connection; the others are live through it.
+  const through = status === "connected" && !solo.leader;
   ui.connection.dataset.status = status;
-  ui.connectionText.textContent = labels[status];
+  ui.connection.dataset.leader = String(solo.leader);
+  ui.connectionText.textContent = through ? "Live via another tab" : labels[status];
+  ui.connection.title = solo.leader
+    ? "This tab holds the session channel for every tab of this browser."
+    : "Another tab of this browser holds the session channel and tells this one.";
 }
 
 function device(browser: string | null, os: string | null): string {
