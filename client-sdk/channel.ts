@@ -74,8 +74,7 @@ export const socketChannel: ChannelFactory = (options, handlers) => {
     withCredentials: true,
     forceNew: true,
     reconnectionDelay: options.reconnectDelay,
-    reconnectionDelayMax: options.reconnectDelayMax,
-    randomizationFactor: 0.5,
+    reconnectionDelayMax: options.reconnectDelayMax, // with Socket.IO's jitter (randomizationFactor 0.5)
   });
   let closed = false;
   socket.on("connect", () => handlers.connected());

@@ -104,7 +104,7 @@ function clearCookies(target: ClearTarget, wanted: (name: string) => boolean): s
   }
   const paths = pathPrefixes(target.location?.pathname ?? "/");
   const domains = parentDomains(target.location?.hostname ?? "");
-  const expired = "=; Max-Age=0; expires=Thu, 01 Jan 1970 00:00:00 GMT";
+  const expired = "=; Max-Age=0";
   for (const name of names) {
     for (const path of paths) {
       doc.cookie = `${name}${expired}; path=${path}`;

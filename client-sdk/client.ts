@@ -248,15 +248,13 @@ class Client implements SoloClient {
     }
     this.#tabs?.post({ t: "logout" });
     if (this.#o.clearOnLogout && this.#o.clear) await clearAppState(this.#o.clear);
-    this.#removeWarning?.();
-    this.#removeWarning = null;
+    this.#unwarn();
     this.#setState({ status: "anonymous" });
   }
 
   async fetch(input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> {
     this.#alive();
-    const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
-    const ours = this.#sameOrigin(url);
+    const ours = this.#sameOrigin(String(input instanceof Request ? input.url : input));
     const headers = new Headers(init.headers ?? (input instanceof Request ? input.headers : undefined));
     if (ours && this.#token !== null && !headers.has("authorization")) {
       headers.set("authorization", `Bearer ${this.#token}`);
@@ -276,8 +274,7 @@ class Client implements SoloClient {
     if (this.#destroyed) return;
     this.#destroyed = true;
     this.#end();
-    this.#removeWarning?.();
-    this.#removeWarning = null;
+    this.#unwarn();
     this.#listen("removeEventListener");
     this.#events.clear();
     this.#tabs?.close();
@@ -305,8 +302,7 @@ class Client implements SoloClient {
   #activate(session: SessionView): void {
     this.#epoch++;
     this.#retries = 0;
-    this.#removeWarning?.();
-    this.#removeWarning = null;
+    this.#unwarn();
     this.#setState({ status: "active", session });
     this.#openChannel();
     if (typeof document !== "undefined") {
@@ -467,7 +463,7 @@ class Client implements SoloClient {
       if (warning === "builtin") {
         const { showWarning } = await loadWarning();
         if (this.#destroyed) return;
-        this.#removeWarning?.();
+        this.#unwarn();
         this.#removeWarning = showWarning(revocation, context);
       } else {
         warning(revocation, context);
@@ -597,6 +593,12 @@ class Client implements SoloClient {
 
   // --- helpers --------------------------------------------------------------------------
 
+  /** Removes the warning, if one is shown. */
+  #unwarn(): void {
+    this.#removeWarning?.();
+    this.#removeWarning = null;
+  }
+
   /** Adds or removes the page's listeners: network, focus, visibility. */
   #listen(method: "addEventListener" | "removeEventListener"): void {
     if (typeof window === "undefined") return;
@@ -665,8 +667,7 @@ class Client implements SoloClient {
 
   #sameOrigin(url: string): boolean {
     try {
-      const page = globalThis.location?.href ?? "http://localhost/";
-      return new URL(url, page).origin === new URL(this.#o.baseUrl, page).origin;
+      return new URL(url, globalThis.location?.href ?? "http://localhost/").origin === this.#o.origin;
     } catch {
       return false;
     }

@@ -61,6 +61,8 @@ export interface ResolvedClear {
 /** Options with their defaults applied. */
 export interface ResolvedOptions {
   baseUrl: string;
+  /** The origin of `baseUrl`: requests there get the session's credentials. */
+  origin: string;
   socketUrl: string;
   socketPath: string;
   restore: boolean;
@@ -112,6 +114,7 @@ export function resolveOptions(options: SoloClientOptions, location: { href: str
   if (reconnectDelayMax < reconnectDelay) fail("reconnectDelayMax", "reconnectDelay or more");
   return {
     baseUrl,
+    origin: auth.origin,
     socketUrl: trimSlash(str(o.socketUrl, "socketUrl") ?? auth.origin),
     socketPath: str(o.socketPath, "socketPath") ?? "/socket.io",
     restore: bool(o.restore, "restore", true),

@@ -15,15 +15,7 @@ const codeOf = (reason: RevocationReason) => `session_${reason === "logout" ? "r
 
 /** A pushed `session:revoked` notice as a {@link Revocation}. */
 export function fromNotice(notice: RevocationNotice): Revocation {
-  const revocation: Revocation = {
-    reason: notice.reason,
-    code: codeOf(notice.reason),
-    sessionId: notice.sessionId,
-    at: notice.at,
-    source: "push",
-  };
-  if (notice.by) revocation.by = notice.by;
-  return revocation;
+  return { ...notice, code: codeOf(notice.reason), source: "push" };
 }
 
 /**
