@@ -1,7 +1,15 @@
 import type { ChannelFactory } from "./channel.js";
 import type { ClearOptions, NameMatcher, StorageArea, WarningRenderer, WarningTexts } from "./types.js";
 
-/** Options of {@link createSoloClient}. Every one is optional. */
+/**
+ * Options of {@link createSoloClient}. Every one is optional.
+ *
+ * @example
+ * ```ts
+ * const options: SoloClientOptions = { baseUrl: "/auth", deviceName: "Work laptop", clear: { keep: ["theme"] } };
+ * const solo = createSoloClient(options);
+ * ```
+ */
 export interface SoloClientOptions {
   /** Where the server's `/auth` router is mounted (absolute, or relative to the page). @default "/auth" */
   baseUrl?: string;
