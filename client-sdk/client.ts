@@ -325,8 +325,8 @@ class Client implements SoloClient {
       return;
     }
     this.#leave = this.#tabs.elect(() => {
-      this.#setConnection("connecting");
       this.#openSocket();
+      this.#setConnection("connecting"); // told to the other tabs: this one leads now
       return () => {
         this.#channel?.close();
         this.#channel = null;
@@ -521,13 +521,16 @@ class Client implements SoloClient {
       case "failed":
         this.#settle();
         return;
-      case "login":
+      case "login": {
         this.#settle(true);
-        if (this.session?.id !== m.session.id && this.#state.status !== "signing-in") {
+        // Adopt it, unless this tab is signing in itself (its own answer decides).
+        const own = this.#state.status === "signing-in" && this.#state.via === "login";
+        if (this.session?.id !== m.session.id && !own) {
           this.#end();
           this.#activate(m.session);
         }
         return;
+      }
       case "logout":
         this.#settle(true);
         if (active) {

@@ -85,6 +85,7 @@ describe("tabs of one browser share one session channel", () => {
     const closedAt = Date.now();
     await leaders[0]!.close();
     await until(() => upgrades.length === 2);
+    console.info(`leader tab closed → next WebSocket on the server: ${upgrades[1]! - closedAt} ms`);
     expect(upgrades[1]! - closedAt).toBeLessThan(1000);
     const rest = pages.filter((p) => p !== leaders[0]);
     await until(async () => (await leaderOf(rest)).length === 1);
@@ -147,6 +148,7 @@ describe("without Web Locks (heartbeats over BroadcastChannel)", () => {
       const closedAt = Date.now();
       await leaders[0]!.close();
       await until(() => upgrades.length === 2);
+      console.info(`leader tab closed → next WebSocket on the server: ${upgrades[1]! - closedAt} ms`);
       expect(upgrades[1]! - closedAt).toBeLessThan(1000);
       const rest = pages.filter((p) => p !== leaders[0]);
       await rest[0]!.waitForTimeout(1000);

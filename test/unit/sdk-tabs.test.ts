@@ -217,6 +217,25 @@ describe("tabs with Web Locks", () => {
     expect(channel?.options.token).toBe(signing.client.leader ? "tok-2" : null);
   });
 
+  it("a tab still checking its session at start adopts a sign-in made meanwhile in another tab", async () => {
+    const s2 = sessionView("s2");
+    let answer: (res: Response) => void = () => {};
+    const late = openTab(null, {
+      "GET /auth/session": () =>
+        new Promise<Response>((resolve) => {
+          answer = resolve;
+        }),
+    });
+    const signing = openTab(null, { "POST /auth/login": () => json(200, { token: "t", session: s2, replaced: [] }) });
+    await signing.client.ready;
+    expect(late.client.state.status).toBe("signing-in");
+    await signing.client.login({ username: "alice", password: "demo" });
+    await vi.waitFor(() => expect(late.client.session?.id).toBe("s2"));
+    answer(error("missing_token")); // its start-up check, sent before the sign-in, answers late
+    await settle();
+    expect(late.client.session?.id).toBe("s2");
+  });
+
   it("a re-login in one tab is not a kick for the others: they adopt the new session silently", async () => {
     const s1 = sessionView("s1");
     const s2 = sessionView("s2");
