@@ -1,9 +1,17 @@
 import { type FormEvent, useState } from "react";
-import { type Revocation, type SessionView, SoloClientError } from "../../client-sdk/index.js";
+import { type ConnectionStatus, type Revocation, type SessionView, SoloClientError } from "../../client-sdk/index.js";
 import { useSoloSession } from "../../client-sdk/react.js";
 import { askContinueHere, deviceName, inUseText } from "../conflict.js";
 
 const DRAFT_KEY = "demo:draft";
+const LABELS: Record<ConnectionStatus, string> = {
+  idle: "Not connected",
+  connecting: "Connecting…",
+  connected: "Live",
+  reconnecting: "Reconnecting…",
+  offline: "Offline",
+  standby: "Live in another tab",
+};
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 
 /** The whole page: the sign-in form, or the signed-in view. */
@@ -178,7 +186,7 @@ function SignedIn({ session }: { session: SessionView }) {
         </div>
         <span className="pill" id="connection" data-status={connection} data-leader={String(leader)} role="status">
           <span className="pill-dot" aria-hidden="true" />
-          <span id="connection-text">{live ? (leader ? "Live" : "Live via another tab") : connection}</span>
+          <span id="connection-text">{live && !leader ? "Live via another tab" : LABELS[connection]}</span>
         </span>
       </div>
       <div className="grid">
