@@ -531,13 +531,17 @@ class Client implements SoloClient {
         }
         return;
       }
-      case "logout":
+      case "logout": {
         this.#settle(true);
-        if (active) {
+        // Also when the server's "logout" notice outran the other tab's "pending": it was ours.
+        const s = this.#state;
+        if (active || (s.status === "revoked" && s.revocation.reason === "logout")) {
           this.#end();
+          this.#unwarn();
           this.#setState({ status: "anonymous" });
         }
         return;
+      }
       case "revoked": {
         const id = m.revocation.sessionId;
         if (active && (id === null || id === this.session?.id)) void this.#revoke(m.revocation);

@@ -201,6 +201,26 @@ describe("tabs with Web Locks", () => {
     expect(openChannels()).toHaveLength(0);
   });
 
+  it("a sign-out whose server notice outruns the tab's own message still ends signed out everywhere", async () => {
+    const s1 = sessionView("s1");
+    const others = [openTab(s1), openTab(s1)];
+    await Promise.all(others.map((t) => t.client.ready));
+    await vi.waitFor(() => expect(openChannels()).toHaveLength(1));
+    // The tab that signs out is not the leader: the leader holds the channel the notice comes on.
+    const out = openTab(s1, { "POST /auth/logout": () => new Response(null, { status: 204 }) });
+    await out.client.ready;
+    const { channel } = leaderOf(others);
+    const logout = out.client.logout();
+    // Pushed in the same tick: before the other tabs hear "pending". The leader warns at first.
+    channel.handlers.revoked({ reason: "logout", sessionId: "s1", at: "2025-01-01T11:00:00.000Z" });
+    await vi.waitFor(() => expect(tabs.some((t) => t.client.state.status === "revoked")).toBe(true));
+    await logout;
+    await vi.waitFor(() =>
+      expect(tabs.map((t) => t.client.state.status)).toEqual(["anonymous", "anonymous", "anonymous"]),
+    );
+    expect(others.every((t) => t.client.connection === "idle")).toBe(true);
+  });
+
   it("a sign-in in one tab signs in the others (they use the cookie)", async () => {
     const s2 = sessionView("s2");
     const signing = openTab(null, {
