@@ -1,7 +1,7 @@
 /**
  * The session channel: one Socket.IO connection to the `/session` namespace while signed in.
- * It only moves events; the client decides what they mean. Replaceable through the
- * `transport` option (tests; a later cross-tab leader can share one channel between tabs).
+ * It only moves events; the client decides what they mean. Only the leader tab opens it.
+ * Replaceable through the `transport` option (tests).
  *
  * @module
  */
@@ -17,7 +17,14 @@ import {
   type ServerToClientEvents,
 } from "../server/protocol.js";
 
-/** What the channel tells its owner. */
+/**
+ * What the channel tells its owner.
+ *
+ * @example
+ * ```ts
+ * const handlers: ChannelHandlers = { connected() {}, disconnected() {}, revoked(n) {}, refused(d) {} };
+ * ```
+ */
 export interface ChannelHandlers {
   /** Connected (first time or again). */
   connected(): void;
@@ -33,7 +40,15 @@ export interface ChannelHandlers {
   refused(data: ConnectErrorData): void;
 }
 
-/** A running channel. */
+/**
+ * A running channel.
+ *
+ * @example
+ * ```ts
+ * const channel: Channel = socketChannel(options, handlers);
+ * channel.close();
+ * ```
+ */
 export interface Channel {
   /** Tells the server the person interacted (the caller rate-limits). */
   activity(): void;
@@ -45,7 +60,14 @@ export interface Channel {
   close(): void;
 }
 
-/** Where and how to connect. */
+/**
+ * Where and how to connect.
+ *
+ * @example
+ * ```ts
+ * const options: ChannelOptions = { url: "https://app.example", path: "/socket.io", token: null, reconnectDelay: 1000, reconnectDelayMax: 30000 };
+ * ```
+ */
 export interface ChannelOptions {
   /** Origin of the Socket.IO server. */
   url: string;
@@ -57,7 +79,15 @@ export interface ChannelOptions {
   reconnectDelayMax: number;
 }
 
-/** Makes a channel. */
+/**
+ * Makes a channel: the `transport` option (tests replace Socket.IO with a fake).
+ *
+ * @example
+ * ```ts
+ * const transport: ChannelFactory = (options, handlers) => ({ activity() {}, reconnect() {}, pause() {}, close() {} });
+ * createSoloClient({ transport });
+ * ```
+ */
 export type ChannelFactory = (options: ChannelOptions, handlers: ChannelHandlers) => Channel;
 
 type SessionSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -65,6 +95,11 @@ type SessionSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 /**
  * The Socket.IO channel. Socket.IO's own reconnection (with backoff and jitter) covers a
  * broken connection; refusals and server disconnects are left to the owner.
+ *
+ * @example
+ * ```ts
+ * const channel = socketChannel({ url: location.origin, path: "/socket.io", token: null, reconnectDelay: 1000, reconnectDelayMax: 30000 }, handlers);
+ * ```
  */
 export const socketChannel: ChannelFactory = (options, handlers) => {
   const socket: SessionSocket = io(options.url + SESSION_NAMESPACE, {
@@ -74,8 +109,7 @@ export const socketChannel: ChannelFactory = (options, handlers) => {
     withCredentials: true,
     forceNew: true,
     reconnectionDelay: options.reconnectDelay,
-    reconnectionDelayMax: options.reconnectDelayMax,
-    randomizationFactor: 0.5,
+    reconnectionDelayMax: options.reconnectDelayMax, // with Socket.IO's jitter (randomizationFactor 0.5)
   });
   let closed = false;
   socket.on("connect", () => handlers.connected());

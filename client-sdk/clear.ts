@@ -42,11 +42,12 @@ export function clearAppState(options: ResolvedClear, target: ClearTarget = glob
   const report = emptyReport();
   const wanted = (name: string) => selected(name, options);
   const areas = options.areas;
-  if (areas.has("localStorage")) report.localStorage = attempt(() => clearStorage(target.localStorage, wanted));
-  if (areas.has("sessionStorage")) report.sessionStorage = attempt(() => clearStorage(target.sessionStorage, wanted));
-  if (areas.has("cookies")) report.cookies = attempt(() => clearCookies(target, wanted));
+  if (areas.has("localStorage")) report.localStorage = attempt(() => clearStorage(target.localStorage, wanted), []);
+  if (areas.has("sessionStorage"))
+    report.sessionStorage = attempt(() => clearStorage(target.sessionStorage, wanted), []);
+  if (areas.has("cookies")) report.cookies = attempt(() => clearCookies(target, wanted), []);
   const pending: Promise<void>[] = [];
-  const factory = areas.has("indexedDB") ? read(() => target.indexedDB) : undefined;
+  const factory = areas.has("indexedDB") ? attempt(() => target.indexedDB, undefined) : undefined;
   if (factory) {
     pending.push(
       clearDatabases(factory, wanted).then((names) => {
@@ -54,7 +55,7 @@ export function clearAppState(options: ResolvedClear, target: ClearTarget = glob
       }, ignore),
     );
   }
-  const caches = areas.has("caches") ? read(() => target.caches) : undefined;
+  const caches = areas.has("caches") ? attempt(() => target.caches, undefined) : undefined;
   if (caches) {
     pending.push(
       clearCaches(caches, wanted).then((names) => {
@@ -103,7 +104,7 @@ function clearCookies(target: ClearTarget, wanted: (name: string) => boolean): s
   }
   const paths = pathPrefixes(target.location?.pathname ?? "/");
   const domains = parentDomains(target.location?.hostname ?? "");
-  const expired = "=; Max-Age=0; expires=Thu, 01 Jan 1970 00:00:00 GMT";
+  const expired = "=; Max-Age=0";
   for (const name of names) {
     for (const path of paths) {
       doc.cookie = `${name}${expired}; path=${path}`;
@@ -145,9 +146,7 @@ async function clearDatabases(factory: IDBFactory, wanted: (name: string) => boo
 function deleteDatabase(factory: IDBFactory, name: string): Promise<void> {
   return new Promise((resolve) => {
     const request = factory.deleteDatabase(name);
-    request.onsuccess = () => resolve();
-    request.onerror = () => resolve();
-    request.onblocked = () => resolve();
+    request.onsuccess = request.onerror = request.onblocked = () => resolve();
   });
 }
 
@@ -157,23 +156,14 @@ async function clearCaches(caches: CacheStorage, wanted: (name: string) => boole
   return names;
 }
 
-/** Reads a browser global that may throw (storage disabled, sandboxed frame). */
-function read<T>(fn: () => T | undefined): T | undefined {
-  try {
-    return fn();
-  } catch {
-    return undefined;
-  }
-}
-
 function ignore(): void {}
 
-function attempt(fn: () => string[]): string[] {
+/** `fn()`, or `fallback` when it throws: storage can be disabled (a sandboxed frame, a privacy setting). */
+function attempt<T>(fn: () => T, fallback: T): T {
   try {
     return fn();
   } catch {
-    // Storage can throw (disabled, sandboxed frame); there is nothing to clear then.
-    return [];
+    return fallback;
   }
 }
 

@@ -14,9 +14,11 @@ import { Emitter } from "./emitter.js";
 import { SoloClientError } from "./errors.js";
 import { type ResolvedOptions, resolveOptions, type SoloClientOptions } from "./options.js";
 import { fromNotice, fromRefusal } from "./revocation.js";
+import { joinTabs, type TabMessage, type Tabs } from "./tabs.js";
 import type {
   ClearReport,
   ConnectionStatus,
+  DisconnectCause,
   LoginOptions,
   LogoutOptions,
   Revocation,
@@ -26,7 +28,15 @@ import type {
   SoloState,
 } from "./types.js";
 
-/** What `login()` resolves to. */
+/**
+ * What `login()` resolves to.
+ *
+ * @example
+ * ```ts
+ * const { session, replaced } = await solo.login({ username, password });
+ * if (replaced.length > 0) toast(`Signed out ${replaced.length} other device(s)`);
+ * ```
+ */
 export interface LoginResult {
   /** The new session. */
   session: SessionView;
@@ -34,23 +44,39 @@ export interface LoginResult {
   replaced: SessionView[];
 }
 
-/** A solo-session client. Make one per page with {@link createSoloClient}. */
+/**
+ * A solo-session client. Make one per page with {@link createSoloClient}. The tabs of one
+ * browser share one session channel: one tab (the leader) holds the socket and tells the
+ * others; a sign-in, a sign-out or a revocation in any tab reaches every tab.
+ *
+ * @example
+ * ```ts
+ * const solo: SoloClient = createSoloClient();
+ * solo.on("state", (s) => render(s.status === "active" ? s.session.userId : null));
+ * ```
+ */
 export interface SoloClient {
   /** The current state; switch on `state.status`. */
   readonly state: SoloState;
   /** The live session, or null. */
   readonly session: SessionView | null;
-  /** The session channel's condition. */
+  /**
+   * The session channel's condition. In a tab that is not the leader, the leader's (it holds
+   * the one connection of this browser).
+   */
   readonly connection: ConnectionStatus;
+  /** True while this tab holds the session channel (the leader among this browser's tabs, or a page alone). */
+  readonly leader: boolean;
   /** Settles once the start-up check of `/auth/session` is done (at once with `restore: false`). */
   readonly ready: Promise<SoloState>;
   /**
-   * Signs in with the app's credentials (the body of `POST /auth/login`). Rejects with a
-   * {@link SoloClientError}: `invalid_credentials`, `session_active` (see `error.active`;
-   * retry with `{ takeover: true }`), `rate_limited`, `network_error`, ...
+   * Signs in with the app's credentials (the body of `POST /auth/login`); the browser's other
+   * tabs adopt the new session (a re-login is not a kick for them). Rejects with a
+   * {@link SoloClientError}: `invalid_credentials`, `session_active` (see `error.conflict`:
+   * when `takeover` is true, retry with `{ takeover: true }`), `rate_limited`, `network_error`, ...
    */
   login(credentials: Readonly<Record<string, unknown>>, options?: LoginOptions): Promise<LoginResult>;
-  /** Signs out (this session, or `{ everywhere: true }` every session of the user). */
+  /** Signs out (this session, or `{ everywhere: true }` every session of the user); every tab signs out. */
   logout(options?: LogoutOptions): Promise<void>;
   /**
    * `fetch` with the session's credentials for same-origin requests. A 401 whose code is
@@ -67,6 +93,9 @@ export interface SoloClient {
 
 /** The auth-refusal codes after which the page asks `/auth/session` what is true. */
 const ASK_AGAIN = new Set(["missing_token", "invalid_token", "token_expired"]);
+
+/** How long a tab waits for another tab's sign-in or sign-out before an ending counts as a kick, in ms. */
+const PENDING_WAIT = 10_000;
 
 type Check =
   | { kind: "live"; session: SessionView }
@@ -109,18 +138,22 @@ class Client implements SoloClient {
   /** Bumped whenever the session changes, so that late answers for an old session are dropped. */
   #epoch = 0;
   #destroyed = false;
+  /** The other tabs of this browser; null when they cannot be reached (or `tabs: false`). */
+  #tabs: Tabs | null;
+  /** Leaves the tabs' election; set while signed in. */
+  #leave: (() => void) | null = null;
+  /** Set while another tab signs in or out: the session's end then is that tab's doing. */
+  #pending: ReturnType<typeof setTimeout> | null = null;
+  /** An end of the session (replaced, logout) that arrived while another tab signs in or out. */
+  #held: Revocation | null = null;
   readonly #onOnline = () => this.#online();
   readonly #onOffline = () => this.#offline();
   readonly #onVisible = () => this.#visible();
 
   constructor(options: ResolvedOptions) {
     this.#o = options;
-    if (typeof window !== "undefined") {
-      window.addEventListener("online", this.#onOnline);
-      window.addEventListener("offline", this.#onOffline);
-      window.addEventListener("focus", this.#onVisible);
-    }
-    if (typeof document !== "undefined") document.addEventListener("visibilitychange", this.#onVisible);
+    this.#tabs = options.tabs ? joinTabs(options.tabs, (m) => this.#onTab(m)) : null;
+    this.#listen("addEventListener");
     if (options.restore) {
       this.#state = { status: "signing-in", via: "restore" };
       this.ready = this.#restore();
@@ -142,6 +175,10 @@ class Client implements SoloClient {
     return this.#connection;
   }
 
+  get leader(): boolean {
+    return this.#channel !== null;
+  }
+
   on<K extends SoloClientEventName>(event: K, handler: SoloClientHandler<K>): () => void {
     return this.#events.on(event, handler);
   }
@@ -155,6 +192,7 @@ class Client implements SoloClient {
     if (typeof credentials !== "object" || credentials === null) {
       throw new TypeError("login(): credentials must be an object");
     }
+    this.#tabs?.post({ t: "pending" });
     this.#end();
     const epoch = this.#epoch;
     this.#setState({ status: "signing-in", via: "login" });
@@ -179,6 +217,7 @@ class Client implements SoloClient {
       throw new SoloClientError(error?.error ?? "internal_error", res.status, error);
     }
     const answer = (await res.json()) as LoginResponse;
+    this.#tabs?.post({ t: "login", session: answer.session });
     if (epoch === this.#epoch && !this.#destroyed) {
       this.#token = answer.token;
       this.#activate(answer.session);
@@ -190,7 +229,8 @@ class Client implements SoloClient {
     this.#alive();
     const state = this.#state;
     const token = this.#token;
-    // Close the channel first, so this page does not take its own logout for a revocation.
+    // Close the channel first (and tell the other tabs), so that no tab takes this logout for a revocation.
+    this.#tabs?.post({ t: "pending" });
     this.#end();
     const url = `${this.#o.baseUrl}/logout${options.everywhere === true ? "?scope=all" : ""}`;
     let res: Response;
@@ -206,16 +246,15 @@ class Client implements SoloClient {
       this.#resume(state, token);
       throw new SoloClientError(error?.error ?? "internal_error", res.status, error);
     }
+    this.#tabs?.post({ t: "logout" });
     if (this.#o.clearOnLogout && this.#o.clear) await clearAppState(this.#o.clear);
-    this.#removeWarning?.();
-    this.#removeWarning = null;
+    this.#unwarn();
     this.#setState({ status: "anonymous" });
   }
 
   async fetch(input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> {
     this.#alive();
-    const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
-    const ours = this.#sameOrigin(url);
+    const ours = this.#sameOrigin(String(input instanceof Request ? input.url : input));
     const headers = new Headers(init.headers ?? (input instanceof Request ? input.headers : undefined));
     if (ours && this.#token !== null && !headers.has("authorization")) {
       headers.set("authorization", `Bearer ${this.#token}`);
@@ -235,15 +274,12 @@ class Client implements SoloClient {
     if (this.#destroyed) return;
     this.#destroyed = true;
     this.#end();
-    this.#removeWarning?.();
-    this.#removeWarning = null;
-    if (typeof window !== "undefined") {
-      window.removeEventListener("online", this.#onOnline);
-      window.removeEventListener("offline", this.#onOffline);
-      window.removeEventListener("focus", this.#onVisible);
-    }
-    if (typeof document !== "undefined") document.removeEventListener("visibilitychange", this.#onVisible);
+    this.#unwarn();
+    this.#listen("removeEventListener");
     this.#events.clear();
+    this.#tabs?.close();
+    this.#tabs = null;
+    this.#stopWaiting();
   }
 
   // --- the session's life -------------------------------------------------------------
@@ -266,14 +302,14 @@ class Client implements SoloClient {
   #activate(session: SessionView): void {
     this.#epoch++;
     this.#retries = 0;
-    this.#removeWarning?.();
-    this.#removeWarning = null;
+    this.#unwarn();
     this.#setState({ status: "active", session });
     this.#openChannel();
     if (typeof document !== "undefined") {
       this.#stopActivity = watchActivity(document, this.#o.activityInterval, this.#o.clock, () => {
-        if (this.#connection !== "connected" || !this.#channel) return false;
-        this.#channel.activity();
+        if (this.#connection !== "connected") return false;
+        if (this.#channel) this.#channel.activity();
+        else this.#tabs?.post({ t: "act" });
         return true;
       });
     }
@@ -281,7 +317,24 @@ class Client implements SoloClient {
     if (this.#o.warning === "builtin") loadWarning().catch(() => {});
   }
 
+  /** Opens the session channel here, or, with other tabs, joins their election: the leader opens it. */
   #openChannel(): void {
+    this.#setConnection("connecting");
+    if (!this.#tabs) {
+      this.#openSocket();
+      return;
+    }
+    this.#leave = this.#tabs.elect(() => {
+      this.#openSocket();
+      this.#setConnection("connecting"); // told to the other tabs: this one leads now
+      return () => {
+        this.#channel?.close();
+        this.#channel = null;
+      };
+    });
+  }
+
+  #openSocket(): void {
     const epoch = this.#epoch;
     let channel: Channel | null = null;
     const mine = () => channel !== null && channel === this.#channel && epoch === this.#epoch;
@@ -290,12 +343,10 @@ class Client implements SoloClient {
         if (!mine()) return;
         this.#retries = 0;
         this.#setConnection("connected");
-        const sessionId = this.session?.id;
-        if (sessionId) this.#events.emit("connected", { sessionId });
       },
       disconnected: (cause) => {
         if (!mine()) return;
-        if (cause === "network") this.#lost("network", true);
+        if (cause === "network") this.#setConnection("reconnecting");
         else void this.#askServer();
       },
       revoked: (notice) => {
@@ -305,7 +356,6 @@ class Client implements SoloClient {
         if (mine()) void this.#onRefused(data);
       },
     };
-    this.#setConnection("connecting");
     const transport = this.#o.transport ?? socketChannel;
     channel = transport(
       {
@@ -330,7 +380,7 @@ class Client implements SoloClient {
     if (revocation) return this.#revoke(revocation);
     if (ASK_AGAIN.has(data.code)) return this.#askServer();
     // The store is down, too many connections, ...: try again later.
-    this.#lost("network", true);
+    this.#setConnection("reconnecting");
     this.#retryLater();
   }
 
@@ -343,8 +393,14 @@ class Client implements SoloClient {
     switch (check.kind) {
       case "live":
         if (check.session.id === sessionId) {
-          // Another connection of this session (another tab) holds the channel.
-          this.#lost("standby", false);
+          if (this.#tabs) {
+            // The elected tab holds the channel: take it back, with backoff.
+            this.#setConnection("reconnecting");
+            this.#retryLater();
+          } else {
+            // Another connection of this session (another tab, not coordinated) holds the channel.
+            this.#setConnection("standby");
+          }
           return;
         }
         // The cookie now belongs to a newer sign-in in this browser: ours was replaced by it.
@@ -365,12 +421,12 @@ class Client implements SoloClient {
           this.#setState({ status: "anonymous" });
           return;
         }
-        this.#lost("network", true);
+        this.#setConnection("reconnecting");
         this.#retryLater();
         return;
       }
       case "unreachable":
-        this.#lost("network", true);
+        this.#setConnection("reconnecting");
         this.#retryLater();
         return;
     }
@@ -383,6 +439,12 @@ class Client implements SoloClient {
   async #revoke(revocation: Revocation, restoring = false): Promise<void> {
     if (this.#destroyed || (this.#state.status !== "active" && !restoring)) return;
     this.#end();
+    if (this.#pending !== null && (revocation.reason === "replaced" || revocation.reason === "logout")) {
+      // Another tab of this browser is signing in or out: this is its doing, not a kick. Wait for it.
+      this.#held = revocation;
+      return;
+    }
+    this.#tabs?.post({ t: "revoked", revocation });
     const epoch = this.#epoch;
     const clearing = this.#o.clear ? clearAppState(this.#o.clear) : Promise.resolve(emptyReport());
     this.#setState({ status: "revoked", revocation });
@@ -401,7 +463,7 @@ class Client implements SoloClient {
       if (warning === "builtin") {
         const { showWarning } = await loadWarning();
         if (this.#destroyed) return;
-        this.#removeWarning?.();
+        this.#unwarn();
         this.#removeWarning = showWarning(revocation, context);
       } else {
         warning(revocation, context);
@@ -437,12 +499,71 @@ class Client implements SoloClient {
 
   // --- connection bookkeeping ----------------------------------------------------------
 
-  /** The channel went down: moves to reconnecting, offline or standby, and says so once. */
-  #lost(cause: "network" | "offline" | "standby", reconnecting: boolean): void {
-    const next: ConnectionStatus = cause === "network" ? "reconnecting" : cause;
-    if (this.#connection === next) return;
-    this.#setConnection(next);
-    this.#events.emit("disconnected", { cause, reconnecting });
+  // --- the other tabs ---------------------------------------------------------------------
+
+  #onTab(m: TabMessage): void {
+    const active = this.#state.status === "active";
+    switch (m.t) {
+      case "hi":
+        if (this.#channel) this.#tabs?.post({ t: "conn", s: this.#connection });
+        return;
+      case "conn":
+        // The leader's connection is this tab's (idle: it left; the next leader says more).
+        if (active && !this.#channel && this.#leave && m.s !== "idle") this.#setConnection(m.s);
+        return;
+      case "act":
+        if (this.#channel && this.#connection === "connected") this.#channel.activity();
+        return;
+      case "pending":
+        this.#stopWaiting();
+        this.#pending = setTimeout(() => this.#settle(), PENDING_WAIT);
+        return;
+      case "failed":
+        this.#settle();
+        return;
+      case "login": {
+        this.#settle(true);
+        // Adopt it, unless this tab is signing in itself (its own answer decides).
+        const own = this.#state.status === "signing-in" && this.#state.via === "login";
+        if (this.session?.id !== m.session.id && !own) {
+          this.#end();
+          this.#activate(m.session);
+        }
+        return;
+      }
+      case "logout": {
+        this.#settle(true);
+        // Also when the server's "logout" notice outran the other tab's "pending": it was ours.
+        const s = this.#state;
+        if (active || (s.status === "revoked" && s.revocation.reason === "logout")) {
+          this.#end();
+          this.#unwarn();
+          this.#setState({ status: "anonymous" });
+        }
+        return;
+      }
+      case "revoked": {
+        const id = m.revocation.sessionId;
+        if (active && (id === null || id === this.session?.id)) void this.#revoke(m.revocation);
+        return;
+      }
+    }
+  }
+
+  /**
+   * Another tab's sign-in or sign-out is over: a held end of the session was its doing
+   * (`done`), or, when it failed or took too long, a kick after all.
+   */
+  #settle(done = false): void {
+    const held = this.#held;
+    this.#stopWaiting();
+    if (held && !done) void this.#revoke(held);
+  }
+
+  #stopWaiting(): void {
+    if (this.#pending !== null) clearTimeout(this.#pending);
+    this.#pending = null;
+    this.#held = null;
   }
 
   #retryLater(): void {
@@ -465,7 +586,7 @@ class Client implements SoloClient {
   #offline(): void {
     if (this.#state.status !== "active" || !this.#channel || this.#connection === "standby") return;
     this.#channel.pause();
-    this.#lost("offline", true);
+    this.#setConnection("offline");
   }
 
   /** The page became visible or got focus: a tab in standby takes the channel back. */
@@ -479,9 +600,26 @@ class Client implements SoloClient {
 
   // --- helpers --------------------------------------------------------------------------
 
+  /** Removes the warning, if one is shown. */
+  #unwarn(): void {
+    this.#removeWarning?.();
+    this.#removeWarning = null;
+  }
+
+  /** Adds or removes the page's listeners: network, focus, visibility. */
+  #listen(method: "addEventListener" | "removeEventListener"): void {
+    if (typeof window === "undefined") return;
+    window[method]("online", this.#onOnline);
+    window[method]("offline", this.#onOffline);
+    window[method]("focus", this.#onVisible);
+    document[method]("visibilitychange", this.#onVisible);
+  }
+
   /** Leaves the current session locally: closes the channel, stops timers, forgets the token. */
   #end(): void {
     this.#epoch++;
+    this.#leave?.();
+    this.#leave = null;
     this.#channel?.close();
     this.#channel = null;
     this.#stopActivity?.();
@@ -489,21 +627,19 @@ class Client implements SoloClient {
     if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
     this.#retryTimer = null;
     this.#token = null;
-    if (this.#connection !== "idle") {
-      const wasConnected = this.#connection === "connected";
-      this.#setConnection("idle");
-      if (wasConnected) this.#events.emit("disconnected", { cause: "closed", reconnecting: false });
-    }
+    this.#setConnection("idle");
   }
 
   /** Back to a session after a logout that did not reach the server. */
   #resume(state: SoloState, token: string | null): void {
+    this.#tabs?.post({ t: "failed" });
     if (state.status !== "active" || this.#destroyed) return;
     this.#token = token;
     this.#activate(state.session);
   }
 
   #failLogin(epoch: number): void {
+    this.#tabs?.post({ t: "failed" });
     if (epoch === this.#epoch && !this.#destroyed) this.#setState({ status: "anonymous" });
   }
 
@@ -512,14 +648,33 @@ class Client implements SoloClient {
     if (!this.#destroyed) this.#events.emit("state", state);
   }
 
-  #setConnection(status: ConnectionStatus): void {
-    this.#connection = status;
+  /**
+   * Moves the connection to `next`, tells the other tabs when this one leads, and emits
+   * `connected`, or `disconnected` when the channel goes down (or down in another way).
+   */
+  #setConnection(next: ConnectionStatus): void {
+    const prev = this.#connection;
+    if (prev === next) return;
+    this.#connection = next;
+    if (this.#channel) this.#tabs?.post({ t: "conn", s: next });
+    const sessionId = this.session?.id;
+    if (next === "connected") {
+      if (sessionId) this.#events.emit("connected", { sessionId });
+    } else if (
+      prev === "connected" ||
+      // Down in a new way; coming back online (offline → reconnecting) is no new loss.
+      (next !== "idle" && next !== "connecting" && !(prev === "offline" && next === "reconnecting"))
+    ) {
+      // idle: closed here; connecting, reconnecting: the network (or the leader tab) went away.
+      const cause: DisconnectCause =
+        next === "idle" ? "closed" : next === "offline" || next === "standby" ? next : "network";
+      this.#events.emit("disconnected", { cause, reconnecting: next !== "idle" && next !== "standby" });
+    }
   }
 
   #sameOrigin(url: string): boolean {
     try {
-      const page = globalThis.location?.href ?? "http://localhost/";
-      return new URL(url, page).origin === new URL(this.#o.baseUrl, page).origin;
+      return new URL(url, globalThis.location?.href ?? "http://localhost/").origin === this.#o.origin;
     } catch {
       return false;
     }

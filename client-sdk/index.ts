@@ -16,6 +16,6 @@
 
 export type { Channel, ChannelFactory, ChannelHandlers, ChannelOptions } from "./channel.js";
 export { createSoloClient, type LoginResult, type SoloClient } from "./client.js";
-export { SoloClientError, type SoloClientErrorCode } from "./errors.js";
+export { type SessionConflict, SoloClientError, type SoloClientErrorCode } from "./errors.js";
 export type { SoloClientOptions } from "./options.js";
 export type * from "./types.js";

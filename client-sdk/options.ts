@@ -1,7 +1,15 @@
 import type { ChannelFactory } from "./channel.js";
 import type { ClearOptions, NameMatcher, StorageArea, WarningRenderer, WarningTexts } from "./types.js";
 
-/** Options of {@link createSoloClient}. Every one is optional. */
+/**
+ * Options of {@link createSoloClient}. Every one is optional.
+ *
+ * @example
+ * ```ts
+ * const options: SoloClientOptions = { baseUrl: "/auth", deviceName: "Work laptop", clear: { keep: ["theme"] } };
+ * const solo = createSoloClient(options);
+ * ```
+ */
 export interface SoloClientOptions {
   /** Where the server's `/auth` router is mounted (absolute, or relative to the page). @default "/auth" */
   baseUrl?: string;
@@ -38,7 +46,14 @@ export interface SoloClientOptions {
   reconnectDelayMax?: number;
   /** The fetch to use. @default globalThis.fetch */
   fetch?: typeof fetch;
-  /** The session channel. Advanced: replace the Socket.IO transport (tests, cross-tab sharing). @default Socket.IO */
+  /**
+   * Share one session channel between this browser's tabs: they elect a leader (Web Locks, or
+   * heartbeats over BroadcastChannel where Web Locks is missing) that alone holds the socket
+   * and tells the others; a sign-in, sign-out or revocation in one tab reaches them all.
+   * `false`: this page keeps its own channel and ignores the other tabs. @default true
+   */
+  tabs?: boolean;
+  /** The session channel. Advanced: replace the Socket.IO transport (tests). @default Socket.IO */
   transport?: ChannelFactory;
   /** The clock, in epoch ms (tests). @default Date.now */
   clock?: () => number;
@@ -54,6 +69,8 @@ export interface ResolvedClear {
 /** Options with their defaults applied. */
 export interface ResolvedOptions {
   baseUrl: string;
+  /** The origin of `baseUrl`: requests there get the session's credentials. */
+  origin: string;
   socketUrl: string;
   socketPath: string;
   restore: boolean;
@@ -69,6 +86,8 @@ export interface ResolvedOptions {
   fetch: typeof fetch;
   transport: ChannelFactory | null;
   clock: () => number;
+  /** The name the tabs of this browser share (per auth server), or null with `tabs: false`. */
+  tabs: string | null;
 }
 
 /** Every area the SDK can clear. */
@@ -77,41 +96,34 @@ export const ALL_AREAS: readonly StorageArea[] = ["localStorage", "sessionStorag
 /**
  * Applies the defaults and checks every option, throwing a TypeError that names the bad one.
  * `transport: null` means the built-in Socket.IO channel.
+ *
+ * @example
+ * ```ts
+ * const resolved = resolveOptions({ baseUrl: "/auth/" }, location); // resolved.baseUrl === "/auth"
+ * ```
  */
 export function resolveOptions(options: SoloClientOptions, location: { href: string } | undefined): ResolvedOptions {
-  if (typeof options !== "object" || options === null)
-    throw new TypeError("createSoloClient: options must be an object");
+  if (typeof options !== "object" || options === null) fail("options", "an object");
   const o = options;
   const baseUrl = trimSlash(str(o.baseUrl, "baseUrl") ?? "/auth");
-  const page = location?.href ?? "http://localhost/";
-  let origin: string;
+  let auth: URL;
   try {
-    origin = new URL(baseUrl, page).origin;
+    auth = new URL(baseUrl, location?.href ?? "http://localhost/");
   } catch {
-    throw new TypeError(`createSoloClient: baseUrl "${baseUrl}" is not a URL`);
+    fail("baseUrl", "a URL");
   }
-  const fetchImpl = o.fetch ?? globalThis.fetch?.bind(globalThis);
-  if (typeof fetchImpl !== "function") throw new TypeError("createSoloClient: no fetch available; pass options.fetch");
+  const fetchImpl = fn(o.fetch, "fetch") ?? globalThis.fetch?.bind(globalThis);
+  if (!fetchImpl) fail("fetch", "given (there is no global fetch)");
   const warning = o.warning ?? "builtin";
-  if (warning !== "builtin" && warning !== false && typeof warning !== "function") {
-    throw new TypeError('createSoloClient: warning must be "builtin", false or a function');
-  }
-  if (o.transport !== undefined && typeof o.transport !== "function") {
-    throw new TypeError("createSoloClient: transport must be a function");
-  }
-  if (o.clock !== undefined && typeof o.clock !== "function")
-    throw new TypeError("createSoloClient: clock must be a function");
-  if (o.texts !== undefined && (typeof o.texts !== "object" || o.texts === null)) {
-    throw new TypeError("createSoloClient: texts must be an object");
-  }
+  if (warning !== "builtin" && warning !== false) fn(warning, "warning", '"builtin", false or a function');
+  if (o.texts !== undefined && (typeof o.texts !== "object" || o.texts === null)) fail("texts", "an object");
   const reconnectDelay = ms(o.reconnectDelay, "reconnectDelay", 1000);
   const reconnectDelayMax = ms(o.reconnectDelayMax, "reconnectDelayMax", 30_000);
-  if (reconnectDelayMax < reconnectDelay) {
-    throw new TypeError("createSoloClient: reconnectDelayMax must not be below reconnectDelay");
-  }
+  if (reconnectDelayMax < reconnectDelay) fail("reconnectDelayMax", "reconnectDelay or more");
   return {
     baseUrl,
-    socketUrl: trimSlash(str(o.socketUrl, "socketUrl") ?? origin),
+    origin: auth.origin,
+    socketUrl: trimSlash(str(o.socketUrl, "socketUrl") ?? auth.origin),
     socketPath: str(o.socketPath, "socketPath") ?? "/socket.io",
     restore: bool(o.restore, "restore", true),
     deviceName: str(o.deviceName, "deviceName"),
@@ -124,27 +136,37 @@ export function resolveOptions(options: SoloClientOptions, location: { href: str
     reconnectDelay,
     reconnectDelayMax,
     fetch: fetchImpl,
-    transport: o.transport ?? null,
-    clock: o.clock ?? Date.now,
+    transport: fn(o.transport, "transport") ?? null,
+    clock: fn(o.clock, "clock") ?? Date.now,
+    tabs: bool(o.tabs, "tabs", true) ? `solo-session ${auth.href}` : null,
   };
 }
 
-/** Resolves the `clear` option; null means "clear nothing". */
+/**
+ * Resolves the `clear` option; null means "clear nothing".
+ *
+ * @example
+ * ```ts
+ * resolveClear({ keep: ["theme"] }); // { areas: Set(5), keep: ["theme"], only: null }
+ * ```
+ */
 export function resolveClear(clear: SoloClientOptions["clear"]): ResolvedClear | null {
   if (clear === undefined || clear === true) return { areas: new Set(ALL_AREAS), keep: [], only: null };
   if (clear === false) return null;
-  if (typeof clear !== "object" || clear === null) {
-    throw new TypeError("createSoloClient: clear must be true, false or { areas?, keep?, only? }");
-  }
+  if (typeof clear !== "object" || clear === null) fail("clear", "true, false or { areas?, keep?, only? }");
   const areas = clear.areas ?? ALL_AREAS;
   if (!Array.isArray(areas) || !areas.every((a) => ALL_AREAS.includes(a))) {
-    throw new TypeError(`createSoloClient: clear.areas must list some of ${ALL_AREAS.join(", ")}`);
+    fail("clear.areas", `a list of ${ALL_AREAS.join(", ")}`);
   }
   return {
     areas: new Set(areas),
     keep: matchers(clear.keep, "clear.keep") ?? [],
     only: matchers(clear.only, "clear.only"),
   };
+}
+
+function fail(name: string, what: string): never {
+  throw new TypeError(`createSoloClient: ${name} must be ${what}`);
 }
 
 function matchers(value: unknown, name: string): NameMatcher[] | null {
@@ -154,34 +176,31 @@ function matchers(value: unknown, name: string): NameMatcher[] | null {
     value.every(
       (m: unknown) =>
         (typeof m === "string" && m !== "") ||
-        (typeof m === "object" &&
-          m !== null &&
-          typeof (m as { prefix?: unknown }).prefix === "string" &&
-          (m as { prefix: string }).prefix !== ""),
+        (typeof (m as { prefix?: unknown } | null)?.prefix === "string" && (m as { prefix: string }).prefix !== ""),
     );
-  if (!ok) throw new TypeError(`createSoloClient: ${name} must be a list of names or { prefix } objects`);
+  if (!ok) fail(name, "a list of names or { prefix } objects");
   return value as NameMatcher[];
 }
 
-function str(value: unknown, name: string): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== "string" || value === "") {
-    throw new TypeError(`createSoloClient: ${name} must be a non-empty string`);
-  }
+function fn<T>(value: T | undefined, name: string, what = "a function"): T | undefined {
+  if (value !== undefined && typeof value !== "function") fail(name, what);
   return value;
+}
+
+function str(value: unknown, name: string): string | undefined {
+  if (value !== undefined && (typeof value !== "string" || value === "")) fail(name, "a non-empty string");
+  return value as string | undefined;
 }
 
 function bool(value: unknown, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
-  if (typeof value !== "boolean") throw new TypeError(`createSoloClient: ${name} must be true or false`);
+  if (typeof value !== "boolean") fail(name, "true or false");
   return value;
 }
 
 function ms(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-    throw new TypeError(`createSoloClient: ${name} must be a number of milliseconds (0 or more)`);
-  }
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) fail(name, "a number of ms (0 or more)");
   return value;
 }
 

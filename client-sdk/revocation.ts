@@ -7,32 +7,15 @@ import {
 } from "../server/protocol.js";
 import type { Revocation, RevocationSource } from "./types.js";
 
-const REASON: Record<SessionEndedCode, RevocationReason> = {
-  session_replaced: "replaced",
-  session_revoked: "revoked",
-  session_expired: "expired",
-  session_idle: "idle",
-};
+/** `session_replaced` → `replaced`, ... */
+const reasonOf = (code: SessionEndedCode) => code.slice(8) as RevocationReason;
 
-const CODE: Record<RevocationReason, SessionEndedCode> = {
-  replaced: "session_replaced",
-  logout: "session_revoked",
-  revoked: "session_revoked",
-  expired: "session_expired",
-  idle: "session_idle",
-};
+/** `replaced` → `session_replaced`, ...; a logout is `session_revoked`. */
+const codeOf = (reason: RevocationReason) => `session_${reason === "logout" ? "revoked" : reason}` as SessionEndedCode;
 
 /** A pushed `session:revoked` notice as a {@link Revocation}. */
 export function fromNotice(notice: RevocationNotice): Revocation {
-  const revocation: Revocation = {
-    reason: notice.reason,
-    code: CODE[notice.reason] ?? "session_revoked",
-    sessionId: notice.sessionId,
-    at: notice.at,
-    source: "push",
-  };
-  if (notice.by) revocation.by = notice.by;
-  return revocation;
+  return { ...notice, code: codeOf(notice.reason), source: "push" };
 }
 
 /**
@@ -48,7 +31,7 @@ export function fromRefusal(
   const code = refusal.error ?? refusal.code;
   if (!isSessionEndedCode(code)) return null;
   const revocation: Revocation = {
-    reason: refusal.reason ?? REASON[code],
+    reason: refusal.reason ?? reasonOf(code),
     code,
     sessionId,
     at: refusal.by?.at ?? new Date(now).toISOString(),

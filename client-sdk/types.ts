@@ -5,21 +5,108 @@
  * @module
  */
 
-import type { RevocationNotice, SessionEndedCode, SessionView } from "../server/protocol.js";
+import type * as Protocol from "../server/protocol.js";
 
-export type {
-  ConnectErrorData,
-  DeviceView,
-  ErrorBody,
-  ErrorCode,
-  ReplacedBy,
-  RevocationNotice,
-  RevocationReason,
-  SessionEndedCode,
-  SessionView,
-} from "../server/protocol.js";
+// The wire types, as the server's protocol module defines them (aliases, not copies).
 
-/** How a revocation reached this page. */
+/**
+ * A session as the server shows it: id, user, times (ISO 8601) and the device.
+ *
+ * @example
+ * ```ts
+ * const { userId, createdAt, device }: SessionView = solo.session!;
+ * ```
+ */
+export type SessionView = Protocol.SessionView;
+
+/**
+ * The device a session was opened from (parsed from its User-Agent; null when unknown).
+ *
+ * @example
+ * ```ts
+ * const d: DeviceView = session.device; // { name: null, browser: "Firefox 132", os: "Windows 10", ip: "203.0.113.7" }
+ * ```
+ */
+export type DeviceView = Protocol.DeviceView;
+
+/**
+ * Who took over a replaced session, and when.
+ *
+ * @example
+ * ```ts
+ * const by: ReplacedBy | undefined = revocation.by; // for reason "replaced"
+ * ```
+ */
+export type ReplacedBy = Protocol.ReplacedBy;
+
+/**
+ * Why a session ended.
+ *
+ * @example
+ * ```ts
+ * const why: RevocationReason = revocation.reason; // "replaced" | "logout" | "revoked" | "expired" | "idle"
+ * ```
+ */
+export type RevocationReason = Protocol.RevocationReason;
+
+/**
+ * The codes of an ended session (a 401 with one of them is a revocation).
+ *
+ * @example
+ * ```ts
+ * const ended: SessionEndedCode[] = ["session_replaced", "session_revoked", "session_expired", "session_idle"];
+ * ```
+ */
+export type SessionEndedCode = Protocol.SessionEndedCode;
+
+/**
+ * Every error code of the server (one closed union).
+ *
+ * @example
+ * ```ts
+ * if (error instanceof SoloClientError && error.code === ("rate_limited" satisfies ErrorCode)) wait();
+ * ```
+ */
+export type ErrorCode = Protocol.ErrorCode;
+
+/**
+ * The JSON body of the server's error answers.
+ *
+ * @example
+ * ```ts
+ * const body: ErrorBody | null = error.body; // { error: "session_active", message, active, takeover }
+ * ```
+ */
+export type ErrorBody = Protocol.ErrorBody;
+
+/**
+ * The `session:revoked` notice pushed on the session channel.
+ *
+ * @example
+ * ```ts
+ * const notice: RevocationNotice = { reason: "replaced", sessionId, at, by: { device, at } };
+ * ```
+ */
+export type RevocationNotice = Protocol.RevocationNotice;
+
+/**
+ * What a refused Socket.IO handshake carries (`err.data`).
+ *
+ * @example
+ * ```ts
+ * const refused: ConnectErrorData = { code: "session_replaced", message: "...", reason: "replaced" };
+ * ```
+ */
+export type ConnectErrorData = Protocol.ConnectErrorData;
+
+/**
+ * How a revocation reached this page.
+ *
+ * @example
+ * ```ts
+ * solo.on("revoked", (r) => metrics.count("kick", { source: r.source satisfies RevocationSource }));
+ * ```
+ */
 export type RevocationSource =
   /** `session:revoked` pushed on the live connection. */
   | "push"
@@ -33,6 +120,13 @@ export type RevocationSource =
  * the code and how it arrived. `sessionId` is null when the page did not know the session
  * (a reload that found an ended session). `at` is when the session ended, or, when the
  * server did not say, when this page found out.
+ *
+ * @example
+ * ```ts
+ * solo.on("revoked", (r: Revocation) => {
+ *   if (r.reason === "replaced") toast(`Signed in on ${r.by?.device.browser} at ${r.by?.at}`);
+ * });
+ * ```
  */
 export interface Revocation extends Omit<RevocationNotice, "sessionId"> {
   sessionId: string | null;
@@ -48,6 +142,18 @@ export interface Revocation extends Omit<RevocationNotice, "sessionId"> {
  *   `/auth/session` (`via: "restore"`).
  * - `active`: a live session.
  * - `revoked`: the session was ended elsewhere; the page has been told and cleared.
+ *
+ * @example
+ * ```ts
+ * function view(state: SoloState): string {
+ *   switch (state.status) {
+ *     case "anonymous": return "sign-in form";
+ *     case "signing-in": return "spinner";
+ *     case "active": return `Signed in as ${state.session.userId}`;
+ *     case "revoked": return `Signed out (${state.revocation.reason})`;
+ *   }
+ * }
+ * ```
  */
 export type SoloState =
   | { status: "anonymous" }
@@ -55,7 +161,15 @@ export type SoloState =
   | { status: "active"; session: SessionView }
   | { status: "revoked"; revocation: Revocation };
 
-/** The session channel's condition while signed in. */
+/**
+ * The session channel's condition while signed in. In a tab that is not the leader, the
+ * leader's.
+ *
+ * @example
+ * ```ts
+ * badge.textContent = solo.connection === ("connected" satisfies ConnectionStatus) ? "Live" : "Offline";
+ * ```
+ */
 export type ConnectionStatus =
   /** Not signed in, or closed. */
   | "idle"
@@ -68,30 +182,59 @@ export type ConnectionStatus =
   /** The browser reports no network; reconnects as soon as it is back. */
   | "offline"
   /**
-   * Another connection of the same session (another tab of this browser) took over the
-   * channel; this one waits and reconnects when the page becomes visible again.
+   * Another connection of the same session (a page that does not coordinate with this one,
+   * e.g. `tabs: false`) took over the channel; this one waits and reconnects when the page
+   * becomes visible again.
    */
   | "standby";
 
 /**
- * Why the channel went down: the connection broke (`network`), the browser went offline,
- * another tab took the channel over (`standby`), or the session ended here (`closed`).
+ * Why the channel went down: the connection broke (`network`, also when the leader tab
+ * went away), the browser went offline, another page took the channel over (`standby`), or
+ * the session ended here (`closed`).
+ *
+ * @example
+ * ```ts
+ * solo.on("disconnected", ({ cause }: { cause: DisconnectCause }) => cause === "offline" && showOfflineBanner());
+ * ```
  */
 export type DisconnectCause = "network" | "offline" | "standby" | "closed";
 
-/** The payload of `disconnected`. */
+/**
+ * The payload of `disconnected`.
+ *
+ * @example
+ * ```ts
+ * solo.on("disconnected", (e: DisconnectedEvent) => console.log(e.cause, e.reconnecting ? "retrying" : "stopped"));
+ * ```
+ */
 export interface DisconnectedEvent {
   cause: DisconnectCause;
   /** True when the SDK will try to connect again by itself. */
   reconnecting: boolean;
 }
 
-/** The payload of `connected`. */
+/**
+ * The payload of `connected`.
+ *
+ * @example
+ * ```ts
+ * solo.on("connected", (e: ConnectedEvent) => console.log("live", e.sessionId));
+ * ```
+ */
 export interface ConnectedEvent {
   sessionId: string;
 }
 
-/** Events of the client and their payloads. */
+/**
+ * Events of the client and their payloads.
+ *
+ * @example
+ * ```ts
+ * const onState = (s: SoloClientEvents["state"]) => render(s);
+ * solo.on("state", onState);
+ * ```
+ */
 export interface SoloClientEvents {
   /** The session ended elsewhere (after clearing and showing the warning). */
   revoked: Revocation;
@@ -103,21 +246,57 @@ export interface SoloClientEvents {
   disconnected: DisconnectedEvent;
 }
 
-/** Name of a client event. */
+/**
+ * Name of a client event.
+ *
+ * @example
+ * ```ts
+ * const names: SoloClientEventName[] = ["revoked", "state", "connected", "disconnected"];
+ * ```
+ */
 export type SoloClientEventName = keyof SoloClientEvents;
 
-/** A handler of one client event. */
+/**
+ * A handler of one client event.
+ *
+ * @example
+ * ```ts
+ * const onRevoked: SoloClientHandler<"revoked"> = (r) => router.go("/signin", { reason: r.reason });
+ * solo.on("revoked", onRevoked);
+ * ```
+ */
 export type SoloClientHandler<K extends SoloClientEventName> = (payload: SoloClientEvents[K]) => void;
 
-/** A name to match: an exact key, or every key starting with `prefix`. */
+/**
+ * A name to match: an exact key, or every key starting with `prefix`.
+ *
+ * @example
+ * ```ts
+ * const keep: NameMatcher[] = ["theme", { prefix: "ui:" }];
+ * ```
+ */
 export type NameMatcher = string | { prefix: string };
 
-/** The places of app state the SDK can clear. */
+/**
+ * The places of app state the SDK can clear.
+ *
+ * @example
+ * ```ts
+ * const areas: StorageArea[] = ["localStorage", "indexedDB"];
+ * createSoloClient({ clear: { areas } });
+ * ```
+ */
 export type StorageArea = "localStorage" | "sessionStorage" | "indexedDB" | "caches" | "cookies";
 
 /**
  * What to clear on a revocation. Names are keys of localStorage and sessionStorage,
  * IndexedDB database names, Cache Storage cache names and cookie names.
+ *
+ * @example
+ * ```ts
+ * const clear: ClearOptions = { keep: ["theme", { prefix: "ui:" }] };
+ * createSoloClient({ clear });
+ * ```
  */
 export interface ClearOptions {
   /** The areas to clear. @default all five */
@@ -128,7 +307,14 @@ export interface ClearOptions {
   only?: readonly NameMatcher[];
 }
 
-/** What was cleared, by area (names). */
+/**
+ * What was cleared, by area (names).
+ *
+ * @example
+ * ```ts
+ * createSoloClient({ warning: (r, { cleared }: { cleared: ClearReport }) => console.log(cleared.localStorage) });
+ * ```
+ */
 export interface ClearReport {
   localStorage: string[];
   sessionStorage: string[];
@@ -137,7 +323,15 @@ export interface ClearReport {
   cookies: string[];
 }
 
-/** The texts of the built-in warning. Override any of them (e.g. for another language). */
+/**
+ * The texts of the built-in warning. Override any of them (e.g. for another language).
+ *
+ * @example
+ * ```ts
+ * const texts: Partial<WarningTexts> = { title: "Sie wurden abgemeldet", button: "OK" };
+ * createSoloClient({ texts, locale: "de-DE" });
+ * ```
+ */
 export interface WarningTexts {
   /** The heading. */
   title: string;
@@ -173,7 +367,14 @@ export interface WarningTexts {
   unknownDevice: string;
 }
 
-/** What a warning renderer is given. */
+/**
+ * What a warning renderer is given.
+ *
+ * @example
+ * ```ts
+ * const renderer = (r: Revocation, ctx: WarningContext) => myModal.open(r.reason, ctx.locale);
+ * ```
+ */
 export interface WarningContext {
   /** What was cleared (empty lists when clearing is off). */
   cleared: ClearReport;
@@ -183,16 +384,39 @@ export interface WarningContext {
   texts: Partial<WarningTexts>;
 }
 
-/** Shows a warning of the app's own making instead of the built-in one. */
+/**
+ * Shows a warning of the app's own making instead of the built-in one.
+ *
+ * @example
+ * ```ts
+ * const warning: WarningRenderer = (r) => toast.error(`Signed out: ${r.reason}`);
+ * createSoloClient({ warning });
+ * ```
+ */
 export type WarningRenderer = (revocation: Revocation, context: WarningContext) => void;
 
-/** `login()` options. */
+/**
+ * `login()` options.
+ *
+ * @example
+ * ```ts
+ * const options: LoginOptions = { takeover: true }; // after the person confirmed "continue here?"
+ * await solo.login(credentials, options);
+ * ```
+ */
 export interface LoginOptions {
   /** Under the `confirm` policy: end the active session and take over. @default false */
   takeover?: boolean;
 }
 
-/** `logout()` options. */
+/**
+ * `logout()` options.
+ *
+ * @example
+ * ```ts
+ * await solo.logout({ everywhere: true } satisfies LogoutOptions); // every device of this user
+ * ```
+ */
 export interface LogoutOptions {
   /** End every session of this user, on every device. @default false */
   everywhere?: boolean;

@@ -4,8 +4,10 @@ import { defineConfig } from "vite";
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
 /**
- * The SDK in library mode: ESM, socket.io-client left external (it is a dependency), the
- * built-in warning in its own chunk (loaded only when shown). Types come from
+ * The SDK in library mode: ESM, two entries (`solo-client.js` for `solo-session/client`,
+ * `react.js` for `solo-session/react`), socket.io-client and React left external (a
+ * dependency and an optional peer). The built-in warning and the heartbeat election are
+ * chunks of their own, loaded only when needed. Types come from
  * `tsc -p client-sdk/tsconfig.build.json`.
  */
 export default defineConfig({
@@ -17,12 +19,12 @@ export default defineConfig({
     sourcemap: true,
     minify: false,
     lib: {
-      entry: here("./index.ts"),
+      entry: { "solo-client": here("./index.ts"), react: here("./react.ts") },
       formats: ["es"],
-      fileName: () => "solo-client.js",
+      fileName: (_format, name) => `${name}.js`,
     },
     rolldownOptions: {
-      external: [/^socket\.io-client(\/.*)?$/],
+      external: [/^socket\.io-client(\/.*)?$/, /^react(-dom)?(\/.*)?$/],
       output: {
         chunkFileNames: "[name].js",
       },

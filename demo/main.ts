@@ -4,8 +4,19 @@
  * shows what the SDK reports.
  */
 
+<<<<<<< HEAD
 import { createSoloClient, type Revocation, SoloClientError, type SoloState } from "../client-sdk/index.js";
 import { showAdminWhenAllowed } from "./admin-hook.js";
+=======
+import {
+  createSoloClient,
+  type Revocation,
+  type SessionConflict,
+  SoloClientError,
+  type SoloState,
+} from "../client-sdk/index.js";
+import { askContinueHere, deviceName, inUseText } from "./conflict.js";
+>>>>>>> tabs
 
 const DRAFT_KEY = "demo:draft";
 
@@ -102,8 +113,14 @@ function renderConnection(): void {
     offline: "Offline",
     standby: "Live in another tab",
   };
+  // One tab of this browser holds the connection; the others are live through it.
+  const through = status === "connected" && !solo.leader;
   ui.connection.dataset.status = status;
-  ui.connectionText.textContent = labels[status];
+  ui.connection.dataset.leader = String(solo.leader);
+  ui.connectionText.textContent = through ? "Live via another tab" : labels[status];
+  ui.connection.title = solo.leader
+    ? "This tab holds the session channel for every tab of this browser."
+    : "Another tab of this browser holds the session channel and tells this one.";
 }
 
 function device(browser: string | null, os: string | null): string {
@@ -181,18 +198,40 @@ ui.form.addEventListener("submit", async (event) => {
     showSigninError("Enter a username and a password.");
     return;
   }
+  await signIn({ username, password }, false);
+});
+
+async function signIn(credentials: { username: string; password: string }, takeover: boolean): Promise<void> {
   try {
-    const { replaced } = await solo.login({ username, password });
+    const { replaced } = await solo.login(credentials, { takeover });
     ui.password.value = "";
     if (replaced.length > 0) {
       const names = replaced.map((s) => device(s.device.browser, s.device.os)).join(", ");
       log("warn", "Signed out elsewhere", `${replaced.length} session(s): ${names}`);
     }
   } catch (error) {
+    const conflict = error instanceof SoloClientError ? error.conflict : null;
+    if (conflict && !takeover) return onConflict(conflict, credentials);
     const code = error instanceof SoloClientError ? error.code : "network_error";
     showSigninError(signinMessage(code), code);
   }
-});
+}
+
+/** The account is in use elsewhere: ask "continue here?" (confirm policy), or say so (oldest-wins). */
+async function onConflict(
+  conflict: SessionConflict,
+  credentials: { username: string; password: string },
+): Promise<void> {
+  const where = deviceName(conflict.active.device);
+  if (!conflict.takeover) {
+    showSigninError(inUseText(conflict), "session_active");
+    log("warn", "Sign-in refused", `the account is in use on ${where}`);
+    return;
+  }
+  log("warn", "Account in use", `on ${where}: asking before taking over`);
+  if (await askContinueHere(conflict, ui.signinButton)) await signIn(credentials, true);
+  else log("info", "Not signed in", `the session on ${where} continues`);
+}
 
 function signinMessage(code: string): string {
   switch (code) {

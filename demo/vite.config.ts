@@ -4,8 +4,9 @@ import { defineConfig } from "vite";
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
 /**
- * The demo page. Built into dist/demo, which the standalone server (`npm start`) serves
- * beside `/auth` and `/api`, so the SDK talks to its own origin. No inline scripts: the
+ * The demo pages: the plain one (index.html) and the React example (react.html). Built into
+ * dist/demo, which the standalone server (`npm start`) serves beside `/auth` and `/api`, so
+ * the SDK talks to its own origin. No inline scripts: the
  * server's Content-Security-Policy does not allow them.
  */
 export default defineConfig({
@@ -18,6 +19,9 @@ export default defineConfig({
     target: "es2022",
     sourcemap: true,
     assetsInlineLimit: 0,
+    rolldownOptions: {
+      input: { main: here("./index.html"), react: here("./react.html") },
+    },
   },
   server: {
     // `vite --config demo/vite.config.ts` during development: the API runs on `npm start`.

@@ -12,6 +12,7 @@ export interface SoloErrorDetails {
   reason?: RevocationReason;
   by?: ReplacedBy;
   active?: SessionView;
+  takeover?: boolean;
   retryAfter?: number;
 }
 

@@ -126,6 +126,11 @@ export interface ErrorBody {
   by?: ReplacedBy;
   /** For `session_active`: the session that holds the account. */
   active?: SessionView;
+  /**
+   * For `session_active`: true when a retry with `"takeover": true` is admitted (the `confirm`
+   * policy); false when the policy refuses new sign-ins while the active session lives.
+   */
+  takeover?: boolean;
   /** For `rate_limited`: seconds until a retry can succeed (also in `Retry-After`). */
   retryAfter?: number;
 }

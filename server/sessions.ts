@@ -103,7 +103,7 @@ export class SessionService extends EventEmitter<SessionEvents> {
       const policyName = typeof policy === "string" ? policy : `max:${policy.maxSessions}`;
       this.#audit.refused(user.userId, device, now, result.active, policyName);
       this.emit("refused", user.userId, result.active, policyName);
-      throw new SoloError("session_active", { active: sessionView(result.active) });
+      throw new SoloError("session_active", { active: sessionView(result.active), takeover: policy === "confirm" });
     }
     for (const ended of result.evicted) this.#tell(ended, null);
     const token = await this.tokens.sign({

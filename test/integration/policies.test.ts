@@ -76,6 +76,7 @@ describe.each(STORES)("with the %s store", (kind) => {
       const refused = await refusedLogin(srv.url, alice);
       expect(refused.status).toBe(409);
       expect(refused.body.error).toBe("session_active");
+      expect(refused.body.takeover).toBe(false);
       const active = refused.body.active as SessionView;
       expect(active.id).toBe(first.session.id);
       expect(active.device.name).toBe("Desk");
@@ -134,6 +135,7 @@ describe.each(STORES)("with the %s store", (kind) => {
       const refused = await refusedLogin(srv.url, alice);
       expect(refused.status).toBe(409);
       expect(refused.body.error).toBe("session_active");
+      expect(refused.body.takeover).toBe(true);
       expect(refused.body.active?.device.name).toBe("Office PC");
 
       const revoked = nextRevocation(socket);

@@ -43,6 +43,8 @@ function setup(routes: Parameters<typeof fakeFetch>[0], options: SoloClientOptio
     transport: channels.transport,
     warning: (revocation) => warnings.push(revocation),
     restore: false,
+    // One page alone; the tabs' coordination is tested in sdk-tabs.test.ts.
+    tabs: false,
     ...options,
   });
   clients.push(client);
@@ -141,6 +143,27 @@ describe("login", () => {
     await t.client.login({ username: "alice", password: "demo" }, { takeover: true });
     expect(t.sent[1]?.body).toMatchObject({ takeover: true });
     expect(t.client.state.status).toBe("active");
+  });
+
+  it("session_active gives a typed conflict: the active session, since when, and whether a takeover can work", async () => {
+    const active = sessionView("s0");
+    const t = setup({
+      "POST /auth/login": [
+        () => error("session_active", { active, takeover: true }),
+        () => error("session_active", { active, takeover: false }),
+        () => error("session_active", { active }),
+        () => error("invalid_credentials"),
+      ],
+    });
+    const fail = async () =>
+      (await t.client.login({ username: "alice", password: "demo" }).catch((e: unknown) => e)) as SoloClientError;
+    const confirm = (await fail()).conflict;
+    expect(confirm).toEqual({ active, since: new Date(active.createdAt), takeover: true });
+    // oldest-wins: refused, no takeover to offer.
+    expect((await fail()).conflict?.takeover).toBe(false);
+    // A server that does not say: the takeover is offered (the retry is the test).
+    expect((await fail()).conflict?.takeover).toBe(true);
+    expect((await fail()).conflict).toBeNull();
   });
 
   it("a network failure is network_error with status 0", async () => {

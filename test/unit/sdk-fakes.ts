@@ -103,3 +103,54 @@ export function fakeTransport(): { transport: ChannelFactory; channels: FakeChan
 export async function settle(rounds = 5): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise((resolve) => setTimeout(resolve, 0));
 }
+
+/**
+ * An in-memory Web Locks `LockManager` (exclusive locks, FIFO, `signal` aborts a waiting
+ * request): happy-dom has none. Real Chromium runs the same code in the e2e tests.
+ */
+export class FakeLocks {
+  readonly #waiting = new Map<string, { run: () => void; abort: () => void }[]>();
+  readonly #held = new Set<string>();
+
+  request(
+    name: string,
+    options: { signal?: AbortSignal },
+    callback: (lock: { name: string; mode: "exclusive" }) => unknown,
+  ): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const queue = this.#waiting.get(name) ?? [];
+      this.#waiting.set(name, queue);
+      const entry = {
+        run: () => {
+          this.#held.add(name);
+          Promise.resolve()
+            .then(() => callback({ name, mode: "exclusive" }))
+            .then(resolve, reject)
+            .finally(() => {
+              this.#held.delete(name);
+              this.#next(name);
+            });
+        },
+        abort: () => reject(new DOMException("The request was aborted.", "AbortError")),
+      };
+      options.signal?.addEventListener("abort", () => {
+        const at = queue.indexOf(entry);
+        if (at === -1) return;
+        queue.splice(at, 1);
+        entry.abort();
+      });
+      queue.push(entry);
+      this.#next(name);
+    });
+  }
+
+  /** Whether a lock of that name is held. */
+  held(name: string): boolean {
+    return this.#held.has(name);
+  }
+
+  #next(name: string): void {
+    if (this.#held.has(name)) return;
+    this.#waiting.get(name)?.shift()?.run();
+  }
+}

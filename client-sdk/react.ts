@@ -1,0 +1,188 @@
+/**
+ * solo-session for React: a provider that holds the page's client and a hook that returns
+ * the session, the state and the actions. Safe under StrictMode and server-side rendering:
+ * nothing here touches `window` at import, and the client is made in an effect (never on
+ * the server).
+ *
+ * @example
+ * ```tsx
+ * import { createSoloClient } from "solo-session/client";
+ * import { SoloProvider, useSoloSession } from "solo-session/react";
+ *
+ * root.render(
+ *   <SoloProvider client={() => createSoloClient({ baseUrl: "/auth" })}>
+ *     <App />
+ *   </SoloProvider>,
+ * );
+ *
+ * function App() {
+ *   const { state, session, login, logout } = useSoloSession();
+ *   if (state.status === "active") return <button onClick={() => logout()}>Sign out {session?.userId}</button>;
+ *   return <SignInForm onSubmit={(credentials) => login(credentials)} />;
+ * }
+ * ```
+ * @module
+ */
+
+import {
+  createContext,
+  createElement,
+  type ReactNode,
+  useContext,
+  useEffect,
+  useMemo,
+  useState,
+  useSyncExternalStore,
+} from "react";
+import type { SessionView } from "../server/protocol.js";
+import type { LoginResult, SoloClient } from "./client.js";
+import type { ConnectionStatus, LoginOptions, LogoutOptions, SoloState } from "./types.js";
+
+/**
+ * What {@link useSoloSession} returns. Before the client exists (server-side rendering, the
+ * first render in the browser with a factory), `client` is null, the state is
+ * `signing-in` (`via: "restore"`) and the actions reject.
+ *
+ * @example
+ * ```tsx
+ * const { state, connection, leader }: SoloSession = useSoloSession();
+ * ```
+ */
+export interface SoloSession {
+  /** The client, or null before it exists. */
+  client: SoloClient | null;
+  /** The state; switch on `state.status`. */
+  state: SoloState;
+  /** The live session, or null. */
+  session: SessionView | null;
+  /** The session channel's condition (in a tab that is not the leader: the leader's). */
+  connection: ConnectionStatus;
+  /** True while this tab holds the session channel for the browser's tabs. */
+  leader: boolean;
+  /** `client.login()`: signs in; rejects with a `SoloClientError` (see its `conflict`). */
+  login(credentials: Readonly<Record<string, unknown>>, options?: LoginOptions): Promise<LoginResult>;
+  /** `client.logout()`: signs out, in every tab. */
+  logout(options?: LogoutOptions): Promise<void>;
+  /** `client.fetch()`: fetch with the session's credentials; a 401 `session_*` is a revocation. */
+  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+}
+
+/**
+ * Props of {@link SoloProvider}.
+ *
+ * @example
+ * ```tsx
+ * const props: SoloProviderProps = { client: () => createSoloClient(), children: <App /> };
+ * ```
+ */
+export interface SoloProviderProps {
+  /**
+   * The page's client, or a function that makes it. A function is called in an effect (so
+   * never during server-side rendering) and its client is destroyed when the provider
+   * unmounts; a client passed as is belongs to the caller. Read once, at mount.
+   */
+  client: SoloClient | null | (() => SoloClient);
+  children?: ReactNode;
+}
+
+const Context = createContext<SoloClient | null | undefined>(undefined);
+
+/**
+ * Makes the client available to {@link useSoloSession} below it.
+ *
+ * @example
+ * ```tsx
+ * <StrictMode>
+ *   <SoloProvider client={() => createSoloClient({ baseUrl: "/auth" })}>
+ *     <App />
+ *   </SoloProvider>
+ * </StrictMode>
+ * ```
+ */
+export function SoloProvider({ client, children }: SoloProviderProps): ReactNode {
+  const [made, setMade] = useState<SoloClient | null>(null);
+  const factory = typeof client === "function" ? client : null;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the factory is read once, at mount (documented)
+  useEffect(() => {
+    if (!factory) return;
+    const own = factory();
+    setMade(own);
+    // StrictMode unmounts and mounts again at once: that second mount makes a fresh client.
+    return () => {
+      own.destroy();
+      setMade((current) => (current === own ? null : current));
+    };
+  }, []);
+  const value = typeof client === "function" ? made : client;
+  return createElement(Context.Provider, { value }, children);
+}
+
+const WAITING: Snapshot = { state: { status: "signing-in", via: "restore" }, connection: "idle", leader: false };
+const notReady = () => Promise.reject(new Error("solo-session: the client is not ready yet"));
+
+interface Snapshot {
+  state: SoloState;
+  connection: ConnectionStatus;
+  leader: boolean;
+}
+
+/**
+ * The session, the state and the actions of the nearest {@link SoloProvider}. Re-renders on
+ * every change of state or connection, in this tab and (through the SDK) in the others.
+ *
+ * @example
+ * ```tsx
+ * function Account() {
+ *   const { session, logout } = useSoloSession();
+ *   return session ? <button onClick={() => logout()}>Sign out {session.userId}</button> : null;
+ * }
+ * ```
+ */
+export function useSoloSession(): SoloSession {
+  const client = useContext(Context);
+  if (client === undefined) throw new Error("useSoloSession() must be used inside <SoloProvider>");
+  const store = useMemo(() => subscription(client), [client]);
+  const snapshot = useSyncExternalStore(store.subscribe, store.get, () => WAITING);
+  // The actions keep their identity as long as the client does (safe in effect dependencies).
+  const actions = useMemo<Pick<SoloSession, "login" | "logout" | "fetch">>(
+    () => ({
+      login: (credentials, options) => (client ? client.login(credentials, options) : notReady()),
+      logout: (options) => (client ? client.logout(options) : notReady()),
+      fetch: (input, init) => (client ? client.fetch(input, init) : notReady()),
+    }),
+    [client],
+  );
+  return useMemo(
+    () => ({
+      client,
+      ...snapshot,
+      session: snapshot.state.status === "active" ? snapshot.state.session : null,
+      ...actions,
+    }),
+    [client, snapshot, actions],
+  );
+}
+
+/** A store over the client's events whose snapshot changes only when something it holds does. */
+function subscription(client: SoloClient | null): {
+  subscribe: (changed: () => void) => () => void;
+  get: () => Snapshot;
+} {
+  let last = WAITING;
+  const get = () => {
+    if (!client) return WAITING;
+    const { state, connection, leader } = client;
+    if (state !== last.state || connection !== last.connection || leader !== last.leader) {
+      last = { state, connection, leader };
+    }
+    return last;
+  };
+  const subscribe = (changed: () => void) => {
+    if (!client) return () => {};
+    const off = [client.on("state", changed), client.on("connected", changed), client.on("disconnected", changed)];
+    return () => {
+      for (const stop of off) stop();
+    };
+  };
+  return { subscribe, get };
+}

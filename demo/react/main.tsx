@@ -1,0 +1,21 @@
+/**
+ * The React example: the same demo app written with `solo-session/react`. One provider at the
+ * root (the client is made in an effect, so this also renders on a server), one hook below.
+ * Wrapped in StrictMode on purpose: effects run twice in development and nothing breaks.
+ */
+
+import { StrictMode } from "react";
+import { createRoot } from "react-dom/client";
+import { createSoloClient } from "../../client-sdk/index.js";
+import { SoloProvider } from "../../client-sdk/react.js";
+import { App } from "./App.js";
+
+const root = document.getElementById("root");
+if (!root) throw new Error("#root is missing");
+createRoot(root).render(
+  <StrictMode>
+    <SoloProvider client={() => createSoloClient({ baseUrl: "/auth" })}>
+      <App />
+    </SoloProvider>
+  </StrictMode>,
+);

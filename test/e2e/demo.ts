@@ -1,0 +1,99 @@
+import { execSync } from "node:child_process";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { BrowserContext, BrowserContextOptions, Page } from "playwright-core";
+import { type Standalone, startStandalone } from "../../server/standalone.js";
+import { launchBrowser, type TestBrowser } from "../support/browser.js";
+import { tempDir } from "../support/server.js";
+
+const ROOT = join(import.meta.dirname, "../..");
+export const DEMO_DIR = join(ROOT, "dist/demo");
+export const SHOTS = join(ROOT, "test-results/e2e");
+
+/** The standalone server with the built demo, a Chromium, and the contexts a test opened. */
+export interface Demo {
+  server: Standalone;
+  browser: TestBrowser;
+  /** Page errors and CSP refusals seen so far (a test's afterEach expects none). */
+  problems: string[];
+  /** A new browser (context) with one page on `path` (default: the demo page). */
+  open(options?: BrowserContextOptions, path?: string): Promise<{ context: BrowserContext; page: Page }>;
+  /** Another tab in the same browser, on `path`. */
+  tab(context: BrowserContext, path?: string): Promise<Page>;
+  /** Closes the contexts opened since the last call. */
+  closeContexts(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the standalone server (SQLite in a temp dir, silent logs, `env` on top) serving
+ * dist/demo (built first if missing), and Chromium.
+ */
+export async function startDemo(env: NodeJS.ProcessEnv = {}): Promise<Demo> {
+  if (!existsSync(join(DEMO_DIR, "index.html")) || !existsSync(join(DEMO_DIR, "react.html"))) {
+    execSync("npm run build:demo", { cwd: ROOT, stdio: "ignore" });
+  }
+  mkdirSync(SHOTS, { recursive: true });
+  const dataDir = tempDir("solo-e2e-");
+  const server = await startStandalone(
+    { PORT: "0", HOST: "127.0.0.1", SOLO_STORE: "sqlite", SOLO_DATA_DIR: dataDir, LOG_LEVEL: "silent", ...env },
+    { demoDir: DEMO_DIR },
+  );
+  const browser = await launchBrowser();
+  const problems: string[] = [];
+  const contexts: BrowserContext[] = [];
+  const watch = (page: Page) => {
+    page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
+    page.on("console", (message) => {
+      if (/Content Security Policy|Refused to/i.test(message.text())) problems.push(`csp: ${message.text()}`);
+    });
+  };
+  const tab = async (context: BrowserContext, path = "/") => {
+    const page = await context.newPage();
+    watch(page);
+    await page.goto(server.url + path);
+    return page;
+  };
+  return {
+    server,
+    browser,
+    problems,
+    async open(options = {}, path = "/") {
+      const context = await browser.context({ viewport: { width: 1280, height: 860 }, ...options });
+      contexts.push(context);
+      return { context, page: await tab(context, path) };
+    },
+    tab,
+    async closeContexts() {
+      for (const context of contexts.splice(0)) await context.close();
+    },
+    async close() {
+      await browser.close();
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Signs in through the demo's form and waits for "Signed in as <name>". */
+export async function signIn(page: Page, username: string, password = "demo"): Promise<void> {
+  await fillSignIn(page, username, password);
+  await page.getByRole("heading", { name: `Signed in as ${username}` }).waitFor();
+}
+
+/** Fills the sign-in form and clicks "Sign in" (without waiting for the outcome). */
+export async function fillSignIn(page: Page, username: string, password = "demo"): Promise<void> {
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+/** Waits until the page's session channel is live (held here or by another tab). */
+export async function live(page: Page): Promise<void> {
+  await page.locator('#connection[data-status="connected"]').waitFor();
+}
+
+/** Saves a screenshot to test-results/e2e; `fullPage: false` shows a modal as the person sees it. */
+export function shot(page: Page, name: string, fullPage = true): Promise<Buffer> {
+  return page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
+}

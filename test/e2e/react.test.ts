@@ -1,0 +1,65 @@
+import type { IncomingMessage } from "node:http";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { UA } from "../support/client.js";
+import { type Demo, live, shot, signIn, startDemo } from "./demo.js";
+
+let demo: Demo;
+let upgrades = 0;
+const onUpgrade = (req: IncomingMessage) => {
+  if (req.url?.startsWith("/socket.io/")) upgrades++;
+};
+
+beforeAll(async () => {
+  demo = await startDemo();
+  demo.server.http.on("upgrade", onUpgrade);
+});
+afterAll(async () => {
+  demo?.server.http.off("upgrade", onUpgrade);
+  await demo?.close();
+});
+beforeEach(() => {
+  upgrades = 0;
+});
+afterEach(async () => {
+  await demo.closeContexts();
+  expect(demo.problems.splice(0), "page errors or CSP violations").toEqual([]);
+});
+
+describe("the React example page (SoloProvider + useSoloSession, in StrictMode)", () => {
+  it("signs in with one socket, shows the kick from another browser, and signs out", async () => {
+    const a = await demo.open({ userAgent: UA.chromeMac }, "/react.html");
+    await a.page.getByRole("button", { name: "Sign in" }).waitFor();
+    await signIn(a.page, "alice");
+    await live(a.page);
+    await a.page.getByLabel("Draft note").fill("drafted in React");
+    await a.page.getByRole("button", { name: "Load notes" }).click();
+    await a.page.locator('#notes-status[data-status="200"]').waitFor();
+    // StrictMode runs the provider's effect twice: still one client, one socket.
+    await a.page.waitForTimeout(1000);
+    expect(upgrades).toBe(1);
+    await shot(a.page, "react-1-signed-in");
+
+    // A reload keeps the session (the client made in the effect restores it from the cookie).
+    await a.page.reload();
+    await a.page.getByRole("heading", { name: "Signed in as alice" }).waitFor();
+    expect(await a.page.getByLabel("Draft note").inputValue()).toBe("drafted in React");
+
+    const b = await demo.open({ userAgent: UA.firefoxWindows }, "/react.html");
+    await b.page.getByRole("button", { name: "Sign in" }).waitFor();
+    await signIn(b.page, "alice");
+    const warning = a.page.getByRole("alertdialog");
+    await warning.waitFor({ state: "visible", timeout: 5000 });
+    expect(await warning.getAttribute("data-reason")).toBe("replaced");
+    expect(await warning.textContent()).toContain("Firefox");
+    expect(await a.page.evaluate(() => localStorage.getItem("demo:draft"))).toBeNull();
+    await shot(a.page, "react-2-kicked", false);
+    await warning.getByRole("button").click();
+    await a.page.getByRole("button", { name: "Sign in" }).waitFor();
+    expect(await a.page.locator("#ended").getAttribute("data-code")).toBe("session_replaced");
+
+    await live(b.page);
+    await b.page.getByRole("button", { name: "Sign out" }).click();
+    await b.page.getByRole("button", { name: "Sign in" }).waitFor();
+    expect(await b.page.getByRole("alertdialog").count()).toBe(0);
+  });
+});

@@ -1,0 +1,141 @@
+// @vitest-environment happy-dom
+import { act, createElement, StrictMode } from "react";
+import { createRoot, type Root } from "react-dom/client";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createSoloClient, type SoloClient } from "../../client-sdk/index.js";
+import { SoloProvider, type SoloSession, useSoloSession } from "../../client-sdk/react.js";
+import { error, fakeFetch, fakeTransport, json, sessionView } from "./sdk-fakes.js";
+
+beforeAll(() => {
+  (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+});
+
+let roots: Root[] = [];
+afterEach(async () => {
+  for (const root of roots.splice(0)) await act(async () => root.unmount());
+});
+
+/** What the probe saw, render after render. */
+let seen: SoloSession[] = [];
+function Probe() {
+  seen.push(useSoloSession());
+  return null;
+}
+function Lost() {
+  useSoloSession();
+  return null;
+}
+
+/** Renders `<SoloProvider client={client}>` with a probe that records every hook result. */
+async function render(client: Parameters<typeof SoloProvider>[0]["client"], strict = true) {
+  seen = [];
+  const tree = createElement(SoloProvider, { client }, createElement(Probe));
+  const root = createRoot(document.createElement("div"));
+  roots.push(root);
+  await act(async () => root.render(strict ? createElement(StrictMode, null, tree) : tree));
+  const mine = seen;
+  return { seen: mine, last: () => mine.at(-1)!, root };
+}
+
+/** A factory of clients with a fake server; records each client and the channels they open. */
+function factory(routes: Parameters<typeof fakeFetch>[0]) {
+  const made: SoloClient[] = [];
+  const transport = fakeTransport();
+  const server = fakeFetch(routes);
+  const make = () => {
+    const client = createSoloClient({
+      fetch: server.fetch,
+      transport: transport.transport,
+      warning: false,
+      tabs: false,
+    });
+    made.push(client);
+    return client;
+  };
+  return { make, made, transport, sent: server.sent };
+}
+
+describe("SoloProvider and useSoloSession()", () => {
+  it("under StrictMode the double effect leaves one live client and one channel", async () => {
+    const f = factory({ "GET /auth/session": () => json(200, { session: sessionView("s1") }) });
+    const view = await render(f.make);
+    await act(async () => {
+      await Promise.all(f.made.map((c) => c.ready));
+    });
+    // StrictMode mounts, unmounts and mounts again: two clients were made, the first is gone.
+    expect(f.made).toHaveLength(2);
+    await expect(f.made[0]!.login({})).rejects.toThrow(/destroyed/);
+    expect(view.last().client).toBe(f.made[1]);
+    expect(view.last().state.status).toBe("active");
+    expect(view.last().session?.id).toBe("s1");
+    expect(f.transport.channels.filter((c) => !c.closed)).toHaveLength(1);
+  });
+
+  it("re-renders on state and connection changes; the actions are the client's", async () => {
+    const f = factory({
+      "GET /auth/session": () => error("missing_token"),
+      "POST /auth/login": () => json(200, { token: "t", session: sessionView("s2"), replaced: [] }),
+      "POST /auth/logout": () => new Response(null, { status: 204 }),
+    });
+    const view = await render(f.make, false);
+    // Before the effect made the client: waiting, and the actions reject.
+    expect(view.seen[0]?.client).toBeNull();
+    expect(view.seen[0]?.state).toEqual({ status: "signing-in", via: "restore" });
+    await expect(view.seen[0]!.login({})).rejects.toThrow(/not ready/);
+
+    await act(async () => {
+      await f.made[0]!.ready;
+    });
+    expect(view.last().state.status).toBe("anonymous");
+    const actions = view.last();
+    await act(async () => {
+      await view.last().login({ username: "alice", password: "demo" });
+    });
+    expect(view.last().session?.id).toBe("s2");
+    expect(view.last().connection).toBe("connecting");
+    expect(view.last().leader).toBe(true);
+    // The actions keep their identity while the client is the same.
+    expect(view.last().login).toBe(actions.login);
+    expect(view.last().fetch).toBe(actions.fetch);
+    await act(async () => f.transport.last().handlers.connected());
+    expect(view.last().connection).toBe("connected");
+    await act(async () => {
+      await view.last().logout();
+    });
+    expect(view.last().state.status).toBe("anonymous");
+    expect(view.last().connection).toBe("idle");
+  });
+
+  it("a client passed as is belongs to the caller: used at once, not destroyed on unmount", async () => {
+    const f = factory({
+      "GET /auth/session": () => error("missing_token"),
+      "POST /auth/logout": () => error("missing_token"),
+    });
+    const client = f.make();
+    await client.ready;
+    const view = await render(client);
+    expect(view.seen.every((s) => s.client === client)).toBe(true);
+    expect(view.last().state.status).toBe("anonymous");
+    await act(async () => view.root.unmount());
+    roots = roots.filter((r) => r !== view.root);
+    expect(client.state.status).toBe("anonymous");
+    await expect(client.logout()).resolves.toBeUndefined();
+    client.destroy();
+  });
+
+  it("outside a provider the hook says so", async () => {
+    const root = createRoot(document.createElement("div"));
+    const errors: unknown[] = [];
+    const onError = (event: ErrorEvent) => {
+      errors.push(event.error);
+      event.preventDefault();
+    };
+    window.addEventListener("error", onError);
+    try {
+      await expect(act(async () => root.render(createElement(Lost)))).rejects.toThrow(/inside <SoloProvider>/);
+    } finally {
+      window.removeEventListener("error", onError);
+      root.unmount();
+    }
+  });
+});
