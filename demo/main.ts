@@ -4,10 +4,6 @@
  * shows what the SDK reports.
  */
 
-<<<<<<< HEAD
-import { createSoloClient, type Revocation, SoloClientError, type SoloState } from "../client-sdk/index.js";
-import { showAdminWhenAllowed } from "./admin-hook.js";
-=======
 import {
   createSoloClient,
   type Revocation,
@@ -15,8 +11,8 @@ import {
   SoloClientError,
   type SoloState,
 } from "../client-sdk/index.js";
+import { showAdminWhenAllowed } from "./admin-hook.js";
 import { askContinueHere, deviceName, inUseText } from "./conflict.js";
->>>>>>> tabs
 
 const DRAFT_KEY = "demo:draft";
 
