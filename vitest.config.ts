@@ -1,20 +1,37 @@
 import { defineConfig } from "vitest/config";
 
+// Unit and integration files run in parallel first; the timing-sensitive browser tests and the
+// load test then run alone, one file at a time, so a busy 2-core machine does not skew them.
 export default defineConfig({
   test: {
     pool: "forks",
     testTimeout: 30_000,
     hookTimeout: 120_000,
     projects: [
-      { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
-      { extends: true, test: { name: "integration", include: ["test/integration/**/*.test.ts"] } },
+      { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"], sequence: { groupOrder: 0 } } },
       {
         extends: true,
-        test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], fileParallelism: false, testTimeout: 60_000 },
+        test: { name: "integration", include: ["test/integration/**/*.test.ts"], sequence: { groupOrder: 0 } },
       },
       {
         extends: true,
-        test: { name: "load", include: ["test/load/**/*.test.ts"], fileParallelism: false, testTimeout: 180_000 },
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          fileParallelism: false,
+          testTimeout: 60_000,
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "load",
+          include: ["test/load/**/*.test.ts"],
+          fileParallelism: false,
+          testTimeout: 180_000,
+          sequence: { groupOrder: 2 },
+        },
       },
     ],
   },

@@ -141,18 +141,23 @@ describe("without Web Locks (heartbeats over BroadcastChannel)", () => {
     try {
       const { pages } = await threeTabs("admin", { context, password: "admin" });
       expect(await pages[0]!.evaluate(() => "locks" in navigator && navigator.locks !== undefined)).toBe(false);
+      // Heartbeats cannot exclude a brief overlap when tabs claim at once on a busy machine (that
+      // is what Web Locks are for); they converge on one leader and one WebSocket.
+      await until(async () => (await socketsConnected()) === 1 && (await leaderOf(pages)).length === 1);
       await pages[0]!.waitForTimeout(1500);
-      expect(upgrades).toHaveLength(1);
+      expect(await socketsConnected()).toBe(1);
       const leaders = await leaderOf(pages);
       expect(leaders).toHaveLength(1);
+      const before = upgrades.length;
       const closedAt = Date.now();
       await leaders[0]!.close();
-      await until(() => upgrades.length === 2);
-      console.info(`leader tab closed → next WebSocket on the server: ${upgrades[1]! - closedAt} ms`);
-      expect(upgrades[1]! - closedAt).toBeLessThan(1000);
+      await until(() => upgrades.length > before);
+      console.info(`leader tab closed → next WebSocket on the server: ${upgrades[before]! - closedAt} ms`);
+      expect(upgrades[before]! - closedAt).toBeLessThan(1000);
       const rest = pages.filter((p) => p !== leaders[0]);
+      await until(async () => (await socketsConnected()) === 1 && (await leaderOf(rest)).length === 1);
       await rest[0]!.waitForTimeout(1000);
-      expect(upgrades).toHaveLength(2);
+      expect(await socketsConnected()).toBe(1);
       expect((await leaderOf(rest)).length).toBe(1);
     } finally {
       await context.close();
