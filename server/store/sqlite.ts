@@ -1,5 +1,7 @@
 import { mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname } from "node:path";
+import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { RevocationReason } from "../protocol.js";
 import { applyDecision, clampLimit, decodeCursor, encodeCursor } from "./shared.js";
@@ -27,7 +29,32 @@ export interface SqliteStoreOptions {
   filename: string;
   /** How long a writer waits for another process's lock, in ms. @default 5000 */
   busyTimeout?: number;
+  /**
+   * How often a worker thread checkpoints the WAL into the database file, in ms; 0 leaves it
+   * to SQLite's automatic checkpoint on the committing thread. @default 100
+   */
+  checkpointInterval?: number;
 }
+
+/**
+ * The checkpointer: its own connection in a worker thread, so that the checkpoint's writes
+ * and fsync never stall a commit on the event loop (they put 10 ms on the p99 of a claim).
+ */
+const CHECKPOINTER = `
+const { workerData, parentPort } = require("node:worker_threads");
+const Database = require(workerData.driver);
+const db = new Database(workerData.filename, { fileMustExist: true });
+db.pragma("busy_timeout = 1000");
+const checkpoint = (mode) => { try { db.pragma("wal_checkpoint(" + mode + ")"); } catch {} };
+const timer = setInterval(() => checkpoint("PASSIVE"), workerData.interval);
+parentPort.on("message", () => { clearInterval(timer); checkpoint("PASSIVE"); db.close(); parentPort.close(); });
+`;
+
+/**
+ * The WAL size (pages, about 200 MB) at which the committing thread checkpoints anyway: a
+ * backstop if the worker is gone or cannot keep up. Below it, commits never checkpoint.
+ */
+const BACKSTOP_PAGES = 50_000;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS sessions (
@@ -122,6 +149,7 @@ export class SqliteStore implements SessionStore {
   readonly #auditTx: (writes: readonly AuditWrite[]) => (string | undefined)[];
   #auditQueue: AuditWrite[] = [];
   #auditFlush: NodeJS.Immediate | null = null;
+  readonly #checkpointer: Worker | null = null;
 
   constructor(options: SqliteStoreOptions) {
     if (options.filename !== ":memory:") mkdirSync(dirname(options.filename), { recursive: true });
@@ -131,6 +159,16 @@ export class SqliteStore implements SessionStore {
     db.pragma("synchronous = NORMAL");
     db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeout ?? 5000)}`);
     db.exec(SCHEMA);
+    const interval = options.checkpointInterval ?? 100;
+    if (options.filename !== ":memory:" && interval > 0) {
+      db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+      const driver = createRequire(import.meta.url).resolve("better-sqlite3");
+      this.#checkpointer = new Worker(CHECKPOINTER, {
+        eval: true,
+        workerData: { driver, filename: options.filename, interval },
+      });
+      this.#checkpointer.unref();
+    }
 
     this.#stmt = prepareStatements(db);
 
@@ -294,6 +332,13 @@ export class SqliteStore implements SessionStore {
     if (!this.#db.open) return;
     this.#flushAudit();
     this.#db.close();
+    const worker = this.#checkpointer;
+    if (worker) {
+      const exited = new Promise((resolve) => worker.once("exit", resolve));
+      worker.postMessage("close");
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+      await worker.terminate();
+    }
   }
 
   /** Queues an audit write for the next batch; resolves when it is committed. */
