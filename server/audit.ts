@@ -64,6 +64,7 @@ export class AuditTrail extends EventEmitter<AuditTrailEvents> {
       : actor
         ? { sessionId: null, userId: actor, device: null }
         : null;
+    if (delivery !== "pending") this.#remember(s.id, delivery);
     this.#append(kind, s.ended.at, s.userId, s.id, s.device, by, delivery, null);
   }
 
@@ -74,17 +75,21 @@ export class AuditTrail extends EventEmitter<AuditTrailEvents> {
   delivery(sessionId: string, status: DeliveryStatus): boolean {
     const known = this.#delivery.get(sessionId);
     if (known !== undefined && DELIVERY_RANK[known] >= DELIVERY_RANK[status]) return false;
+    this.#remember(sessionId, status);
+    this.#store
+      .updateDelivery(sessionId, status)
+      .then(() => this.emit("delivery", sessionId, status))
+      .catch(this.#onError);
+    return true;
+  }
+
+  #remember(sessionId: string, status: DeliveryStatus): void {
     this.#delivery.delete(sessionId);
     this.#delivery.set(sessionId, status);
     if (this.#delivery.size > DELIVERY_MEMO) {
       const oldest = this.#delivery.keys().next();
       if (!oldest.done) this.#delivery.delete(oldest.value);
     }
-    this.#store
-      .updateDelivery(sessionId, status)
-      .then(() => this.emit("delivery", sessionId, status))
-      .catch(this.#onError);
-    return true;
   }
 
   #append(

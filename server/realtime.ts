@@ -131,7 +131,7 @@ export class Realtime implements Notifier {
         socket.disconnect(true);
       });
     });
-    nsp.on("solo:revoke", (notice: RevocationNotice) => this.#deliverLocal(notice));
+    nsp.on("solo:revoke", (notice: RevocationNotice) => this.#deliverLocal(notice, true));
     if (this.#deps.presenceInterval > 0) {
       this.#presenceTimer = setInterval(() => {
         this.#heartbeat().catch((error: unknown) =>
@@ -148,12 +148,17 @@ export class Realtime implements Notifier {
     if (this.#nsp) this.#cluster = hasClusterAdapter(this.#nsp);
   }
 
-  /** Tells the ended session's sockets, here and (through the adapter) on every other node. */
-  revoke(notice: RevocationNotice): void {
+  /**
+   * Tells the ended session's sockets, here and (through the adapter) on every other node.
+   * Returns how many sockets of this node were sent the notice; the caller records that
+   * delivery (other nodes report theirs).
+   */
+  revoke(notice: RevocationNotice): number {
     const nsp = this.#nsp;
-    if (!nsp) return;
-    this.#deliverLocal(notice);
+    if (!nsp) return 0;
+    const reached = this.#deliverLocal(notice, false);
     if (this.#cluster) nsp.serverSideEmit("solo:revoke", notice);
+    return reached;
   }
 
   /**
@@ -264,19 +269,25 @@ export class Realtime implements Notifier {
     this.#markPresence([socket.data.sessionId]).catch(() => {});
   }
 
-  #deliverLocal(notice: RevocationNotice): void {
+  /** Delivers to this node's sockets of the session; returns how many were sent the notice. */
+  #deliverLocal(notice: RevocationNotice, report: boolean): number {
     const nsp = this.#nsp;
     const ids = nsp?.adapter.rooms.get(sessionRoom(notice.sessionId));
-    if (!nsp || !ids) return;
+    if (!nsp || !ids) return 0;
+    let reached = 0;
     for (const id of [...ids]) {
       const socket = nsp.sockets.get(id);
-      if (socket) this.#deliver(socket, notice);
+      if (socket && this.#deliver(socket, notice, report)) reached++;
     }
+    return reached;
   }
 
-  /** Sends the notice, records delivery, waits (bounded) for the acknowledgement, then disconnects. */
-  #deliver(socket: SoloSocket, notice: RevocationNotice): void {
-    if (socket.data.revoked) return;
+  /**
+   * Sends the notice, waits (bounded) for the acknowledgement, then disconnects. Reports the
+   * delivery when asked (the caller reports it otherwise) and the acknowledgement always.
+   */
+  #deliver(socket: SoloSocket, notice: RevocationNotice, report = true): boolean {
+    if (socket.data.revoked) return false;
     socket.data.revoked = true;
     const service = this.#deps.service;
     const sentAt = performance.now();
@@ -284,7 +295,8 @@ export class Realtime implements Notifier {
       if (!error) service.delivered(notice.sessionId, "acknowledged", (performance.now() - sentAt) / 1000);
       socket.disconnect(true);
     });
-    service.delivered(notice.sessionId, "delivered");
+    if (report) service.delivered(notice.sessionId, "delivered");
+    return true;
   }
 
   /** Confirms this node's live sockets in the store, in batches that leave the event loop free in between. */

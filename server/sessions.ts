@@ -11,8 +11,11 @@ import { replacedBy, revocationNotice, sessionView } from "./views.js";
 
 /** Delivers revocation notices to a session's sockets, wherever they are. */
 export interface Notifier {
-  /** Sends `session:revoked` to the ended session's sockets and disconnects them. */
-  revoke(notice: RevocationNotice): void;
+  /**
+   * Sends `session:revoked` to the ended session's sockets and disconnects them. Returns how
+   * many sockets of this node it reached at once (others report their delivery themselves).
+   */
+  revoke(notice: RevocationNotice): number;
 }
 
 /** A successful login. */
@@ -251,11 +254,15 @@ export class SessionService extends EventEmitter<SessionEvents> {
     return ended;
   }
 
-  /** Audits an ended session (pending until a socket gets the notice) and pushes the notice. */
+  /**
+   * Pushes the notice first (nothing stands between the commit and the device), then audits
+   * the ended session: `delivered` when a socket of this node got the notice, else `pending`.
+   */
   #tell(ended: SessionRecord, actor: string | null): void {
-    this.#audit.ended(ended, "pending", actor);
+    const reached = this.#notifier?.revoke(revocationNotice(ended)) ?? 0;
+    this.#audit.ended(ended, reached > 0 ? "delivered" : "pending", actor);
+    if (reached > 0) this.emit("delivery", ended.id, "delivered", null);
     this.emit("ended", ended, actor);
-    this.#notifier?.revoke(revocationNotice(ended));
   }
 }
 
