@@ -79,6 +79,13 @@ export interface SoloServerOptions {
   idleTimeout?: number;
   /** Activity is written to the store at most this often per session. @default 60_000 */
   touchInterval?: number;
+  /**
+   * A live session read from the store answers this node's later checks for this long (ms).
+   * Every end made on this node, or announced by another node through the Redis adapter, is
+   * seen at once; only an end this node is not told of waits for it. 0 reads the store on
+   * every request. @default 1000
+   */
+  sessionCacheTtl?: number;
   /** How often idle and expired sessions are looked for and told. @default 15_000 */
   sweepInterval?: number;
   /** Allowed clock skew when checking token times, in seconds. @default 5 */
@@ -132,6 +139,7 @@ export interface ResolvedOptions {
   maxAge: number;
   idleTimeout: number;
   touchInterval: number;
+  sessionCacheTtl: number;
   sweepInterval: number;
   clockTolerance: number;
   ackTimeout: number;
@@ -164,6 +172,7 @@ export const DEFAULTS = {
   maxAge: 8 * HOUR,
   idleTimeout: 30 * MINUTE,
   touchInterval: MINUTE,
+  sessionCacheTtl: 1000,
   sweepInterval: 15_000,
   clockTolerance: 5,
   ackTimeout: 3000,
@@ -210,6 +219,7 @@ export function resolveOptions(options: SoloServerOptions, defaultNodeId: string
     maxAge: duration("maxAge", options.maxAge, DEFAULTS.maxAge, 1000),
     idleTimeout: duration("idleTimeout", options.idleTimeout, DEFAULTS.idleTimeout, 1000),
     touchInterval: duration("touchInterval", options.touchInterval, DEFAULTS.touchInterval),
+    sessionCacheTtl: duration("sessionCacheTtl", options.sessionCacheTtl, DEFAULTS.sessionCacheTtl),
     sweepInterval: duration("sweepInterval", options.sweepInterval, DEFAULTS.sweepInterval, 10),
     clockTolerance: duration("clockTolerance", options.clockTolerance, DEFAULTS.clockTolerance),
     ackTimeout: duration("ackTimeout", options.ackTimeout, DEFAULTS.ackTimeout, 1),

@@ -131,7 +131,10 @@ export class Realtime implements Notifier {
         socket.disconnect(true);
       });
     });
-    nsp.on("solo:revoke", (notice: RevocationNotice) => this.#deliverLocal(notice, true));
+    nsp.on("solo:revoke", (notice: RevocationNotice) => {
+      this.#deps.service.forget(notice.sessionId);
+      this.#deliverLocal(notice, true);
+    });
     if (this.#deps.presenceInterval > 0) {
       this.#presenceTimer = setInterval(() => {
         this.#heartbeat().catch((error: unknown) =>

@@ -51,8 +51,13 @@ export interface SessionServiceOptions {
   touchInterval: number;
   tombstoneRetention: number;
   auditRetention: number;
+  /** How long (ms) a live session read from the store may answer later checks; 0: always read. */
+  sessionCacheTtl: number;
   clock: () => number;
 }
+
+/** Live sessions remembered by the check cache, at most. */
+const SESSION_CACHE_MAX = 10_000;
 
 /** Largest batch of stale sessions handled per sweep step. */
 const SWEEP_BATCH = 500;
@@ -68,6 +73,8 @@ export class SessionService extends EventEmitter<SessionEvents> {
   readonly #audit: AuditTrail;
   readonly #options: SessionServiceOptions;
   #notifier: Notifier | null = null;
+  /** Live sessions recently read from the store, with the time (the clock's) they may be used until. */
+  readonly #live = new Map<string, { session: SessionRecord; until: number }>();
 
   constructor(store: SessionStore, tokens: TokenService, audit: AuditTrail, options: SessionServiceOptions) {
     super();
@@ -140,13 +147,18 @@ export class SessionService extends EventEmitter<SessionEvents> {
       // An expired token is still looked up, so that the answer says why its session ended
       // (session_expired, session_replaced...) for as long as the store remembers it.
       const { claims, expired } = await this.tokens.verifyAllowingExpiry(token);
-      const session = await this.store.get(claims.sid);
+      const { session, cached } = await this.#lookup(claims.sid);
       if (!session || session.userId !== claims.sub) throw new SoloError(expired ? "token_expired" : "invalid_token");
       if (session.ended) {
         this.delivered(session.id, "delivered");
         throw endedError(session);
       }
       const lapse = this.#lapse(session, this.#options.clock());
+      if (lapse && cached) {
+        // The remembered copy may miss activity recorded elsewhere: never end a session on it.
+        this.forget(session.id);
+        return await this.check(token);
+      }
       if (expired && !lapse) throw new SoloError("token_expired");
       if (lapse) {
         const ended = await this.#end(session.id, lapse, null);
@@ -158,6 +170,39 @@ export class SessionService extends EventEmitter<SessionEvents> {
       if (error instanceof SoloError) this.emit("rejected", error.code);
       throw error;
     }
+  }
+
+  /**
+   * Forgets a cached live session: another node ended it (its `solo:revoke` notice arrived).
+   * Sessions ended through this service are forgotten as they end.
+   */
+  forget(sessionId: string): void {
+    this.#live.delete(sessionId);
+  }
+
+  /**
+   * The session for a check: from the store, or, within `sessionCacheTtl` of reading it live,
+   * from memory. Every end this node makes or hears of removes it at once, so the cache only
+   * matters for an end it was not told of (another process on the same SQLite file without
+   * the Redis adapter, or a lost pub/sub message): that is refused at most `sessionCacheTtl`
+   * later. Socket handshakes re-read the store after joining their room regardless.
+   */
+  async #lookup(sessionId: string): Promise<{ session: SessionRecord | null; cached: boolean }> {
+    const ttl = this.#options.sessionCacheTtl;
+    if (ttl > 0) {
+      const hit = this.#live.get(sessionId);
+      if (hit && hit.until > this.#options.clock()) return { session: hit.session, cached: true };
+    }
+    const session = await this.store.get(sessionId);
+    if (ttl > 0 && session && !session.ended) {
+      this.#live.delete(sessionId);
+      if (this.#live.size >= SESSION_CACHE_MAX) {
+        const oldest = this.#live.keys().next();
+        if (!oldest.done) this.#live.delete(oldest.value);
+      }
+      this.#live.set(sessionId, { session, until: this.#options.clock() + ttl });
+    }
+    return { session, cached: false };
   }
 
   /**
@@ -176,6 +221,7 @@ export class SessionService extends EventEmitter<SessionEvents> {
    * Reads the session fresh, so a session already past its deadline is ended, not revived.
    */
   async activityById(sessionId: string): Promise<void> {
+    this.forget(sessionId);
     const session = await this.store.get(sessionId);
     if (!session || session.ended) return;
     const lapse = this.#lapse(session, this.#options.clock());
@@ -259,6 +305,7 @@ export class SessionService extends EventEmitter<SessionEvents> {
    * the ended session: `delivered` when a socket of this node got the notice, else `pending`.
    */
   #tell(ended: SessionRecord, actor: string | null): void {
+    this.#live.delete(ended.id);
     const reached = this.#notifier?.revoke(revocationNotice(ended)) ?? 0;
     this.#audit.ended(ended, reached > 0 ? "delivered" : "pending", actor);
     if (reached > 0) this.emit("delivery", ended.id, "delivered", null);
