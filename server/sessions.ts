@@ -173,6 +173,21 @@ export class SessionService extends EventEmitter<SessionEvents> {
   }
 
   /**
+   * The synchronous fast path of {@link check}: the token was verified before and its live
+   * session is remembered (see `sessionCacheTtl`) and within its deadlines. Null whenever
+   * anything needs work or a decision: then call {@link check}.
+   */
+  checkCached(token: string | null): Checked | null {
+    if (token === null || this.#options.sessionCacheTtl <= 0) return null;
+    const claims = this.tokens.cached(token);
+    if (!claims) return null;
+    const hit = this.#live.get(claims.sid);
+    const now = this.#options.clock();
+    if (!hit || hit.until <= now || hit.session.userId !== claims.sub || this.#lapse(hit.session, now)) return null;
+    return { claims, session: hit.session };
+  }
+
+  /**
    * Forgets a cached live session: another node ended it (its `solo:revoke` notice arrived).
    * Sessions ended through this service are forgotten as they end.
    */

@@ -1,7 +1,8 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { SoloError } from "../errors.js";
 import type { SessionView } from "../protocol.js";
-import type { SessionService } from "../sessions.js";
+import type { Checked, SessionService } from "../sessions.js";
+import type { SessionRecord } from "../store/types.js";
 import type { SessionClaims } from "../tokens.js";
 import { sessionView } from "../views.js";
 import type { SessionCookie } from "./cookies.js";
@@ -10,11 +11,12 @@ import { sendError, toSoloError } from "./respond.js";
 
 /** What `requireSession()` puts on `req.solo`. */
 export interface SoloRequestContext {
-  userId: string;
-  sessionId: string;
-  roles: readonly string[];
-  session: SessionView;
-  claims: SessionClaims;
+  readonly userId: string;
+  readonly sessionId: string;
+  readonly roles: readonly string[];
+  /** The session as the API shows it (built on first use). */
+  readonly session: SessionView;
+  readonly claims: SessionClaims;
 }
 
 declare module "express-serve-static-core" {
@@ -40,6 +42,29 @@ export interface MiddlewareDeps {
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
+/** `req.solo`: the ids at hand, the SessionView built on first use (most routes need only the ids). */
+class SoloContext implements SoloRequestContext {
+  readonly userId: string;
+  readonly sessionId: string;
+  readonly roles: readonly string[];
+  readonly claims: SessionClaims;
+  readonly #record: SessionRecord;
+  #view: SessionView | undefined;
+
+  constructor(record: SessionRecord, claims: SessionClaims) {
+    this.userId = record.userId;
+    this.sessionId = record.id;
+    this.roles = claims.roles;
+    this.claims = claims;
+    this.#record = record;
+  }
+
+  get session(): SessionView {
+    this.#view ??= sessionView(this.#record);
+    return this.#view;
+  }
+}
+
 /**
  * Builds `requireSession()`: each request's token (bearer or cookie) is verified and its
  * session checked in the store. A refusal answers 401 with the stable code (and `by` for a
@@ -50,33 +75,48 @@ export function createRequireSession(deps: MiddlewareDeps) {
     if (options.role !== undefined && (typeof options.role !== "string" || options.role === "")) {
       throw new TypeError("requireSession: options.role must be a non-empty string");
     }
-    return async function soloRequireSession(req: Request, res: Response, next: NextFunction): Promise<void> {
+    /** Sets `req.solo` for a checked session, or throws `forbidden`. */
+    const admit = (req: Request, { claims, session }: Checked): void => {
+      if (options.role !== undefined && !claims.roles.includes(options.role)) throw new SoloError("forbidden");
+      deps.service.activity(session);
+      req.solo = new SoloContext(session, claims);
+    };
+    const refuse = (req: Request, res: Response, error: unknown): void => {
+      const solo = toSoloError(error);
+      deps.cookie.clearIfRefused(req, res, solo.code);
+      sendError(res, solo);
+    };
+    return function soloRequireSession(req: Request, res: Response, next: NextFunction): void {
+      let token: string | null;
+      let cached: Checked | null;
       try {
         if (!SAFE_METHODS.has(req.method) && usesCookie(req)) {
           const refused = deps.csrf(req);
           if (refused) throw refused;
         }
-        const { claims, session } = await deps.service.check(deps.cookie.token(req));
-        if (options.role !== undefined && !claims.roles.includes(options.role)) throw new SoloError("forbidden");
-        deps.service.activity(session);
-        let view: SessionView | undefined;
-        req.solo = {
-          userId: session.userId,
-          sessionId: session.id,
-          roles: claims.roles,
-          get session() {
-            view ??= sessionView(session); // built on first use: most routes need only the ids
-            return view;
-          },
-          claims,
-        };
+        token = deps.cookie.token(req);
+        cached = deps.service.checkCached(token); // the common path: no await at all
+        if (cached) admit(req, cached);
       } catch (error) {
-        const solo = toSoloError(error);
-        deps.cookie.clearIfRefused(req, res, solo.code);
-        sendError(res, solo);
+        refuse(req, res, error);
         return;
       }
-      next();
+      if (cached) {
+        next();
+        return;
+      }
+      deps.service.check(token).then(
+        (checked) => {
+          try {
+            admit(req, checked);
+          } catch (error) {
+            refuse(req, res, error);
+            return;
+          }
+          next();
+        },
+        (error: unknown) => refuse(req, res, error),
+      );
     };
   };
 }
