@@ -68,6 +68,7 @@ export class TokenService {
   #ring: KeyRing;
   readonly #options: TokenServiceOptions;
   readonly #cache = new Map<string, CacheEntry>();
+  readonly #inflight = new Map<string, Promise<CacheEntry>>();
 
   constructor(ring: KeyRing, options: TokenServiceOptions) {
     this.#ring = ring;
@@ -142,7 +143,13 @@ export class TokenService {
       this.#checkTimes(cached.claims);
       return cached.claims;
     }
-    const entry = await this.#verifyUncached(token);
+    // Concurrent requests with one new token share one signature check.
+    let pending = this.#inflight.get(token);
+    if (!pending) {
+      pending = this.#verifyUncached(token).finally(() => this.#inflight.delete(token));
+      this.#inflight.set(token, pending);
+    }
+    const entry = await pending;
     this.#checkTimes(entry.claims);
     if (this.#options.cacheSize > 0) {
       if (this.#cache.size >= this.#options.cacheSize) {
