@@ -41,6 +41,8 @@ interface Args {
   phases: PhaseName[];
   profile: boolean;
   source: boolean;
+  /** Another build of the library (its `dist/server/index.js`), e.g. a baseline commit's. */
+  serverBuild: string | null;
   clusterStore: "redis" | "sqlite";
   sizes: number[] | null;
 }
@@ -52,6 +54,7 @@ function parseArgs(argv: string[]): Args {
     phases: [...PHASES],
     profile: false,
     source: false,
+    serverBuild: null,
     clusterStore: "redis",
     sizes: null,
   };
@@ -65,6 +68,7 @@ function parseArgs(argv: string[]): Args {
     if (a === "--quick") args.quick = true;
     else if (a === "--profile") args.profile = true;
     else if (a === "--source") args.source = true;
+    else if (a.startsWith("--server-build")) args.serverBuild = resolve(value());
     else if (a.startsWith("--out")) args.out = value();
     else if (a.startsWith("--sizes")) {
       const sizes = value().split(",").map(Number);
@@ -83,7 +87,7 @@ function parseArgs(argv: string[]): Args {
       args.phases = list as PhaseName[];
     } else
       throw new Error(
-        `unknown option ${a}; options: --quick --out DIR --phases ${PHASES.join(",")} --profile --source --cluster-store redis|sqlite --sizes N,N`,
+        `unknown option ${a}; options: --quick --out DIR --phases ${PHASES.join(",")} --profile --source --server-build FILE --cluster-store redis|sqlite --sizes N,N`,
       );
   }
   return args;
@@ -147,6 +151,11 @@ function defaults(args: Args, serverCode: Settings["serverCode"]): Settings {
 
 /** The compiled library when it is there and up to date; else the sources through tsx. */
 function serverModule(args: Args, log: (l: string) => void): { url: string; code: Settings["serverCode"] } {
+  if (args.serverBuild) {
+    if (!existsSync(args.serverBuild)) throw new Error(`--server-build: ${args.serverBuild} does not exist`);
+    log(`server library from ${args.serverBuild}`);
+    return { url: pathToFileURL(args.serverBuild).href, code: "dist" };
+  }
   const dist = join(ROOT, "dist/server/index.js");
   const source = join(ROOT, "server/index.ts");
   if (!args.source && existsSync(dist)) {
