@@ -1,22 +1,9 @@
-import { createHash } from "node:crypto";
 import type { Request } from "express";
 import type { Logger } from "pino";
 import { currentRequestId, type LoginOutcome } from "./http/observe.js";
+import { logId } from "./logging.js";
 import type { SessionService } from "./sessions.js";
 import type { DeviceInfo, SessionRecord } from "./store/types.js";
-
-/**
- * A session id as it may appear in logs: the first 12 hex digits of its SHA-256. Enough to
- * follow one session through the logs; useless to anyone who reads them.
- *
- * @example
- * ```ts
- * hashId("3q2-7w...") // → "9f86d081884c"
- * ```
- */
-export function hashId(id: string): string {
-  return createHash("sha256").update(id).digest("hex").slice(0, 12);
-}
 
 /** The device fields a log line carries. */
 function device(d: DeviceInfo): { name: string | null; browser: string | null; os: string | null; ip: string | null } {
@@ -31,7 +18,7 @@ function base(event: string): { event: string; reqId?: string } {
 
 /**
  * Writes one structured log line per login, refusal and ended session (kick), from the
- * session service's events. Session ids are hashed ({@link hashId}); tokens, passwords and
+ * session service's events. Session ids are hashed ({@link logId}); tokens, passwords and
  * cookies are never logged. Notice delivery is logged at debug level.
  *
  * @example
@@ -49,16 +36,16 @@ export function logSessionEvents(
       {
         ...base("login"),
         userId: session.userId,
-        sid: hashId(session.id),
+        sid: logId(session.id),
         device: device(session.device),
-        replaced: replaced.map((s) => hashId(s.id)),
+        replaced: replaced.map((s) => logId(s.id)),
       },
       "login",
     );
   });
   service.on("refused", (userId, active, policy) => {
     logger.info(
-      { ...base("login_refused"), userId, policy, activeSid: hashId(active.id), activeDevice: device(active.device) },
+      { ...base("login_refused"), userId, policy, activeSid: logId(active.id), activeDevice: device(active.device) },
       "login refused by policy",
     );
   });
@@ -70,9 +57,9 @@ export function logSessionEvents(
         ...base("session_ended"),
         reason: end.reason,
         userId: session.userId,
-        sid: hashId(session.id),
+        sid: logId(session.id),
         device: device(session.device),
-        ...(end.by ? { bySid: hashId(end.by.sessionId), byDevice: device(end.by.device) } : {}),
+        ...(end.by ? { bySid: logId(end.by.sessionId), byDevice: device(end.by.device) } : {}),
         ...(actor !== null ? { actor } : {}),
       },
       `session ended: ${end.reason}`,
@@ -82,7 +69,7 @@ export function logSessionEvents(
     logger.debug(
       {
         ...base("notice"),
-        sid: hashId(sessionId),
+        sid: logId(sessionId),
         status,
         ...(seconds !== null ? { ms: Math.round(seconds * 1000) } : {}),
       },
