@@ -1,75 +1,31 @@
-import { execSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
 import type { BrowserContext, BrowserContextOptions, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ErrorBody } from "../../server/protocol.js";
-import { type Standalone, startStandalone } from "../../server/standalone.js";
-import { launchBrowser, type TestBrowser } from "../support/browser.js";
 import { UA } from "../support/client.js";
-import { tempDir } from "../support/server.js";
+import { type Demo, live, shot, signIn, startDemo } from "./demo.js";
 
-const ROOT = join(import.meta.dirname, "../..");
-const DEMO_DIR = join(ROOT, "dist/demo");
-const SHOTS = join(ROOT, "test-results/e2e");
 const DRAFT_KEY = "demo:draft";
 
-let server: Standalone;
-let browser: TestBrowser;
-let dataDir: string;
-const problems: string[] = [];
-const contexts: BrowserContext[] = [];
+let demo: Demo;
+let server: Demo["server"];
 
 beforeAll(async () => {
-  if (!existsSync(join(DEMO_DIR, "index.html"))) execSync("npm run build:demo", { cwd: ROOT, stdio: "ignore" });
-  mkdirSync(SHOTS, { recursive: true });
-  dataDir = tempDir("solo-e2e-");
-  server = await startStandalone(
-    { PORT: "0", HOST: "127.0.0.1", SOLO_STORE: "sqlite", SOLO_DATA_DIR: dataDir, LOG_LEVEL: "silent" },
-    { demoDir: DEMO_DIR },
-  );
-  browser = await launchBrowser();
+  demo = await startDemo();
+  server = demo.server;
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await demo?.close();
 });
 
 afterEach(async () => {
-  for (const context of contexts.splice(0)) await context.close();
-  const found = problems.splice(0);
-  expect(found, "page errors or CSP violations").toEqual([]);
+  await demo.closeContexts();
+  expect(demo.problems.splice(0), "page errors or CSP violations").toEqual([]);
 });
 
 /** A new browser (context) with one page on the demo; page errors and CSP refusals are collected. */
-async function open(options: BrowserContextOptions): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.context({ viewport: { width: 1280, height: 860 }, ...options });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
-  page.on("console", (message) => {
-    if (/Content Security Policy|Refused to/i.test(message.text())) problems.push(`csp: ${message.text()}`);
-  });
-  await page.goto(server.url);
-  return { context, page };
-}
-
-async function signIn(page: Page, username: string, password = "demo"): Promise<void> {
-  await page.getByLabel("Username").fill(username);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("heading", { name: `Signed in as ${username}` }).waitFor();
-}
-
-async function live(page: Page): Promise<void> {
-  await page.locator('#connection[data-status="connected"]').waitFor();
-}
-
-/** Saves a screenshot to test-results/e2e; `fullPage: false` shows a modal as the person sees it. */
-function shot(page: Page, name: string, fullPage = true): Promise<Buffer> {
-  return page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
+function open(options: BrowserContextOptions): Promise<{ context: BrowserContext; page: Page }> {
+  return demo.open(options);
 }
 
 /** The session cookie's value in a context: the token the server gave that browser. */
@@ -224,9 +180,7 @@ describe("two browsers, one account", () => {
     await a.page.close();
     const b = await open({ userAgent: UA.firefoxWindows });
     await signIn(b.page, "admin", "admin");
-    const again = await a.context.newPage();
-    again.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
-    await again.goto(server.url);
+    const again = await demo.tab(a.context);
     const dialog = again.getByRole("alertdialog");
     await dialog.waitFor({ state: "visible" });
     expect(await dialog.getAttribute("data-reason")).toBe("replaced");
@@ -245,9 +199,7 @@ describe("two browsers, one account", () => {
     const first = await open({ userAgent: UA.chromeMac });
     await signIn(first.page, "carol");
     await live(first.page);
-    const second = await first.context.newPage();
-    second.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
-    await second.goto(server.url);
+    const second = await demo.tab(first.context);
     await second.getByRole("heading", { name: "Signed in as carol" }).waitFor();
     await live(second);
     const connects = () => first.page.locator("#log .log-good", { hasText: "Connected" }).count();
