@@ -1,74 +1,29 @@
-import { execSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
-import { join } from "node:path";
 import type { BrowserContext, BrowserContextOptions, Locator, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type Standalone, startStandalone } from "../../server/standalone.js";
-import { launchBrowser, type TestBrowser } from "../support/browser.js";
 import { UA } from "../support/client.js";
-import { tempDir } from "../support/server.js";
+import { type Demo, shot as fullShot, startDemo } from "./demo.js";
 
-const ROOT = join(import.meta.dirname, "../..");
-const DEMO_DIR = join(ROOT, "dist/demo");
-const SHOTS = join(ROOT, "test-results/e2e");
 const IPHONE =
   "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
 const DELIVERY_RANK = { pending: 0, delivered: 1, acknowledged: 2 } as const;
 
-let server: Standalone;
-let browser: TestBrowser;
-let dataDir: string;
-const problems: string[] = [];
-const contexts: BrowserContext[] = [];
-
-/** The newest modification time under a directory (source files of the demo and the SDK). */
-function newest(dir: string): number {
-  let latest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    latest = Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
-  }
-  return latest;
-}
+let demo: Demo;
 
 beforeAll(async () => {
-  // Build the demo when it is missing or older than its sources, so the page under test is this code.
-  const built = join(DEMO_DIR, "index.html");
-  const sources = Math.max(newest(join(ROOT, "demo")), newest(join(ROOT, "client-sdk")));
-  if (!existsSync(built) || statSync(built).mtimeMs < sources) {
-    execSync("npm run build:demo", { cwd: ROOT, stdio: "ignore" });
-  }
-  mkdirSync(SHOTS, { recursive: true });
-  dataDir = tempDir("solo-e2e-admin-");
-  server = await startStandalone(
-    { PORT: "0", HOST: "127.0.0.1", SOLO_STORE: "sqlite", SOLO_DATA_DIR: dataDir, LOG_LEVEL: "silent" },
-    { demoDir: DEMO_DIR },
-  );
-  browser = await launchBrowser();
+  demo = await startDemo();
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await demo?.close();
 });
 
 afterEach(async () => {
-  for (const context of contexts.splice(0)) await context.close();
-  const found = problems.splice(0);
-  expect(found, "page errors or CSP violations").toEqual([]);
+  await demo.closeContexts();
+  expect(demo.problems.splice(0), "page errors or CSP violations").toEqual([]);
 });
 
-async function open(options: BrowserContextOptions): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.context({ viewport: { width: 1280, height: 860 }, ...options });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
-  page.on("console", (message) => {
-    if (/Content Security Policy|Refused to/i.test(message.text())) problems.push(`csp: ${message.text()}`);
-  });
-  await page.goto(server.url);
-  return { context, page };
+function open(options: BrowserContextOptions): Promise<{ context: BrowserContext; page: Page }> {
+  return demo.open(options);
 }
 
 async function signIn(page: Page, username: string, password = "demo"): Promise<string> {
@@ -82,9 +37,7 @@ async function signIn(page: Page, username: string, password = "demo"): Promise<
   return id;
 }
 
-function shot(page: Page, name: string): Promise<Buffer> {
-  return page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-}
+const shot = (page: Page, name: string): Promise<Buffer> => fullShot(page, name);
 
 /** The admin view's parts on a page. */
 function adminView(page: Page) {
@@ -240,7 +193,7 @@ describe("the admin view", () => {
     await a.page.setViewportSize({ width: 820, height: 1000 });
     expect(await a.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(820);
     await shot(a.page, "admin-tablet-dark");
-    await c.page.screenshot({ path: join(SHOTS, "admin-c-ended-by-admin.png") });
+    await fullShot(c.page, "admin-c-ended-by-admin", false);
   });
 
   it("fits a phone, and goes away when the admin's own session ends", async () => {

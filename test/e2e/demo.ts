@@ -1,5 +1,5 @@
 import { execSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { BrowserContext, BrowserContextOptions, Page } from "playwright-core";
 import { type Standalone, startStandalone } from "../../server/standalone.js";
@@ -9,6 +9,16 @@ import { tempDir } from "../support/server.js";
 const ROOT = join(import.meta.dirname, "../..");
 export const DEMO_DIR = join(ROOT, "dist/demo");
 export const SHOTS = join(ROOT, "test-results/e2e");
+
+/** The newest modification time under a directory. */
+function newest(dir: string): number {
+  let latest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    latest = Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
+  }
+  return latest;
+}
 
 /** The standalone server with the built demo, a Chromium, and the contexts a test opened. */
 export interface Demo {
@@ -30,7 +40,10 @@ export interface Demo {
  * dist/demo (built first if missing), and Chromium.
  */
 export async function startDemo(env: NodeJS.ProcessEnv = {}): Promise<Demo> {
-  if (!existsSync(join(DEMO_DIR, "index.html")) || !existsSync(join(DEMO_DIR, "react.html"))) {
+  // Build the demo when it is missing or older than its sources, so the page under test is this code.
+  const built = join(DEMO_DIR, "index.html");
+  const sources = Math.max(newest(join(ROOT, "demo")), newest(join(ROOT, "client-sdk")));
+  if (!existsSync(built) || !existsSync(join(DEMO_DIR, "react.html")) || statSync(built).mtimeMs < sources) {
     execSync("npm run build:demo", { cwd: ROOT, stdio: "ignore" });
   }
   mkdirSync(SHOTS, { recursive: true });
