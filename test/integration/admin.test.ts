@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type {
   AdminEndResponse,
   AdminSessionsResponse,
@@ -6,28 +6,11 @@ import type {
   DeliveryUpdate,
   ErrorBody,
 } from "../../server/protocol.js";
-import { type ClientSocket, call, connect, login, nextDisconnect, nextRevocation, UA } from "../support/client.js";
-import { type AdminSocket, adminToken, auditTrail, connectAdmin } from "../support/ops.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { call, login, nextDisconnect, nextRevocation, UA } from "../support/client.js";
+import { adminToken, auditTrail, connectAdmin } from "../support/ops.js";
+import { testResources } from "../support/resources.js";
 
-const servers: TestServer[] = [];
-const sockets: (ClientSocket | AdminSocket)[] = [];
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.close();
-  for (const s of servers.splice(0)) await s.close({ removeData: true });
-});
-
-async function server(options: Parameters<typeof startTestServer>[0] = {}): Promise<TestServer> {
-  const s = await startTestServer(options);
-  servers.push(s);
-  return s;
-}
-
-async function socketFor(url: string, token: string): Promise<ClientSocket> {
-  const s = await connect(url, token);
-  sockets.push(s);
-  return s;
-}
+const { server, socketFor, track } = testResources();
 
 const ADMIN_ROUTES: [method: string, path: string][] = [
   ["GET", "/auth/admin/sessions"],
@@ -250,7 +233,7 @@ describe("admin feed (namespace /admin)", () => {
     const srv = await server();
     const token = await adminToken(srv.url);
     const feed = await connectAdmin(srv.url, token);
-    sockets.push(feed);
+    track(feed);
     const events: AuditEventView[] = [];
     const updates: DeliveryUpdate[] = [];
     feed.on("admin:audit", (e) => events.push(e));
@@ -296,7 +279,7 @@ describe("admin feed (namespace /admin)", () => {
 
     const token = await adminToken(srv.url);
     const feed = await connectAdmin(srv.url, token);
-    sockets.push(feed);
+    track(feed);
     const dropped = new Promise<string>((resolve) => feed.once("disconnect", resolve));
     await adminToken(srv.url); // a new admin sign-in replaces the first admin session
     expect(await dropped).toBe("io server disconnect");

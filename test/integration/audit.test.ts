@@ -1,28 +1,11 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ErrorBody } from "../../server/protocol.js";
-import { type ClientSocket, call, connect, handshakeError, login, nextRevocation, UA } from "../support/client.js";
+import { call, handshakeError, login, nextRevocation, UA } from "../support/client.js";
 import { MINUTE, manualClock } from "../support/clock.js";
 import { adminToken, auditTrail, endingEvent, heldRevocation } from "../support/ops.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { testResources } from "../support/resources.js";
 
-const servers: TestServer[] = [];
-const sockets: ClientSocket[] = [];
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.close();
-  for (const s of servers.splice(0)) await s.close({ removeData: true });
-});
-
-async function server(options: Parameters<typeof startTestServer>[0] = {}): Promise<TestServer> {
-  const s = await startTestServer(options);
-  servers.push(s);
-  return s;
-}
-
-async function socketFor(url: string, token: string): Promise<ClientSocket> {
-  const s = await connect(url, token);
-  sockets.push(s);
-  return s;
-}
+const { server, socketFor } = testResources();
 
 describe("delivery status of a kick", () => {
   it("is delivered when the notice reaches the live socket, then acknowledged when the device acks", async () => {

@@ -1,36 +1,17 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ErrorBody, SessionResponse } from "../../server/protocol.js";
-import {
-  type ClientSocket,
-  call,
-  connect,
-  handshakeError,
-  login,
-  nextDisconnect,
-  nextRevocation,
-  UA,
-} from "../support/client.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { call, connect, handshakeError, login, nextDisconnect, nextRevocation, UA } from "../support/client.js";
+import { testResources } from "../support/resources.js";
+import { startTestServer } from "../support/server.js";
 
-const servers: TestServer[] = [];
-const sockets: ClientSocket[] = [];
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.close();
-  for (const s of servers.splice(0)) await s.close({ removeData: true });
-});
-
-async function server(options: Parameters<typeof startTestServer>[0] = {}): Promise<TestServer> {
-  const s = await startTestServer(options);
-  servers.push(s);
-  return s;
-}
+const { server, track } = testResources();
 
 describe("the kick", () => {
   it("pushes session:revoked to the old socket, disconnects it, and refuses the old token everywhere", async () => {
     const srv = await server();
     const first = await login(srv.url, { username: "alice", password: "demo", device: { name: "Old laptop" } });
     const socket = await connect(srv.url, first.token);
-    sockets.push(socket);
+    track(socket);
     const revoked = nextRevocation(socket);
     const disconnected = nextDisconnect(socket);
 
@@ -67,7 +48,7 @@ describe("the kick", () => {
     expect((await call(srv.url, "/auth/session", second.token)).status).toBe(200);
     expect((await call(srv.url, "/api/notes", second.token)).status).toBe(200);
     const fresh = await connect(srv.url, second.token);
-    sockets.push(fresh);
+    track(fresh);
     expect(fresh.connected).toBe(true);
   });
 
@@ -75,7 +56,7 @@ describe("the kick", () => {
     const srv = await server();
     const bob = await login(srv.url, { username: "bob", password: "demo" });
     const bobSocket = await connect(srv.url, bob.token);
-    sockets.push(bobSocket);
+    track(bobSocket);
     let bobRevoked = false;
     bobSocket.on("session:revoked", () => {
       bobRevoked = true;
@@ -96,7 +77,7 @@ describe("the kick", () => {
     expect(viaCookie.status).toBe(200);
     expect((viaCookie.body as SessionResponse).session.id).toBe(first.session.id);
     const socket = await connect(srv.url, null, { extraHeaders: { cookie } });
-    sockets.push(socket);
+    track(socket);
     expect(socket.connected).toBe(true);
   });
 
@@ -104,7 +85,7 @@ describe("the kick", () => {
     const srv = await server();
     const first = await login(srv.url);
     const socket = await connect(srv.url, first.token);
-    sockets.push(socket);
+    track(socket);
     const revoked = nextRevocation(socket);
     const out = await call(srv.url, "/auth/logout", first.token, { method: "POST" });
     expect(out.status).toBe(204);
@@ -157,14 +138,14 @@ describe("the kick", () => {
     const srv = await server();
     const first = await login(srv.url);
     const older = await connect(srv.url, first.token);
-    sockets.push(older);
+    track(older);
     let told = false;
     older.on("session:revoked", () => {
       told = true;
     });
     const gone = nextDisconnect(older);
     const newer = await connect(srv.url, first.token);
-    sockets.push(newer);
+    track(newer);
     expect(await gone).toBe("io server disconnect");
     expect(told).toBe(false);
     expect(newer.connected).toBe(true);
@@ -247,7 +228,7 @@ describe("a restart on the same SQLite file", () => {
     expect((refused.body as ErrorBody).by?.device.browser).toBe("Firefox 132");
     expect((await handshakeError(second.url, old.token)).message).toBe("session_replaced");
     const socket = await connect(second.url, live.token);
-    sockets.push(socket);
+    track(socket);
     expect(socket.connected).toBe(true);
   });
 });

@@ -2,27 +2,16 @@ import { request } from "node:http";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { io, Manager } from "socket.io-client";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { MAX_CLIENT_MESSAGE } from "../../server/realtime.js";
 import { type ClientSocket, call, connect, handshakeError, login, nextDisconnect } from "../support/client.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { testResources } from "../support/resources.js";
 
 // The session channel under hostile clients: oversized packets, handshake floods from one
 // address and for one session, extra namespace handshakes over one connection, connections that
 // never finish their handshake. Each is refused or cut off, and the server keeps serving.
 
-const servers: TestServer[] = [];
-const sockets: ClientSocket[] = [];
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.close();
-  for (const s of servers.splice(0)) await s.close({ removeData: true });
-});
-
-async function server(options: Parameters<typeof startTestServer>[0] = {}): Promise<TestServer> {
-  const s = await startTestServer(options);
-  servers.push(s);
-  return s;
-}
+const { server, track } = testResources();
 
 const generous = { points: 10_000, duration: 60_000 };
 
@@ -73,6 +62,7 @@ describe("oversized packets", () => {
     const gc = collector();
     const oversized = "x".repeat(1024 * 1024);
 
+    const sockets: ClientSocket[] = []; // closed and dropped between measurements, so the GC can take them
     const round = async () => {
       const socket = await connect(srv.url, token);
       sockets.push(socket);
@@ -96,7 +86,7 @@ describe("oversized packets", () => {
     // The server still serves HTTP and the session channel.
     expect((await call(srv.url, "/auth/session", token)).status).toBe(200);
     const fresh = await connect(srv.url, token);
-    sockets.push(fresh);
+    track(fresh);
     expect(fresh.connected).toBe(true);
   });
 
@@ -104,7 +94,7 @@ describe("oversized packets", () => {
     const srv = await server();
     const { token } = await login(srv.url);
     const socket = await connect(srv.url, token);
-    sockets.push(socket);
+    track(socket);
     const raw = socket as unknown as { emit(event: string, payload: string): void };
     raw.emit("session:activity", "y".repeat(MAX_CLIENT_MESSAGE - 100));
     const alive = await call(srv.url, "/auth/session", token);
@@ -123,7 +113,7 @@ describe("oversized packets", () => {
       reconnection: false,
       forceNew: true,
     });
-    sockets.push(huge);
+    track(huge);
     const closed = await new Promise<string>((resolve) => {
       huge.io.once("close", (reason) => resolve(reason));
       huge.once("connect", () => resolve("connected"));
@@ -160,7 +150,7 @@ describe("handshake floods", () => {
 
     const { token } = await login(srv.url);
     const other = await connect(srv.url, token, { extraHeaders: { "x-forwarded-for": "203.0.113.51" } });
-    sockets.push(other);
+    track(other);
     expect(other.connected).toBe(true);
     expect((await call(srv.url, "/auth/session", token)).status).toBe(200);
   });
@@ -171,7 +161,7 @@ describe("handshake floods", () => {
     let newest: ClientSocket | null = null;
     for (let i = 0; i < 3; i++) {
       newest = await connect(srv.url, token);
-      sockets.push(newest);
+      track(newest);
     }
     for (let i = 0; i < 5; i++) {
       const refused = await handshakeError(srv.url, token);
@@ -182,7 +172,7 @@ describe("handshake floods", () => {
     // Another session is not affected.
     const bob = await login(srv.url, { username: "bob", password: "demo" });
     const bobSocket = await connect(srv.url, bob.token);
-    sockets.push(bobSocket);
+    track(bobSocket);
     expect(bobSocket.connected).toBe(true);
   });
 

@@ -1,19 +1,10 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ErrorBody } from "../../server/protocol.js";
 import { call, login } from "../support/client.js";
 import { manualClock } from "../support/clock.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { testResources } from "../support/resources.js";
 
-const servers: TestServer[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) await s.close({ removeData: true });
-});
-
-async function server(options: Parameters<typeof startTestServer>[0]): Promise<TestServer> {
-  const s = await startTestServer(options);
-  servers.push(s);
-  return s;
-}
+const { server } = testResources();
 
 const code = (res: { body: unknown }) => (res.body as ErrorBody).error;
 
