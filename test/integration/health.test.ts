@@ -1,32 +1,13 @@
-import { rmSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import express from "express";
-import { pino } from "pino";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createHealthRouter } from "../../server/http/health.js";
 import type { ErrorBody } from "../../server/protocol.js";
-import { type Standalone, startStandalone } from "../../server/standalone.js";
 import { call } from "../support/client.js";
-import { tempDir } from "../support/server.js";
+import { testResources } from "../support/resources.js";
 
-const running: { server: Standalone; dir: string }[] = [];
-afterEach(async () => {
-  for (const { server, dir } of running.splice(0)) {
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-async function standalone(): Promise<Standalone> {
-  const dir = tempDir();
-  const server = await startStandalone(
-    { PORT: "0", HOST: "127.0.0.1", SOLO_DATA_DIR: dir, LOG_LEVEL: "silent" },
-    { solo: { logger: pino({ level: "silent" }) } },
-  );
-  running.push({ server, dir });
-  return server;
-}
+const { standalone } = testResources();
 
 describe("health", () => {
   it("answers /healthz and /readyz with 200 while the store is reachable", async () => {

@@ -1,32 +1,10 @@
-import { rmSync } from "node:fs";
-import { pino } from "pino";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Metrics } from "../../server/metrics.js";
-import { type Standalone, startStandalone } from "../../server/standalone.js";
-import { type ClientSocket, connect, login, nextRevocation } from "../support/client.js";
+import { connect, login, nextRevocation } from "../support/client.js";
 import { sample, scrape } from "../support/ops.js";
-import { tempDir } from "../support/server.js";
+import { testResources } from "../support/resources.js";
 
-const running: { server: Standalone; dir: string }[] = [];
-const sockets: ClientSocket[] = [];
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.close();
-  for (const { server, dir } of running.splice(0)) {
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-/** The `npm start` server on a free port, SQLite in a temp dir. */
-async function standalone(): Promise<Standalone> {
-  const dir = tempDir();
-  const server = await startStandalone(
-    { PORT: "0", HOST: "127.0.0.1", SOLO_DATA_DIR: dir, LOG_LEVEL: "silent" },
-    { solo: { logger: pino({ level: "silent" }) } },
-  );
-  running.push({ server, dir });
-  return server;
-}
+const { standalone, track } = testResources();
 
 const KEY_SERIES = [
   "solo_sessions_live",
@@ -64,7 +42,7 @@ describe("/metrics", () => {
 
     const first = await login(srv.url);
     const socket = await connect(srv.url, first.token);
-    sockets.push(socket);
+    track(socket);
     const during = await scrape(srv.url);
     expect(sample(during, "solo_sessions_live")).toBe(1);
     expect(sample(during, "solo_sockets_connected")).toBe(1);

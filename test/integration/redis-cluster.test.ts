@@ -12,8 +12,8 @@ import {
   nextRevocation,
   UA,
 } from "../support/client.js";
-import { anyUser, startRedis, type TestRedis, uniquePrefix } from "../support/redis.js";
-import { startTestServer, type TestServer, tempDir } from "../support/server.js";
+import { startNodes, startRedis, type TestRedis, uniquePrefix } from "../support/redis.js";
+import { type TestServer, tempDir } from "../support/server.js";
 
 let redis: TestRedis;
 const dataDir = tempDir("solo-cluster-");
@@ -39,18 +39,8 @@ let lastPrefix = "";
 async function cluster(n = 3, adapter: AdapterChoice = true): Promise<TestServer[]> {
   const keyPrefix = uniquePrefix("c");
   lastPrefix = keyPrefix;
-  const nodes: TestServer[] = [];
-  for (let i = 1; i <= n; i++) {
-    const node = await startTestServer({
-      store: "redis",
-      redis: { url: redis.url, keyPrefix, adapter },
-      dataDir,
-      nodeId: `node-${i}`,
-      authenticate: anyUser,
-    });
-    servers.push(node);
-    nodes.push(node);
-  }
+  const nodes = await startNodes(n, { url: redis.url, keyPrefix, dataDir, adapter });
+  servers.push(...nodes);
   return nodes;
 }
 

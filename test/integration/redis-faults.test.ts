@@ -12,14 +12,14 @@ import {
   nextRevocation,
 } from "../support/client.js";
 import {
-  anyUser,
   type NodeProcess,
   startNodeProcess,
+  startNodes,
   startRedis,
   type TestRedis,
   uniquePrefix,
 } from "../support/redis.js";
-import { startTestServer, type TestServer, tempDir } from "../support/server.js";
+import { type TestServer, tempDir } from "../support/server.js";
 
 /** Generous bound on "Redis is back" → "zombie told" (1 s reconnect backoff + one pass, on a busy CI box). */
 const RECONNECT_BOUND = 5_000;
@@ -39,18 +39,8 @@ afterEach(async () => {
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 async function nodesOn(redis: TestRedis, keyPrefix: string, n: number, reconcileInterval: number) {
-  const nodes: TestServer[] = [];
-  for (let i = 1; i <= n; i++) {
-    const node = await startTestServer({
-      store: "redis",
-      redis: { url: redis.url, keyPrefix, reconcileInterval },
-      dataDir,
-      nodeId: `node-${i}`,
-      authenticate: anyUser,
-    });
-    servers.push(node);
-    nodes.push(node);
-  }
+  const nodes = await startNodes(n, { url: redis.url, keyPrefix, dataDir, reconcileInterval });
+  servers.push(...nodes);
   return nodes;
 }
 

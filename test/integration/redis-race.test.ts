@@ -2,8 +2,8 @@ import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ErrorBody } from "../../server/protocol.js";
 import { type ClientSocket, call, connect, login } from "../support/client.js";
-import { anyUser, startRedis, type TestRedis, uniquePrefix } from "../support/redis.js";
-import { startTestServer, type TestServer, tempDir } from "../support/server.js";
+import { startNodes, startRedis, type TestRedis, uniquePrefix } from "../support/redis.js";
+import { type TestServer, tempDir } from "../support/server.js";
 
 const ROUNDS = 50;
 const RACERS = 20;
@@ -14,20 +14,9 @@ const dataDir = tempDir("solo-race-");
 beforeAll(async () => {
   redis = await startRedis();
   const keyPrefix = uniquePrefix("race");
-  for (let i = 1; i <= 3; i++) {
-    nodes.push(
-      await startTestServer({
-        store: "redis",
-        redis: { url: redis.url, keyPrefix },
-        dataDir,
-        nodeId: `node-${i}`,
-        authenticate: anyUser,
-        // 20 simultaneous logins of one user would (rightly) trip the per-name login limit;
-        // this test is about the claim, so the limits are out of the way.
-        rateLimit: false,
-      }),
-    );
-  }
+  // 20 simultaneous logins of one user would (rightly) trip the per-name login limit;
+  // this test is about the claim, so the limits are out of the way.
+  nodes = await startNodes(3, { url: redis.url, keyPrefix, dataDir, rateLimit: false });
 });
 afterAll(async () => {
   for (const node of nodes) await node.close();

@@ -4,6 +4,7 @@ import { createServer, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startTestServer, type TestServer } from "./server.js";
 
 /** A real redis-server started for a test run, in its own temp directory, on a free port. */
 export interface TestRedis {
@@ -215,4 +216,39 @@ export async function startNodeProcess(options: ClusterNodeOptions & { nodeId: s
       await exited;
     },
   };
+}
+
+/** Options of {@link startNodes}. */
+export interface NodesOptions {
+  url: string;
+  keyPrefix: string;
+  /** One key directory shared by the nodes (they must agree on the signing keys). */
+  dataDir: string;
+  adapter?: boolean | "sharded" | "classic";
+  reconcileInterval?: number;
+  rateLimit?: false;
+}
+
+/** `n` real servers sharing one Redis, named node-1..node-n, accepting any username. The caller closes them. */
+export async function startNodes(n: number, options: NodesOptions): Promise<TestServer[]> {
+  const { url, keyPrefix, dataDir, adapter, reconcileInterval, rateLimit } = options;
+  const nodes: TestServer[] = [];
+  for (let i = 1; i <= n; i++) {
+    nodes.push(
+      await startTestServer({
+        store: "redis",
+        redis: {
+          url,
+          keyPrefix,
+          ...(adapter === undefined ? {} : { adapter }),
+          ...(reconcileInterval === undefined ? {} : { reconcileInterval }),
+        },
+        dataDir,
+        nodeId: `node-${i}`,
+        authenticate: anyUser,
+        ...(rateLimit === undefined ? {} : { rateLimit }),
+      }),
+    );
+  }
+  return nodes;
 }

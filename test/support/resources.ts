@@ -1,6 +1,9 @@
+import { rmSync } from "node:fs";
+import { pino } from "pino";
 import { afterEach } from "vitest";
+import { type Standalone, startStandalone } from "../../server/standalone.js";
 import { type ClientSocket, connect } from "./client.js";
-import { startTestServer, type TestServer } from "./server.js";
+import { startTestServer, type TestServer, tempDir } from "./server.js";
 
 /**
  * The servers and sockets a test file starts, closed after each test (servers with their
@@ -15,9 +18,14 @@ import { startTestServer, type TestServer } from "./server.js";
 export function testResources() {
   const servers: TestServer[] = [];
   const sockets: { close(): unknown }[] = [];
+  const standalones: { server: Standalone; dir: string }[] = [];
   afterEach(async () => {
     for (const s of sockets.splice(0)) s.close();
     for (const s of servers.splice(0)) await s.close({ removeData: true });
+    for (const { server, dir } of standalones.splice(0)) {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
   /** Closes this socket (or anything with `close()`) after the test. */
   const track = <T extends { close(): unknown }>(socket: T): T => {
@@ -31,6 +39,16 @@ export function testResources() {
       const s = await startTestServer(options);
       servers.push(s);
       return s;
+    },
+    /** The `npm start` server on a free port, SQLite in a temp dir, silent. */
+    async standalone(): Promise<Standalone> {
+      const dir = tempDir();
+      const server = await startStandalone(
+        { PORT: "0", HOST: "127.0.0.1", SOLO_DATA_DIR: dir, LOG_LEVEL: "silent" },
+        { solo: { logger: pino({ level: "silent" }) } },
+      );
+      standalones.push({ server, dir });
+      return server;
     },
     /** A connected `/session` socket with this token. */
     async socketFor(url: string, token: string): Promise<ClientSocket> {
