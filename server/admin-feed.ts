@@ -137,6 +137,8 @@ export class AdminFeed implements SessionFollower {
     let dropped = 0;
     for (const sessionId of sessions) {
       if (this.#live(await this.#deps.service.store.get(sessionId))) continue;
+      // Nobody told this node: its check cache may still hold the session as live.
+      this.#deps.service.forget(sessionId);
       const room = nsp.adapter.rooms.get(sessionRoom(sessionId));
       dropped += room?.size ?? 0;
       this.drop(sessionId);

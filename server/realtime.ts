@@ -170,6 +170,8 @@ export class Realtime implements Notifier {
       if (socket.data.revoked) continue;
       const session = await this.#deps.service.store.get(socket.data.sessionId);
       if (session === null || session.ended) {
+        // Nobody told this node: its check cache may still hold the session as live.
+        this.#deps.service.forget(socket.data.sessionId);
         if (session) this.#deliver(socket, revocationNotice(session));
         else socket.disconnect(true);
         revoked++;
