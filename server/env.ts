@@ -1,5 +1,5 @@
 import { normalizeOrigin } from "./http/origin.js";
-import { parseDuration, type SoloServerOptions } from "./options.js";
+import { DEFAULTS, parseDuration, type SoloServerOptions } from "./options.js";
 import { parsePolicy } from "./policy.js";
 import type { Transport } from "./protocol.js";
 
@@ -15,7 +15,7 @@ const STORES = ["sqlite", "memory", "redis"] as const;
 
 /**
  * Reads `PORT`, `HOST`, `SOLO_STORE`, `SOLO_DATA_DIR`, `REDIS_URL`, `SOLO_POLICY`,
- * `SOLO_ALLOWED_ORIGINS`, `SOLO_IDLE_TIMEOUT`, `SOLO_MAX_AGE`, `SOLO_ABANDON_GRACE`,
+ * `SOLO_ALLOWED_ORIGINS`, `SOLO_IDLE_TIMEOUT`, `SOLO_TOUCH_INTERVAL`, `SOLO_MAX_AGE`, `SOLO_ABANDON_GRACE`,
  * `SOLO_SIGNING_KEYS`, `SOLO_AUDIT_RETENTION`, `SOLO_INTROSPECT_SECRET`, `SOLO_PUBLIC_ORIGIN`,
  * `SOLO_TRANSPORTS`, `LOG_LEVEL`. Throws a TypeError naming the variable that is wrong.
  *
@@ -43,6 +43,11 @@ export function readEnv(env: NodeJS.ProcessEnv): StandaloneConfig {
       .filter(Boolean);
   }
   if (env.SOLO_IDLE_TIMEOUT) options.idleTimeout = parseDuration(env.SOLO_IDLE_TIMEOUT, "SOLO_IDLE_TIMEOUT");
+  if (env.SOLO_TOUCH_INTERVAL) {
+    options.touchInterval = parseDuration(env.SOLO_TOUCH_INTERVAL, "SOLO_TOUCH_INTERVAL");
+    if (options.touchInterval >= (options.idleTimeout ?? DEFAULTS.idleTimeout))
+      throw new TypeError("SOLO_TOUCH_INTERVAL must be shorter than SOLO_IDLE_TIMEOUT");
+  }
   if (env.SOLO_MAX_AGE) options.maxAge = parseDuration(env.SOLO_MAX_AGE, "SOLO_MAX_AGE");
   if (env.SOLO_ABANDON_GRACE) options.abandonGrace = parseDuration(env.SOLO_ABANDON_GRACE, "SOLO_ABANDON_GRACE");
   if (env.SOLO_SIGNING_KEYS) options.signingKeys = env.SOLO_SIGNING_KEYS;

@@ -70,6 +70,7 @@ export { MemoryStore } from "./store/memory.js";
 export { RedisStore, type RedisStoreOptions } from "./store/redis.js";
 export { SqliteStore } from "./store/sqlite.js";
 export type * from "./store/types.js";
+export { REPLACED_TOMBSTONES_PER_USER } from "./store/types.js";
 
 /** A composed solo-session server. */
 export interface SoloServer {

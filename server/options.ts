@@ -78,7 +78,10 @@ export interface SoloServerOptions {
   maxAge?: number;
   /** A session with no activity for this long ends with reason `idle`. @default 30 minutes */
   idleTimeout?: number;
-  /** Activity is written to the store at most this often per session. @default 60_000 */
+  /**
+   * Activity is written to the store at most this often per session; must be shorter than
+   * `idleTimeout`. @default a quarter of `idleTimeout`, at most 60_000
+   */
   touchInterval?: number;
   /**
    * A live session read from the store answers this node's later checks for this long (ms).
@@ -192,6 +195,7 @@ export const DEFAULTS = {
   audience: "solo-session",
   maxAge: 8 * HOUR,
   idleTimeout: 30 * MINUTE,
+  /** The longest default touch interval; shorter idle timeouts get a quarter of theirs ({@link defaultTouchInterval}). */
   touchInterval: MINUTE,
   sessionCacheTtl: 1000,
   sweepInterval: 15_000,
@@ -228,6 +232,7 @@ export function resolveOptions(options: SoloServerOptions, defaultNodeId: string
   const policy = options.policy ?? DEFAULTS.policy;
   if (typeof policy !== "function") assertPolicySpec(policy, "createSoloServer: options.policy");
 
+  const idleTimeout = duration("idleTimeout", options.idleTimeout, DEFAULTS.idleTimeout, 1000);
   const resolved: ResolvedOptions = {
     authenticate: options.authenticate,
     store,
@@ -239,8 +244,8 @@ export function resolveOptions(options: SoloServerOptions, defaultNodeId: string
     audience: text("audience", options.audience, DEFAULTS.audience),
     signingKeys: options.signingKeys,
     maxAge: duration("maxAge", options.maxAge, DEFAULTS.maxAge, 1000),
-    idleTimeout: duration("idleTimeout", options.idleTimeout, DEFAULTS.idleTimeout, 1000),
-    touchInterval: duration("touchInterval", options.touchInterval, DEFAULTS.touchInterval),
+    idleTimeout,
+    touchInterval: duration("touchInterval", options.touchInterval, defaultTouchInterval(idleTimeout)),
     sessionCacheTtl: duration("sessionCacheTtl", options.sessionCacheTtl, DEFAULTS.sessionCacheTtl),
     sweepInterval: duration("sweepInterval", options.sweepInterval, DEFAULTS.sweepInterval, 10),
     clockTolerance: duration("clockTolerance", options.clockTolerance, DEFAULTS.clockTolerance),
@@ -271,6 +276,21 @@ export function resolveOptions(options: SoloServerOptions, defaultNodeId: string
     throw new TypeError("createSoloServer: options.touchInterval must be shorter than options.idleTimeout");
   }
   return resolved;
+}
+
+/**
+ * The touch interval used when none is given: a quarter of the idle timeout, at most
+ * `DEFAULTS.touchInterval` (60 s), so that the idle deadline is exact to within a quarter of it
+ * and a short idle timeout (45 s, 60 s) works without setting it.
+ *
+ * @example
+ * ```ts
+ * defaultTouchInterval(45_000);    // → 11_250
+ * defaultTouchInterval(1_800_000); // → 60_000
+ * ```
+ */
+export function defaultTouchInterval(idleTimeout: number): number {
+  return Math.min(DEFAULTS.touchInterval, Math.floor(idleTimeout / 4));
 }
 
 function redisOptions(given: RedisOptions | undefined): Required<RedisOptions> {

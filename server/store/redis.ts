@@ -15,6 +15,7 @@ import {
   type ListLiveQuery,
   type LivePage,
   type NewAuditEvent,
+  REPLACED_TOMBSTONES_PER_USER,
   type SessionEnd,
   type SessionRecord,
   type SessionStore,
@@ -179,6 +180,7 @@ interface Ref {
  * | `P:{u:<userId>}:s:<sessionId>` | hash | the session record; TTL = token lifetime left + tombstone retention |
  * | `P:{u:<userId>}:live` | sorted set | the user's live session ids, by `createdAt` |
  * | `P:{u:<userId>}:v` | string | the user's version, bumped by every change to the live set |
+ * | `P:{u:<userId>}:replaced` | sorted set | the user's `replaced` tombstones (global-index members), by `ended.at`; capped |
  * | `P:sid:<sessionId>` | string | the session's user id (lookup by id); same TTL as the record |
  * | `P:{g}:created` `:exp` `:seen` | sorted sets | global indexes of live sessions (listing, sweeping, counting) |
  * | `P:{g}:ended` | sorted set | ended sessions by `expiresAt`, for `purge` |
@@ -695,7 +697,45 @@ export class RedisStore implements SessionStore {
       this.#dropLive(pipeline, s);
       pipeline.zadd(this.#g("ended"), s.expiresAt, member(s));
     }
-    await execPipeline(pipeline).catch(() => undefined);
+    await Promise.all([
+      execPipeline(pipeline).catch(() => undefined),
+      this.#capReplaced(ended.filter((s) => s.ended?.reason === "replaced")).catch(() => undefined),
+    ]);
+  }
+
+  /**
+   * Keeps each user's newest {@link REPLACED_TOMBSTONES_PER_USER} `replaced` tombstones and
+   * deletes the older ones (record, id lookup, purge index entry). Best effort like the rest
+   * of the bookkeeping: a tombstone it misses still expires by its TTL.
+   */
+  async #capReplaced(replaced: readonly SessionRecord[]): Promise<void> {
+    const byUser = new Map<string, SessionRecord[]>();
+    for (const s of replaced) byUser.set(s.userId, [...(byUser.get(s.userId) ?? []), s]);
+    for (const [userId, sessions] of byUser) {
+      const key = this.#k(userId, "replaced");
+      const ttl = Math.max(...sessions.map((s) => this.#ttl(s.expiresAt, s.ended?.at ?? s.createdAt)));
+      const scored = sessions.flatMap((s) => [s.ended?.at ?? s.createdAt, member(s)]);
+      // One transaction: add, take out what is beyond the cap (oldest first), and keep the set
+      // as long as its newest tombstone.
+      const beyond = -(REPLACED_TOMBSTONES_PER_USER + 1);
+      const results = await execPipeline(
+        this.client
+          .multi()
+          .zadd(key, ...scored)
+          .zrange(key, 0, beyond)
+          .zremrangebyrank(key, 0, beyond)
+          .pexpire(key, ttl),
+      );
+      const dropped = (results[1] as string[]).map(parseMember);
+      if (dropped.length === 0) continue;
+      const cleanup = this.client.pipeline();
+      for (const ref of dropped) {
+        // One key per command: the record, its lookup and the purge index are in different slots.
+        cleanup.del(this.#rec(ref.userId, ref.id)).del(this.#sid(ref.id)).zrem(this.#g("ended"), member(ref));
+        this.#userOf.delete(ref.id);
+      }
+      await execPipeline(cleanup);
+    }
   }
 
   /** Deletes audit events older than `before` (from the oldest; events are appended in time order). */

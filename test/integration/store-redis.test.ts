@@ -101,7 +101,7 @@ describe("RedisStore", () => {
     const keys = (await probe.keys(`${keyPrefix}:*`)).sort();
     const tag = (key: string) => /\{([^}]*)\}/.exec(key)?.[1] ?? null;
     const userKeys = keys.filter((k) => k.includes(":{u:"));
-    expect(userKeys.length).toBe(4); // two records, the live set, the version
+    expect(userKeys.length).toBe(5); // two records, the live set, the version, the replaced set
     expect(new Set(userKeys.map(tag))).toEqual(new Set(["u:ali{ce"]));
     expect(keys.filter((k) => tag(k) === "g").map((k) => k.slice(keyPrefix.length))).toEqual(
       [":{g}:audit", ":{g}:created", ":{g}:ended", ":{g}:exp", ":{g}:seen"].sort(),
@@ -117,7 +117,11 @@ describe("RedisStore", () => {
       expect(ttl, key).toBeGreaterThan(lifetime - 10_000);
       expect(ttl, key).toBeLessThanOrEqual(lifetime);
     }
-    for (const key of [`${keyPrefix}:{u:ali{ce}}:live`, `${keyPrefix}:{u:ali{ce}}:v`]) {
+    for (const key of [
+      `${keyPrefix}:{u:ali{ce}}:live`,
+      `${keyPrefix}:{u:ali{ce}}:v`,
+      `${keyPrefix}:{u:ali{ce}}:replaced`,
+    ]) {
       expect(await probe.pttl(key), key).toBeGreaterThan(lifetime - 10_000);
     }
   });
