@@ -2,6 +2,7 @@ import type { Request } from "express";
 import type { Logger } from "pino";
 import type { PrivateJwks } from "./keys.js";
 import { assertPolicySpec, type PolicySpec } from "./policy.js";
+import type { Transport } from "./protocol.js";
 import { type RateLimitOptions, type ResolvedRateLimits, resolveRateLimits } from "./ratelimit.js";
 import type { SessionStore } from "./store/types.js";
 
@@ -97,6 +98,21 @@ export interface SoloServerOptions {
   ackTimeout?: number;
   /** Browser origins allowed besides the server's own (Socket.IO handshake, CORS, CSRF check). @default [] */
   allowedOrigins?: readonly string[];
+  /**
+   * The server's own origin as browsers reach it, e.g. `"https://app.example.com"`. When set,
+   * only it (and `allowedOrigins`) counts as the server's own origin and the `Host` header is
+   * not trusted for that: a DNS-rebinding page (its own name resolved to this server) is then
+   * refused. Without it, the scheme and `Host` of each request stand for the own origin.
+   * @default undefined
+   */
+  publicOrigin?: string;
+  /**
+   * The Engine.IO transports the Socket.IO server that `attach()` creates accepts. WebSocket
+   * only by default: no long-polling requests to check, no sticky sessions behind a load
+   * balancer. Add `"polling"` (on the SDK too) behind proxies that do not pass WebSocket.
+   * JSONP polling is refused either way. @default ["websocket"]
+   */
+  transports?: readonly Transport[];
   /** @default {} */
   cookie?: CookieOptions;
   /**
@@ -106,7 +122,10 @@ export interface SoloServerOptions {
   trustProxy?: boolean;
   /** Login and handshake rate limits; `false` turns them all off. @default see `RATE_LIMIT_DEFAULTS` */
   rateLimit?: RateLimitOptions | false;
-  /** A Socket.IO connection that has not joined `/session` this long after opening is closed. @default 10_000 */
+  /**
+   * A Socket.IO connection that has not joined an authenticated namespace (`/session`, `/admin`)
+   * this long after opening, or since it left the last one, is closed. @default 10_000
+   */
   handshakeTimeout?: number;
   /** How often `<dataDir>/keys.json` is checked for a rotation; 0 turns the check off. @default 2000 */
   keyReloadInterval?: number;
@@ -147,6 +166,8 @@ export interface ResolvedOptions {
   clockTolerance: number;
   ackTimeout: number;
   allowedOrigins: readonly string[];
+  publicOrigin: string | null;
+  transports: readonly Transport[];
   cookie: Required<CookieOptions>;
   trustProxy: boolean;
   rateLimit: ResolvedRateLimits;
@@ -181,6 +202,7 @@ export const DEFAULTS = {
   clockTolerance: 5,
   ackTimeout: 3000,
   allowedOrigins: [],
+  transports: ["websocket"],
   cookie: { name: "solo_session", secure: "auto", sameSite: "lax" },
   trustProxy: false,
   handshakeTimeout: 10_000,
@@ -229,6 +251,8 @@ export function resolveOptions(options: SoloServerOptions, defaultNodeId: string
     clockTolerance: duration("clockTolerance", options.clockTolerance, DEFAULTS.clockTolerance),
     ackTimeout: duration("ackTimeout", options.ackTimeout, DEFAULTS.ackTimeout, 1),
     allowedOrigins: origins(options.allowedOrigins ?? DEFAULTS.allowedOrigins),
+    publicOrigin: options.publicOrigin === undefined ? null : origin("publicOrigin", options.publicOrigin),
+    transports: transports(options.transports ?? DEFAULTS.transports),
     cookie: { ...DEFAULTS.cookie, ...options.cookie },
     trustProxy: options.trustProxy ?? DEFAULTS.trustProxy,
     rateLimit: resolveRateLimits(options.rateLimit),
@@ -314,22 +338,34 @@ function secret(name: string, value: string | undefined): string | null {
 
 function origins(list: readonly string[]): readonly string[] {
   if (!Array.isArray(list)) throw new TypeError("createSoloServer: options.allowedOrigins must be an array of origins");
-  return list.map((o) => {
-    let url: URL;
-    try {
-      url = new URL(o);
-    } catch {
-      throw new TypeError(
-        `createSoloServer: options.allowedOrigins: "${o}" is not an origin like https://app.example.com`,
-      );
-    }
-    if (url.origin === "null" || url.origin !== o.replace(/\/$/, "")) {
-      throw new TypeError(
-        `createSoloServer: options.allowedOrigins: "${o}" is not an origin like https://app.example.com`,
-      );
-    }
-    return url.origin;
-  });
+  return list.map((o) => origin("allowedOrigins", o));
+}
+
+/** An http(s) origin as given (a trailing slash is dropped), normalised; a TypeError names the option otherwise. */
+function origin(name: string, value: string): string {
+  let url: URL | null = null;
+  try {
+    url = typeof value === "string" ? new URL(value) : null;
+  } catch {}
+  if (!url || !/^https?:$/.test(url.protocol) || url.origin !== value.replace(/\/$/, "")) {
+    throw new TypeError(
+      `createSoloServer: options.${name}: "${String(value)}" is not an origin like https://app.example.com`,
+    );
+  }
+  return url.origin;
+}
+
+function transports(list: readonly Transport[]): readonly Transport[] {
+  const known: readonly string[] = ["websocket", "polling"];
+  if (
+    !Array.isArray(list) ||
+    list.length === 0 ||
+    !list.every((t) => known.includes(t)) ||
+    new Set(list).size !== list.length
+  ) {
+    throw new TypeError('createSoloServer: options.transports must be ["websocket"], ["polling"] or both');
+  }
+  return [...list];
 }
 
 /**

@@ -10,9 +10,10 @@ import type { Credentials } from "./options.js";
 /**
  * Rate limits: failed logins per client address and per login name (brute force and
  * credential stuffing), successful logins per user and per client address (session and audit
- * floods), Socket.IO handshakes per client address and per session (floods).
- * Built on rate-limiter-flexible: in memory for one node, in Redis when several nodes must
- * share the counts (the login limits). Handshake limits are per node: connections are.
+ * floods), Socket.IO handshakes per client address and per session (floods), open Socket.IO
+ * connections per client address. Built on rate-limiter-flexible: in memory for one node, in
+ * Redis when several nodes must share the counts (the login limits). Handshake and connection
+ * limits are per node: connections are.
  *
  * @module
  */
@@ -55,6 +56,11 @@ export interface RateLimitOptions {
   /** Socket.IO handshakes per session, per node. @default 20 per minute */
   handshakePerSession?: RateLimit | false;
   /**
+   * Open Socket.IO connections per client address (an IPv6 /64 counts as one), per node;
+   * past it, new ones are refused with `too_many_connections`. @default 100
+   */
+  connectionsPerIp?: number | false;
+  /**
    * The login name of a login body (see {@link LoginKey}). @default {@link defaultLoginKey}:
    * `username`, else `email`; `false` when either is present but not a string
    */
@@ -74,6 +80,7 @@ export interface ResolvedRateLimits {
   successPerIp: RateLimit | false;
   handshakePerIp: RateLimit | false;
   handshakePerSession: RateLimit | false;
+  connectionsPerIp: number | false;
   loginKey: LoginKey;
   redis: Redis | null;
 }
@@ -88,7 +95,8 @@ export const RATE_LIMIT_DEFAULTS = {
   successPerIp: { points: 300, duration: MINUTE },
   handshakePerIp: { points: 60, duration: 10_000 },
   handshakePerSession: { points: 20, duration: MINUTE },
-} as const satisfies Record<string, RateLimit>;
+  connectionsPerIp: 100,
+} as const satisfies Partial<Record<keyof ResolvedRateLimits, RateLimit | number>>;
 
 /** Longest login name counted; longer ones are hashed all the same. */
 const MAX_LOGIN_NAME = 256;
@@ -106,6 +114,7 @@ export function resolveRateLimits(option: RateLimitOptions | false | undefined):
       successPerIp: false,
       handshakePerIp: false,
       handshakePerSession: false,
+      connectionsPerIp: false,
       loginKey: defaultLoginKey,
       redis: null,
     };
@@ -130,6 +139,7 @@ export function resolveRateLimits(option: RateLimitOptions | false | undefined):
     successPerIp: limit("successPerIp", o.successPerIp, RATE_LIMIT_DEFAULTS.successPerIp),
     handshakePerIp: limit("handshakePerIp", o.handshakePerIp, RATE_LIMIT_DEFAULTS.handshakePerIp),
     handshakePerSession: limit("handshakePerSession", o.handshakePerSession, RATE_LIMIT_DEFAULTS.handshakePerSession),
+    connectionsPerIp: cap("connectionsPerIp", o.connectionsPerIp, RATE_LIMIT_DEFAULTS.connectionsPerIp),
     loginKey: o.loginKey ?? defaultLoginKey,
     redis: o.redis ?? null,
   };
@@ -152,6 +162,12 @@ function limit(name: string, value: RateLimit | false | undefined, fallback: Rat
     );
   }
   return value;
+}
+
+function cap(name: string, value: number | false | undefined, fallback: number): number | false {
+  if (value === undefined) return fallback;
+  if (value === false || (Number.isInteger(value) && value >= 1)) return value;
+  throw new TypeError(`createSoloServer: options.rateLimit.${name} must be false or an integer >= 1`);
 }
 
 /** The fields {@link defaultLoginKey} reads, in order. */
@@ -421,4 +437,62 @@ function userIdKey(userId: string): string {
 export function loginNameKey(name: string): string {
   const normalized = name.normalize("NFKC").trim().toLowerCase().slice(0, MAX_LOGIN_NAME);
   return createHash("sha256").update(normalized, "utf8").digest("base64url").slice(0, 32);
+}
+
+/**
+ * Counts the open Socket.IO connections of each client address on this node and refuses a
+ * new one past the cap. A connection is reserved when its handshake is admitted and counted
+ * once it opens; a reservation whose handshake failed before the connection opened is
+ * released after the current turn of the event loop (admitting a handshake and opening its
+ * connection happen in one turn).
+ *
+ * @example
+ * ```ts
+ * const connections = new ConnectionLimiter(100);
+ * if (!connections.reserve(address)) refuse("too_many_connections");
+ * engine.on("connection", (conn) => conn.once("close", connections.opened(address)));
+ * ```
+ */
+export class ConnectionLimiter {
+  readonly #cap: number | false;
+  readonly #open = new Map<string, number>();
+
+  constructor(cap: number | false) {
+    this.#cap = cap;
+  }
+
+  /** Holds a place for a connection from `address`; false when the address is at the cap. */
+  reserve(address: string): boolean {
+    if (this.#cap === false) return true;
+    const key = addressKey(address);
+    const count = this.#open.get(key) ?? 0;
+    if (count >= this.#cap) return false;
+    this.#open.set(key, count + 1);
+    setImmediate(() => this.#release(key));
+    return true;
+  }
+
+  /** A connection from `address` opened; call the returned function once when it closes. */
+  opened(address: string): () => void {
+    if (this.#cap === false) return () => {};
+    const key = addressKey(address);
+    this.#open.set(key, (this.#open.get(key) ?? 0) + 1);
+    let open = true;
+    return () => {
+      if (!open) return;
+      open = false;
+      this.#release(key);
+    };
+  }
+
+  /** Open connections (and reservations) of `address` on this node. */
+  count(address: string): number {
+    return this.#open.get(addressKey(address)) ?? 0;
+  }
+
+  #release(key: string): void {
+    const count = (this.#open.get(key) ?? 0) - 1;
+    if (count > 0) this.#open.set(key, count);
+    else this.#open.delete(key);
+  }
 }

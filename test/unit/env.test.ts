@@ -31,6 +31,8 @@ describe("the standalone server's environment", () => {
       SOLO_AUDIT_RETENTION: "30d",
       SOLO_INTROSPECT_SECRET: "0123456789abcdef",
       SOLO_TRUST_PROXY: "true",
+      SOLO_PUBLIC_ORIGIN: "https://App.Example.com/",
+      SOLO_TRANSPORTS: "websocket, polling",
       LOG_LEVEL: "warn",
     });
     expect(config.port).toBe(0);
@@ -48,6 +50,8 @@ describe("the standalone server's environment", () => {
       auditRetention: 30 * 24 * 3600_000,
       introspectSecret: "0123456789abcdef",
       trustProxy: true,
+      publicOrigin: "https://app.example.com",
+      transports: ["websocket", "polling"],
     });
     expect(config.logLevel).toBe("warn");
   });
@@ -60,6 +64,8 @@ describe("the standalone server's environment", () => {
       SOLO_IDLE_TIMEOUT: { SOLO_IDLE_TIMEOUT: "soon" },
       SOLO_MAX_AGE: { SOLO_MAX_AGE: "-1h" },
       SOLO_INTROSPECT_SECRET: { SOLO_INTROSPECT_SECRET: "short" },
+      SOLO_PUBLIC_ORIGIN: { SOLO_PUBLIC_ORIGIN: "https://app.example.com/login" },
+      SOLO_TRANSPORTS: { SOLO_TRANSPORTS: "websocket,jsonp" },
       SOLO_TOUCH_INTERVAL: { SOLO_TOUCH_INTERVAL: "often" },
     };
     for (const [name, env] of Object.entries(cases)) {
