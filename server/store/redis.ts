@@ -191,7 +191,9 @@ interface Ref {
  * one step. On a conflict it re-reads and re-decides after a jittered backoff. The global
  * indexes are separate commands (they are in another slot): an entry is added before its
  * session becomes live and removed after it ends, so they hold a superset of the live sessions
- * and every reader checks the record itself.
+ * and every reader checks the record itself. `claim`, `end` and `endAll` return as soon as the
+ * commit is in (the caller pushes the notice then); the index removals follow on the same
+ * connection without being awaited.
  *
  * While Redis is unreachable every method rejects at once with `SoloError("store_unavailable")`
  * (no offline queue, no silent retries); the connection keeps retrying and the store resumes
@@ -287,7 +289,8 @@ export class RedisStore implements SessionStore {
         if (written === -1) throw new Error(`RedisStore: session id ${session.id} already exists`);
         if (written === 1) {
           this.#remember(session.id, userId);
-          await this.#afterEnd(outcome.evicted);
+          // Return now: the caller pushes the notice; the bookkeeping follows on this connection.
+          void this.#afterEnd(outcome.evicted);
           return outcome;
         }
         if (attempt >= this.#maxAttempts) {
@@ -372,7 +375,7 @@ export class RedisStore implements SessionStore {
       const hash = await this.#scripts.soloEndOne(3, ...keys, JSON.stringify(end), id);
       if (!hash) return null;
       const ended = fromHash(pairsToObject(hash));
-      if (ended) await this.#afterEnd([ended]);
+      if (ended) void this.#afterEnd([ended]);
       return ended;
     });
   }
@@ -392,7 +395,7 @@ export class RedisStore implements SessionStore {
         );
         if (ok === 1) {
           const ended = live.map((s) => ({ ...s, ended: end }));
-          await this.#afterEnd(ended);
+          void this.#afterEnd(ended);
           return ended;
         }
         if (attempt >= this.#maxAttempts) throw new SoloError("store_unavailable", { retryAfter: 1 });
@@ -685,6 +688,8 @@ export class RedisStore implements SessionStore {
 
   /**
    * Index bookkeeping after sessions ended: out of the live indexes, into the purge index.
+   * Not awaited by `claim`/`end`/`endAll`, so the notice goes out first (the pipeline is
+   * written to the connection at once, so every later command of this process runs after it).
    * Best effort: the change is already committed, a stale live entry is dropped by the next
    * reader that meets it, and a record missing from the purge index still expires by its TTL.
    */

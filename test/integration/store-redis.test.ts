@@ -172,6 +172,67 @@ describe("RedisStore", () => {
   });
 });
 
+describe("the push goes out before the index bookkeeping", () => {
+  /** Records, for every pipeline the store's connection runs, the keys it adds to and whether its replies came back. */
+  function watchPipelines(store: RedisStore): { zaddKeys: string[]; settled: boolean }[] {
+    const seen: { zaddKeys: string[]; settled: boolean }[] = [];
+    const client = store.client;
+    const original = client.pipeline.bind(client);
+    client.pipeline = ((...args: Parameters<typeof client.pipeline>) => {
+      const pipeline = original(...args);
+      const entry = { zaddKeys: [] as string[], settled: false };
+      const methods = pipeline as unknown as Record<string, (...a: unknown[]) => unknown>;
+      const zadd = methods.zadd?.bind(pipeline);
+      methods.zadd = (...a: unknown[]) => {
+        entry.zaddKeys.push(String(a[0]));
+        return zadd?.(...a);
+      };
+      const exec = pipeline.exec.bind(pipeline);
+      pipeline.exec = ((...execArgs: Parameters<typeof pipeline.exec>) => {
+        seen.push(entry);
+        const result = exec(...execArgs);
+        const settle = () => {
+          entry.settled = true;
+        };
+        result.then(settle, settle);
+        return result;
+      }) as typeof pipeline.exec;
+      return pipeline;
+    }) as typeof client.pipeline;
+    return seen;
+  }
+
+  it("claim, end and endAll resolve while their index updates are still in flight, and the indexes end up right", async () => {
+    const keyPrefix = uniquePrefix("push");
+    const [store] = (await stores(1, { keyPrefix })) as [RedisStore];
+    const seen = watchPipelines(store);
+    // The bookkeeping after an end: out of the live indexes, into the purge index `{g}:ended`.
+    const endedIndex = `${keyPrefix}:{g}:ended`;
+    const bookkeeping = () => seen.filter((p) => p.zaddKeys.includes(endedIndex)).at(-1);
+
+    const old = record("dave", Date.now());
+    await store.claim(old, policy("newest-wins"));
+    const next = record("dave", Date.now() + 1);
+    const claimed = await store.claim(next, policy("newest-wins"));
+    expect(claimed.kind === "admitted" && claimed.evicted.map((s) => s.id)).toEqual([old.id]);
+    // Sent, not yet answered: the caller could push the notice one round trip sooner.
+    expect(bookkeeping()).toEqual(expect.objectContaining({ settled: false }));
+
+    expect(await store.end(next.id, { at: Date.now(), reason: "logout", by: null })).not.toBeNull();
+    expect(bookkeeping()).toEqual(expect.objectContaining({ settled: false }));
+
+    const e1 = record("erin", Date.now());
+    await store.claim(e1, policy({ maxSessions: 2 }));
+    expect(await store.endAll("erin", { at: Date.now(), reason: "revoked", by: null })).toHaveLength(1);
+    expect(bookkeeping()).toEqual(expect.objectContaining({ settled: false }));
+
+    // Commands on the one connection run in order: the next reads see the bookkeeping done.
+    expect(await store.countLive()).toBe(0);
+    expect((await store.listAllLive({})).sessions).toEqual([]);
+    expect(await store.client.zcard(endedIndex)).toBe(3);
+  });
+});
+
 describe("redis options", () => {
   const authenticate = () => null;
   it.each([
