@@ -140,6 +140,7 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
     rawStore instanceof RedisStore
       ? await RedisCluster.open({
           client: rawStore.client,
+          endsKey: rawStore.endsKey,
           adapter: o.redis.adapter,
           channelPrefix: `${o.redis.keyPrefix}:io`,
           reconcileInterval: o.redis.reconcileInterval,

@@ -131,10 +131,7 @@ export class Realtime implements Notifier {
         socket.disconnect(true);
       });
     });
-    nsp.on("solo:revoke", (notice: RevocationNotice) => {
-      this.#deps.service.forget(notice.sessionId);
-      this.#deliverLocal(notice, true);
-    });
+    nsp.on("solo:revoke", (notice: RevocationNotice) => this.revokeHeard(notice));
     if (this.#deps.presenceInterval > 0) {
       this.#presenceTimer = setInterval(() => {
         this.#heartbeat().catch((error: unknown) =>
@@ -162,6 +159,16 @@ export class Realtime implements Notifier {
     const reached = this.#deliverLocal(notice, false);
     if (this.#cluster) nsp.serverSideEmit("solo:revoke", notice);
     return reached;
+  }
+
+  /**
+   * Applies a revocation another node made (heard through the adapter or read from the Redis
+   * ends stream): forgets the cached session and tells this node's sockets of it. Hearing the
+   * same notice twice is harmless: a socket is revoked once.
+   */
+  revokeHeard(notice: RevocationNotice): void {
+    this.#deps.service.forget(notice.sessionId);
+    this.#deliverLocal(notice, true);
   }
 
   /**

@@ -1,7 +1,9 @@
 import { rmSync } from "node:fs";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { Writable } from "node:stream";
+import { Redis } from "ioredis";
+import { pino } from "pino";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import type { ErrorBody } from "../../server/protocol.js";
-import { RedisStore } from "../../server/store/redis.js";
 import {
   type ClientSocket,
   call,
@@ -12,6 +14,9 @@ import {
   nextRevocation,
 } from "../support/client.js";
 import {
+  anyUser,
+  connectionIds,
+  holdConnectionDown,
   type NodeProcess,
   startNodeProcess,
   startNodes,
@@ -19,7 +24,7 @@ import {
   type TestRedis,
   uniquePrefix,
 } from "../support/redis.js";
-import { type TestServer, tempDir } from "../support/server.js";
+import { startTestServer, type TestServer, tempDir } from "../support/server.js";
 
 /** Generous bound on "Redis is back" → "zombie told" (1 s reconnect backoff + one pass, on a busy CI box). */
 const RECONNECT_BOUND = 5_000;
@@ -28,12 +33,12 @@ const redises: TestRedis[] = [];
 const servers: TestServer[] = [];
 const processes: NodeProcess[] = [];
 const sockets: ClientSocket[] = [];
-const stores: RedisStore[] = [];
+const admins: Redis[] = [];
 afterEach(async () => {
   for (const s of sockets.splice(0)) s.close();
   for (const p of processes.splice(0)) await p.kill();
   for (const s of servers.splice(0)) await s.close();
-  for (const s of stores.splice(0)) await s.close();
+  for (const a of admins.splice(0)) a.disconnect();
   for (const r of redises.splice(0)) await r.destroy();
 });
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -51,15 +56,41 @@ async function socketFor(url: string, token: string): Promise<ClientSocket> {
   return s;
 }
 
+/** A plain connection of the test's own to the redis-server, closed after the test. */
+function adminOf(redis: TestRedis): Redis {
+  const admin = new Redis(redis.url);
+  admin.on("error", () => {}); // refused while the server is down; it reconnects by itself
+  admins.push(admin);
+  return admin;
+}
+
 /**
- * Ends a session straight in Redis, bypassing every node: the revocation notice is never
- * published. That is exactly what a notice lost in an outage leaves behind: a zombie socket.
+ * Ends a session straight in Redis with raw commands, bypassing every node and the store's
+ * scripts: no notice is published and nothing is appended to the ends stream. That is what an
+ * end no node heard of leaves behind (say, the stream was trimmed past a node that fell
+ * behind): a zombie socket, for the reconcile pass to find.
  */
-async function endBehindTheNodesBack(redis: TestRedis, keyPrefix: string, sessionId: string): Promise<void> {
-  const side = new RedisStore({ url: redis.url, keyPrefix });
-  stores.push(side);
-  await side.ready();
-  expect(await side.end(sessionId, { at: Date.now(), reason: "revoked", by: null })).not.toBeNull();
+async function endBehindTheNodesBack(
+  redis: TestRedis,
+  keyPrefix: string,
+  userId: string,
+  sessionId: string,
+): Promise<void> {
+  const admin = adminOf(redis);
+  const ended = JSON.stringify({ at: Date.now(), reason: "revoked", by: null });
+  expect(await admin.hset(`${keyPrefix}:{u:${userId}}:s:${sessionId}`, "ended", ended)).toBe(1);
+  await admin.zrem(`${keyPrefix}:{u:${userId}}:live`, sessionId);
+}
+
+/** A pino logger whose lines (parsed) land in `lines`. */
+function capturingLogger(lines: { level: number; msg: string }[]) {
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split("\n")) if (line) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return pino({ level: "debug" }, stream);
 }
 
 async function status(url: string, token: string): Promise<string> {
@@ -89,7 +120,7 @@ describe("Redis outage and restart (AOF on)", () => {
     const bob = await login(n2.url, { username: "bob" });
     const carol = await login(n3.url, { username: "carol" });
     const carolSocket = await socketFor(n3.url, carol.token);
-    await endBehindTheNodesBack(redis, keyPrefix, carol.session.id);
+    await endBehindTheNodesBack(redis, keyPrefix, "carol", carol.session.id);
     const zombieTold = nextRevocation(carolSocket, 20_000).then((notice) => ({ notice, at: Date.now() }));
 
     await redis.stop({ crash: true });
@@ -143,7 +174,7 @@ describe("Redis outage and restart (AOF on)", () => {
     const carol = await login(n1.url, { username: "carol" });
     const socket = await socketFor(n1.url, carol.token);
     const told = nextRevocation(socket, 5_000);
-    await endBehindTheNodesBack(redis, keyPrefix, carol.session.id);
+    await endBehindTheNodesBack(redis, keyPrefix, "carol", carol.session.id);
     expect((await told).reason).toBe("revoked");
     expect(await nextDisconnect(socket)).toBe("io server disconnect");
   });
@@ -197,4 +228,87 @@ describe("a node killed with SIGKILL", () => {
     expect((await daveTold).reason).toBe("replaced");
     expect(erinAgain.connected).toBe(true);
   }, 60_000);
+});
+
+/** Bound on "login answered (or its node died)" → "old socket on another node told", far below reconcileInterval. */
+const LOST_PUBLISH_BOUND = 3_000;
+
+describe("a revocation whose publish never happens still reaches the other node (the ends stream)", () => {
+  it("the claiming node's publisher connection is down at the login: the other node's socket is told in seconds", async () => {
+    const redis = await startRedis();
+    redises.push(redis);
+    const keyPrefix = uniquePrefix("lp");
+    const admin = adminOf(redis);
+    // A reconcile timer far beyond the bound: only the ends stream can tell the socket in time.
+    const [n2] = (await nodesOn(redis, keyPrefix, 1, 600_000)) as [TestServer];
+    const before = await connectionIds(admin, `${keyPrefix}:io:pub`);
+    const lines: { level: number; msg: string }[] = [];
+    const n1 = await startTestServer({
+      store: "redis",
+      redis: { url: redis.url, keyPrefix, reconcileInterval: 600_000 },
+      dataDir,
+      nodeId: "node-1",
+      authenticate: anyUser,
+      logger: capturingLogger(lines),
+    });
+    servers.push(n1);
+    const [n1Publisher] = (await connectionIds(admin, `${keyPrefix}:io:pub`)).filter((id) => !before.includes(id));
+    expect(n1Publisher).toBeDefined();
+
+    const alice = await login(n2.url, { username: "alice" });
+    const socket = await socketFor(n2.url, alice.token);
+    const told = nextRevocation(socket, 10_000).then((notice) => ({ notice, at: Date.now() }));
+
+    // Drop node 1's publisher and keep it from reconnecting: its publish of the kick is lost.
+    const release = await holdConnectionDown(admin, n1Publisher as string);
+    await vi.waitFor(async () => expect(await connectionIds(admin, `${keyPrefix}:io:pub`)).not.toContain(n1Publisher));
+    const second = await login(n1.url, { username: "alice" });
+    const answeredAt = Date.now();
+    expect(second.replaced.map((s) => s.id)).toEqual([alice.session.id]);
+
+    const { notice, at } = await told;
+    expect(notice.reason).toBe("replaced");
+    expect(notice.sessionId).toBe(alice.session.id);
+    expect(at - answeredAt).toBeLessThan(LOST_PUBLISH_BOUND);
+    expect(await nextDisconnect(socket)).toBe("io server disconnect");
+    // The publish did fail, and said so at warn level (40), not debug.
+    await vi.waitFor(() => expect(lines.some((l) => l.level === 40 && l.msg.startsWith("publish failed"))).toBe(true));
+
+    await release();
+    await vi.waitFor(async () => expect(await connectionIds(admin, `${keyPrefix}:io:pub`)).toHaveLength(2), {
+      timeout: 10_000,
+    });
+    expect(await status(n2.url, alice.token)).toBe("session_replaced");
+    expect(await status(n2.url, second.token)).toBe("ok");
+  }, 30_000);
+
+  it("the claiming node dies (SIGKILL) between its commit and its publish: the other node's socket is told in seconds", async () => {
+    const redis = await startRedis();
+    redises.push(redis);
+    const keyPrefix = uniquePrefix("dk");
+    const [n2] = (await nodesOn(redis, keyPrefix, 1, 600_000)) as [TestServer];
+    const doomed = await startNodeProcess({ redis, keyPrefix, dataDir, nodeId: "node-doomed", dieAfterCommit: true });
+    processes.push(doomed);
+
+    const alice = await login(n2.url, { username: "alice" });
+    const socket = await socketFor(n2.url, alice.token);
+    const told = nextRevocation(socket, 10_000).then((notice) => ({ notice, at: Date.now() }));
+
+    // The doomed node commits the claim that replaces alice's session, then dies before it
+    // returns: no push, no publish, no answer.
+    const sentAt = Date.now();
+    const answer = await call(doomed.url, "/auth/login", null, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "alice" }),
+    }).catch((error: unknown) => error);
+    expect(answer).toBeInstanceOf(Error);
+    await doomed.kill();
+
+    const { notice, at } = await told;
+    expect(notice.reason).toBe("replaced");
+    expect(notice.sessionId).toBe(alice.session.id);
+    expect(at - sentAt).toBeLessThan(LOST_PUBLISH_BOUND);
+    expect(await status(n2.url, alice.token)).toBe("session_replaced");
+  }, 30_000);
 });
