@@ -153,6 +153,7 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
   const metrics: Metrics = new Metrics({
     sessionsLive: () => store.countLive(),
     socketsConnected: () => realtime.localSockets,
+    ...(cluster ? { redisUp: () => cluster.up } : {}),
     onError: (error) => logger.warn({ err: error }, "metrics source failed"),
   });
   const store: SessionStore = new MeasuredStore(rawStore, (op) => metrics.storeOperation(op));
