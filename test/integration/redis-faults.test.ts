@@ -318,3 +318,29 @@ describe("a revocation whose publish never happens still reaches the other node 
     expect(await status(n2.url, alice.token)).toBe("session_replaced");
   }, 30_000);
 });
+
+describe("durability with appendonly yes + appendfsync always", () => {
+  it("a claim acknowledged just before redis-server is SIGKILLed survives the restart: the replaced session stays replaced", async () => {
+    const redis = await startRedis({ aof: true, appendfsync: "always" });
+    redises.push(redis);
+    const admin = adminOf(redis);
+    expect(await admin.call("CONFIG", "GET", "appendonly")).toEqual(["appendonly", "yes"]);
+    expect(await admin.call("CONFIG", "GET", "appendfsync")).toEqual(["appendfsync", "always"]);
+    const keyPrefix = uniquePrefix("aof");
+    const [node] = (await nodesOn(redis, keyPrefix, 1, 600_000)) as [TestServer];
+
+    const a = await login(node.url, { username: "alice" });
+    const b = await login(node.url, { username: "alice" });
+    expect(b.replaced.map((s) => s.id)).toEqual([a.session.id]);
+    // At once: no time for any background fsync; only what was on disk before each reply survives.
+    await redis.stop({ crash: true });
+    await redis.start();
+
+    // A node that starts now knows only what Redis kept (no cache, no memory of the logins).
+    const [fresh] = (await nodesOn(redis, keyPrefix, 1, 600_000)) as [TestServer];
+    for (const n of [fresh, node]) {
+      await until(async () => (await status(n.url, b.token)) === "ok", `${n.url} to serve B again`);
+      expect(await status(n.url, a.token)).toBe("session_replaced");
+    }
+  }, 60_000);
+});
