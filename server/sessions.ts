@@ -205,8 +205,9 @@ export class SessionService extends EventEmitter<SessionEvents> {
    * The session for a check: from the store, or, within `sessionCacheTtl` of reading it live,
    * from memory. Every end this node makes or hears of removes it at once, so the cache only
    * matters for an end it was not told of (another process on the same SQLite file without
-   * the Redis adapter, or a lost pub/sub message): that is refused at most `sessionCacheTtl`
-   * later. Socket handshakes re-read the store after joining their room regardless.
+   * the Redis adapter, or an end the Redis ends stream no longer held for this node): that is
+   * refused at most `sessionCacheTtl` later. Socket handshakes re-read the store after joining
+   * their room regardless.
    */
   async #lookup(sessionId: string): Promise<{ session: SessionRecord | null; cached: boolean }> {
     const ttl = this.#options.sessionCacheTtl;
