@@ -142,6 +142,7 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
     rawStore instanceof RedisStore
       ? await RedisCluster.open({
           client: rawStore.client,
+          endsKey: rawStore.endsKey,
           adapter: o.redis.adapter,
           channelPrefix: `${o.redis.keyPrefix}:io`,
           reconcileInterval: o.redis.reconcileInterval,
@@ -154,6 +155,7 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
   const metrics: Metrics = new Metrics({
     sessionsLive: () => store.countLive(),
     socketsConnected: () => realtime.localSockets,
+    ...(cluster ? { redisUp: () => cluster.up } : {}),
     onError: (error) => logger.warn({ err: error }, "metrics source failed"),
   });
   const store: SessionStore = new MeasuredStore(rawStore, (op) => metrics.storeOperation(op));

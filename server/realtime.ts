@@ -111,11 +111,7 @@ export class Realtime implements Notifier {
         socket.disconnect(true);
       });
     });
-    nsp.on("solo:revoke", (notice: RevocationNotice) => {
-      this.#deps.service.forget(notice.sessionId);
-      this.#deliverLocal(notice, true);
-      for (const follower of this.#followers) follower.drop(notice.sessionId);
-    });
+    nsp.on("solo:revoke", (notice: RevocationNotice) => this.revokeHeard(notice));
     if (this.#deps.presenceInterval > 0) {
       this.#presenceTimer = setInterval(() => {
         this.#heartbeat().catch((error: unknown) =>
@@ -153,6 +149,18 @@ export class Realtime implements Notifier {
     for (const follower of this.#followers) follower.drop(notice.sessionId);
     if (this.#cluster) nsp.serverSideEmit("solo:revoke", notice);
     return reached;
+  }
+
+  /**
+   * Applies a revocation another node made (heard through the adapter or read from the Redis
+   * ends stream): forgets the cached session, tells this node's sockets of it and drops the
+   * session's sockets of the following namespaces (`/admin`). Hearing the same notice twice is
+   * harmless: a socket is revoked once.
+   */
+  revokeHeard(notice: RevocationNotice): void {
+    this.#deps.service.forget(notice.sessionId);
+    this.#deliverLocal(notice, true);
+    for (const follower of this.#followers) follower.drop(notice.sessionId);
   }
 
   /**
