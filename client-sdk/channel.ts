@@ -16,7 +16,7 @@ import {
   SESSION_NAMESPACE,
   type ServerToClientEvents,
   type Transport,
-} from "../server/protocol.js";
+} from "solo-session/protocol";
 
 /**
  * What the channel tells its owner.

@@ -6,7 +6,7 @@ import {
   type RevocationNotice,
   type SessionResponse,
   type SessionView,
-} from "../server/protocol.js";
+} from "solo-session/protocol";
 import { watchActivity } from "./activity.js";
 import type { Channel, ChannelHandlers } from "./channel.js";
 import { clearAppState, emptyReport } from "./clear.js";

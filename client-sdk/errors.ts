@@ -1,4 +1,4 @@
-import type { ErrorBody, ErrorCode, SessionView } from "../server/protocol.js";
+import type { ErrorBody, ErrorCode, SessionView } from "solo-session/protocol";
 
 /**
  * The codes a {@link SoloClientError} carries: the server's, or `network_error` when it could not be reached.

@@ -1,4 +1,4 @@
-import type { Transport } from "../server/protocol.js";
+import type { Transport } from "solo-session/protocol";
 import { type ChannelFactory, type ChannelOptions, socketChannel } from "./channel.js";
 import type { ClearOptions, NameMatcher, StorageArea, WarningRenderer, WarningTexts } from "./types.js";
 

@@ -34,7 +34,7 @@ import {
   useState,
   useSyncExternalStore,
 } from "react";
-import type { SessionView } from "../server/protocol.js";
+import type { SessionView } from "solo-session/protocol";
 import type { LoginResult, SoloClient } from "./client.js";
 import type { ConnectionStatus, LoginOptions, LogoutOptions, SoloState } from "./types.js";
 

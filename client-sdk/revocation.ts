@@ -4,7 +4,7 @@ import {
   type RevocationNotice,
   type RevocationReason,
   type SessionEndedCode,
-} from "../server/protocol.js";
+} from "solo-session/protocol";
 import type { Revocation, RevocationSource } from "./types.js";
 
 /** `session_replaced` → `replaced`, ... */

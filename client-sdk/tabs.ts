@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { SessionView } from "../server/protocol.js";
+import type { SessionView } from "solo-session/protocol";
 import type { ConnectionStatus, Revocation } from "./types.js";
 
 /**

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type * as Protocol from "../server/protocol.js";
+import type * as Protocol from "solo-session/protocol";
 
 // The wire types, as the server's protocol module defines them (aliases, not copies).
 

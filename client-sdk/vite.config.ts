@@ -12,6 +12,8 @@ const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
  */
 export default defineConfig({
   publicDir: false,
+  // The wire contract is bundled in from its source: the SDK depends on no server package.
+  resolve: { alias: { "solo-session/protocol": here("../protocol/index.ts") } },
   build: {
     outDir: here("../dist/client"),
     emptyOutDir: true,

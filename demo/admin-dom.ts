@@ -3,7 +3,7 @@
  * event, badges and the texts people read. No state and no network here (see ./admin.ts).
  */
 
-import type { AuditEventView, AuditKind, DeliveryStatus, DeviceView } from "../server/protocol.js";
+import type { AuditEventView, AuditKind, DeliveryStatus, DeviceView } from "solo-session/protocol";
 import { ENDING_KINDS } from "./admin-state.js";
 
 const KIND: Record<AuditKind, { label: string; tone: "good" | "warn" | "bad" | "neutral" }> = {

@@ -5,8 +5,8 @@
  * is the view's code (./admin.ts and its CSS) fetched.
  */
 
+import type { AdminSessionsResponse } from "solo-session/protocol";
 import type { SoloClient, SoloState } from "../client-sdk/index.js";
-import type { AdminSessionsResponse } from "../server/protocol.js";
 
 /** The live admin view; `destroy()` closes its feed and removes it. */
 export interface AdminView {

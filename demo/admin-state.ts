@@ -3,7 +3,7 @@
  * delivery updates forward only. No DOM here, so it can be tested on its own.
  */
 
-import type { AuditEventView, AuditKind, DeliveryStatus, DeliveryUpdate } from "../server/protocol.js";
+import type { AuditEventView, AuditKind, DeliveryStatus, DeliveryUpdate } from "solo-session/protocol";
 
 /** The kinds that end a session; each session has at most one such event, which carries the delivery. */
 export const ENDING_KINDS: ReadonlySet<AuditKind> = new Set(["replaced", "logout", "revoked", "idle", "expired"]);

@@ -8,7 +8,6 @@
 
 import "./admin.css";
 import { io, type Socket } from "socket.io-client";
-import type { SoloClient } from "../client-sdk/index.js";
 import {
   ADMIN_EVENTS,
   ADMIN_NAMESPACE,
@@ -20,7 +19,8 @@ import {
   type AuditEventView,
   type ErrorBody,
   type SessionView,
-} from "../server/protocol.js";
+} from "solo-session/protocol";
+import type { SoloClient } from "../client-sdk/index.js";
 import {
   absolute,
   ago,

@@ -13,6 +13,7 @@ export default defineConfig({
   root: here("."),
   base: "/",
   publicDir: here("./public"),
+  resolve: { alias: { "solo-session/protocol": here("../protocol/index.ts") } },
   build: {
     outDir: here("../dist/demo"),
     emptyOutDir: true,

@@ -136,7 +136,7 @@ async function main(): Promise<void> {
   }
 
   for (let i = 0; i < count; i++) {
-    run(`node-${i + 1}`, process.execPath, ["--import", "tsx", join(root, "server", "main.ts")], {
+    run(`node-${i + 1}`, process.execPath, ["--import", "tsx", join(root, "standalone", "main.ts")], {
       ...env,
       PORT: String(basePort + i),
       HOST: host,

@@ -10,8 +10,8 @@
  * Defaults come from SOLO_DATA_DIR and SOLO_MAX_AGE, like the server's. Prints what it did as JSON.
  */
 import { parseArgs } from "node:util";
-import { rotateKeyFile } from "../server/keys.js";
-import { parseDuration } from "../server/options.js";
+import { parseDuration } from "../server/options/options.js";
+import { rotateKeyFile } from "../server/tokens/keys.js";
 
 function main(): void {
   const { values } = parseArgs({

@@ -17,41 +17,46 @@ import { hostname } from "node:os";
 import type { RequestHandler, Router } from "express";
 import type { Registry } from "prom-client";
 import type { Server as IoServer } from "socket.io";
-import { AdminFeed } from "./admin-feed.js";
-import { AuditTrail } from "./audit.js";
-import { RedisCluster } from "./cluster.js";
-import { SoloError } from "./errors.js";
-import { Handshake } from "./handshake.js";
+import { SoloError } from "./errors/solo-error.js";
 import { createAdminRouter } from "./http/admin.js";
-import { SessionCookie } from "./http/cookies.js";
+import { createAuthRouter } from "./http/auth-routes.js";
 import { type CorsOptions, createCors } from "./http/cors.js";
 import { createHealthRouter } from "./http/health.js";
 import { createIntrospectRouter } from "./http/introspect.js";
-import { createRequireSession, type RequireSessionOptions } from "./http/middleware.js";
 import { loginOutcomes, requestIds } from "./http/observe.js";
-import { type OriginPolicy, originAllowed } from "./http/origin.js";
-import { createAuthRouter } from "./http/router.js";
-import { startKeyReload } from "./key-reload.js";
-import { loadKeyRing } from "./keys.js";
-import { logSessionEvents } from "./log-events.js";
-import { createLogger } from "./logging.js";
-import { Metrics } from "./metrics.js";
-import { resolveOptions, type SoloServerOptions } from "./options.js";
-import { ConnectionLimiter, clientAddress, HandshakeLimiter, LoginLimiter, openLimiterBackend } from "./ratelimit.js";
-import { Realtime, type SoloIo } from "./realtime.js";
-import { SessionService } from "./sessions.js";
+import { createRequireSession, type RequireSessionOptions } from "./http/require-session.js";
+import { createLogger } from "./observability/logger.js";
+import { Metrics } from "./observability/metrics.js";
+import { logSessionEvents } from "./observability/session-log.js";
+import { resolveOptions, type SoloServerOptions } from "./options/options.js";
+import {
+  ConnectionLimiter,
+  clientAddress,
+  HandshakeLimiter,
+  LoginLimiter,
+  openLimiterBackend,
+} from "./ratelimit/ratelimit.js";
+import { AdminFeed } from "./realtime/admin-feed.js";
+import { Handshake } from "./realtime/handshake.js";
+import { RedisCluster } from "./realtime/redis-scale-out.js";
+import { Realtime, type SoloIo } from "./realtime/session-channel.js";
+import { SessionCookie } from "./request/cookies.js";
+import { type OriginPolicy, originAllowed } from "./request/origin.js";
+import { AuditTrail } from "./sessions/audit.js";
+import { SessionService } from "./sessions/service.js";
 import { openStore } from "./store/index.js";
 import { MeasuredStore } from "./store/measured.js";
 import { RedisStore } from "./store/redis.js";
 import type { SessionStore } from "./store/types.js";
-import { TokenService } from "./tokens.js";
+import { startKeyReload } from "./tokens/key-reload.js";
+import { loadKeyRing } from "./tokens/keys.js";
+import { TokenService } from "./tokens/tokens.js";
 
-export { SoloError } from "./errors.js";
+export type * from "../protocol/index.js";
+export { SoloError } from "./errors/solo-error.js";
 export type { CorsOptions } from "./http/cors.js";
-export type { RequireSessionOptions, SoloRequestContext } from "./http/middleware.js";
-export type { PrivateJwk, PrivateJwks, PublicJwk, RotateOptions, Rotation } from "./keys.js";
-export { rotateKeyFile } from "./keys.js";
-export { logId, REDACT_PATHS } from "./logging.js";
+export type { RequireSessionOptions, SoloRequestContext } from "./http/require-session.js";
+export { logId, REDACT_PATHS } from "./observability/logger.js";
 export type {
   Authenticate,
   AuthenticatedUser,
@@ -60,17 +65,18 @@ export type {
   PolicyOption,
   RedisOptions,
   SoloServerOptions,
-} from "./options.js";
-export { parseDuration } from "./options.js";
-export type { PolicySpec } from "./policy.js";
-export type * from "./protocol.js";
-export type { LoginKey, RateLimit, RateLimitOptions } from "./ratelimit.js";
-export { RATE_LIMIT_DEFAULTS } from "./ratelimit.js";
+} from "./options/options.js";
+export { parseDuration } from "./options/options.js";
+export type { LoginKey, RateLimit, RateLimitOptions } from "./ratelimit/ratelimit.js";
+export { RATE_LIMIT_DEFAULTS } from "./ratelimit/ratelimit.js";
+export type { PolicySpec } from "./sessions/policy.js";
 export { MemoryStore } from "./store/memory.js";
 export { RedisStore, type RedisStoreOptions } from "./store/redis.js";
 export { SqliteStore } from "./store/sqlite.js";
 export type * from "./store/types.js";
 export { REPLACED_TOMBSTONES_PER_USER } from "./store/types.js";
+export type { PrivateJwk, PrivateJwks, PublicJwk, RotateOptions, Rotation } from "./tokens/keys.js";
+export { rotateKeyFile } from "./tokens/keys.js";
 
 /** A composed solo-session server. */
 export interface SoloServer {

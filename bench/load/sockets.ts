@@ -1,5 +1,5 @@
 import { io, type Socket } from "socket.io-client";
-import type { ClientToServerEvents, ServerToClientEvents } from "../../server/protocol.js";
+import type { ClientToServerEvents, ServerToClientEvents } from "../../protocol/index.js";
 import type { ServerKind } from "../lib/messages.js";
 
 export type BenchSocket = Socket<ServerToClientEvents, ClientToServerEvents>;

@@ -1,4 +1,4 @@
-import { DemoUsers } from "../../server/users.js";
+import { DemoUsers } from "../../standalone/users.js";
 import type { ScryptResult } from "../lib/results.js";
 import { round } from "../lib/stats.js";
 import type { Context } from "./context.js";

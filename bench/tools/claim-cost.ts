@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { decide } from "../../server/policy.js";
+import { decide } from "../../server/sessions/policy.js";
 import { SqliteStore } from "../../server/store/sqlite.js";
 import type { SessionRecord } from "../../server/store/types.js";
 

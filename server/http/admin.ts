@@ -1,15 +1,15 @@
 import express, { type Request, type RequestHandler, type Router } from "express";
-import { SoloError } from "../errors.js";
 import type {
   AdminAuditResponse,
   AdminEndResponse,
   AdminSessionsResponse,
   AuditEventView,
   DeviceView,
-} from "../protocol.js";
-import type { SessionService } from "../sessions.js";
+} from "../../protocol/index.js";
+import { SoloError } from "../errors/solo-error.js";
+import type { SessionService } from "../sessions/service.js";
+import { sessionView } from "../sessions/views.js";
 import type { AuditEvent, AuditQuery, DeviceInfo } from "../store/types.js";
-import { sessionView } from "../views.js";
 
 /** What the admin API needs. */
 export interface AdminRouterDeps {

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
-import { SoloError } from "../errors.js";
-import { originListed } from "./origin.js";
+import { SoloError } from "../errors/solo-error.js";
+import { originListed } from "../request/origin.js";
 import { sendError } from "./respond.js";
 
 /** Options of {@link createCors} (and of `solo.cors()`). */

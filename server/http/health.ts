@@ -1,5 +1,5 @@
 import express, { type Router } from "express";
-import { SoloError } from "../errors.js";
+import { SoloError } from "../errors/solo-error.js";
 import type { SessionStore } from "../store/types.js";
 import { sendError } from "./respond.js";
 

@@ -1,11 +1,11 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
-import { SoloError } from "../errors.js";
-import type { IntrospectionResponse } from "../protocol.js";
-import type { SessionService } from "../sessions.js";
-import { TOKEN_TYPE } from "../tokens.js";
-import { parseAuthorization } from "./credentials.js";
-import { MAX_BODY } from "./router.js";
+import type { IntrospectionResponse } from "../../protocol/index.js";
+import { SoloError } from "../errors/solo-error.js";
+import { parseAuthorization } from "../request/credentials.js";
+import type { SessionService } from "../sessions/service.js";
+import { TOKEN_TYPE } from "../tokens/tokens.js";
+import { MAX_BODY } from "./auth-routes.js";
 
 /** What introspection needs. */
 export interface IntrospectDeps {

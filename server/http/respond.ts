@@ -1,5 +1,5 @@
 import type { Response } from "express";
-import { SoloError } from "../errors.js";
+import { SoloError } from "../errors/solo-error.js";
 
 /**
  * Turns anything thrown into a coded error: SoloError as is, body-parser failures by type, a

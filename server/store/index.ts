@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { ResolvedOptions } from "../options.js";
+import type { ResolvedOptions } from "../options/options.js";
 import { MemoryStore } from "./memory.js";
 import { RedisStore } from "./redis.js";
 import { SqliteStore } from "./sqlite.js";

@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
-import { SoloError } from "../errors.js";
-import type { RevocationReason } from "../protocol.js";
+import type { RevocationReason } from "../../protocol/index.js";
+import { SoloError } from "../errors/solo-error.js";
 import { applyDecision, clampLimit, decodeCursor, encodeCursor, isStale } from "./shared.js";
 import {
   type AuditEvent,

@@ -1,4 +1,4 @@
-import { SoloError } from "../errors.js";
+import { SoloError } from "../errors/solo-error.js";
 import type { ClaimResult, Decide, SessionRecord } from "./types.js";
 
 /**

@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
-import type { RevocationReason } from "../protocol.js";
+import type { RevocationReason } from "../../protocol/index.js";
 import { applyDecision, clampLimit, decodeCursor, encodeCursor } from "./shared.js";
 import type {
   AuditEvent,

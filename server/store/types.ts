@@ -1,6 +1,6 @@
-import type { AuditKind, DeliveryStatus, RevocationReason } from "../protocol.js";
+import type { AuditKind, DeliveryStatus, RevocationReason } from "../../protocol/index.js";
 
-export type { AuditKind, DeliveryStatus } from "../protocol.js";
+export type { AuditKind, DeliveryStatus } from "../../protocol/index.js";
 
 /** The device a session was opened from (server side; times are not involved). */
 export interface DeviceInfo {

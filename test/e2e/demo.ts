@@ -2,7 +2,7 @@ import { execSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { BrowserContext, BrowserContextOptions, Page } from "playwright-core";
-import { type Standalone, startStandalone } from "../../server/standalone.js";
+import { type Standalone, startStandalone } from "../../standalone/standalone.js";
 import { launchBrowser, type TestBrowser } from "../support/browser.js";
 import { tempDir } from "../support/server.js";
 

@@ -1,6 +1,6 @@
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { SessionResponse } from "../../server/protocol.js";
+import type { SessionResponse } from "../../protocol/index.js";
 import { UA } from "../support/client.js";
 import { type Demo, fillSignIn, live, shot, signIn, startDemo } from "./demo.js";
 

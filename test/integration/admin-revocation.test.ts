@@ -1,6 +1,6 @@
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AuditEventView, ConnectErrorData } from "../../server/protocol.js";
+import type { AuditEventView, ConnectErrorData } from "../../protocol/index.js";
 import { login } from "../support/client.js";
 import { type AdminSocket, connectAdmin } from "../support/ops.js";
 import { startRedis, type TestRedis, uniquePrefix } from "../support/redis.js";

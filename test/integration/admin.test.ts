@@ -5,7 +5,7 @@ import type {
   AuditEventView,
   DeliveryUpdate,
   ErrorBody,
-} from "../../server/protocol.js";
+} from "../../protocol/index.js";
 import { call, login, nextDisconnect, nextRevocation, UA } from "../support/client.js";
 import { adminToken, auditTrail, connectAdmin } from "../support/ops.js";
 import { testResources } from "../support/resources.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ErrorBody } from "../../server/protocol.js";
+import type { ErrorBody } from "../../protocol/index.js";
 import { call, handshakeError, login, nextRevocation, UA } from "../support/client.js";
 import { MINUTE, manualClock } from "../support/clock.js";
 import { adminToken, auditTrail, endingEvent, heldRevocation } from "../support/ops.js";

@@ -2,8 +2,8 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import express from "express";
 import { describe, expect, it } from "vitest";
+import type { ErrorBody } from "../../protocol/index.js";
 import { createHealthRouter } from "../../server/http/health.js";
-import type { ErrorBody } from "../../server/protocol.js";
 import { call } from "../support/client.js";
 import { testResources } from "../support/resources.js";
 

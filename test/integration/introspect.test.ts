@@ -1,9 +1,9 @@
 import { createRemoteJWKSet, jwtVerify } from "jose";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import { readEnv } from "../../server/env.js";
+import type { ErrorBody, IntrospectionResponse } from "../../protocol/index.js";
 import { createSoloServer } from "../../server/index.js";
-import type { ErrorBody, IntrospectionResponse } from "../../server/protocol.js";
+import { readEnv } from "../../standalone/env.js";
 import { call, login, UA } from "../support/client.js";
 import { HOUR, manualClock } from "../support/clock.js";
 import { adminToken, endingEvent } from "../support/ops.js";

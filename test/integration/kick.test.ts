@@ -1,6 +1,6 @@
 import { io } from "socket.io-client";
 import { describe, expect, it } from "vitest";
-import type { ErrorBody, RevocationNotice, SessionResponse } from "../../server/protocol.js";
+import type { ErrorBody, RevocationNotice, SessionResponse } from "../../protocol/index.js";
 import {
   type ClientSocket,
   call,

@@ -1,6 +1,6 @@
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import { logId as hashId } from "../../server/logging.js";
+import { logId as hashId } from "../../server/observability/logger.js";
 import { type ClientSocket, call, connect, login, nextRevocation, UA } from "../support/client.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 

@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { Metrics } from "../../server/metrics.js";
+import { Metrics } from "../../server/observability/metrics.js";
 import { connect, login, nextRevocation } from "../support/client.js";
 import { sample, scrape } from "../support/ops.js";
 import {

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { ErrorBody, LoginResponse, SessionView } from "../../server/protocol.js";
+import type { ErrorBody, LoginResponse, SessionView } from "../../protocol/index.js";
 import {
   type ClientSocket,
   call,

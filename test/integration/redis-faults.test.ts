@@ -3,7 +3,7 @@ import { Writable } from "node:stream";
 import { Redis } from "ioredis";
 import { pino } from "pino";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
-import type { ErrorBody } from "../../server/protocol.js";
+import type { ErrorBody } from "../../protocol/index.js";
 import {
   type ClientSocket,
   call,

@@ -1,7 +1,7 @@
 import { rmSync } from "node:fs";
 import { io } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ErrorBody } from "../../server/protocol.js";
+import type { ErrorBody } from "../../protocol/index.js";
 import { type ClientSocket, call, login } from "../support/client.js";
 import { startNodes, startRedis, type TestRedis, uniquePrefix } from "../support/redis.js";
 import { type TestServer, tempDir } from "../support/server.js";

@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createServer as createNetServer } from "node:net";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { ErrorBody } from "../../protocol/index.js";
 import { type Credentials, createSoloServer, RATE_LIMIT_DEFAULTS, type SoloServerOptions } from "../../server/index.js";
-import type { ErrorBody } from "../../server/protocol.js";
 import { type ClientSocket, call, connect, login } from "../support/client.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 

@@ -6,9 +6,9 @@ import { join } from "node:path";
 import express from "express";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ErrorBody, LoginResponse } from "../../protocol/index.js";
 import { createSoloServer, type SoloServer, type SoloServerOptions } from "../../server/index.js";
-import type { ErrorBody, LoginResponse } from "../../server/protocol.js";
-import { DEMO_ACCOUNTS, DemoUsers } from "../../server/users.js";
+import { DEMO_ACCOUNTS, DemoUsers } from "../../standalone/users.js";
 import { type ClientSocket, call, connect, handshakeError, login } from "../support/client.js";
 import { startTestServer, tempDir } from "../support/server.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { AdminSessionsResponse, SessionResponse } from "../../server/protocol.js";
+import type { AdminSessionsResponse, SessionResponse } from "../../protocol/index.js";
 import { call, login, nextRevocation } from "../support/client.js";
 import { adminToken, auditTrail } from "../support/ops.js";
 import { testResources } from "../support/resources.js";

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { io } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isErrorCode, type LoginResponse } from "../../server/protocol.js";
+import { isErrorCode, type LoginResponse } from "../../protocol/index.js";
 import type { SessionRecord } from "../../server/store/types.js";
 import { type ClientSocket, connect, login } from "../support/client.js";
 import { startTestServer, type TestServer } from "../support/server.js";

@@ -3,8 +3,8 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
-import type { PrivateJwks } from "../../server/keys.js";
-import type { ErrorBody } from "../../server/protocol.js";
+import type { ErrorBody } from "../../protocol/index.js";
+import type { PrivateJwks } from "../../server/tokens/keys.js";
 import { type ClientSocket, call, connect, handshakeError, login } from "../support/client.js";
 import { startTestServer, type TestServer, tempDir } from "../support/server.js";
 

@@ -1,8 +1,8 @@
 import { request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import type { ErrorBody } from "../../server/protocol.js";
-import { startStandalone } from "../../server/standalone.js";
+import type { ErrorBody } from "../../protocol/index.js";
+import { startStandalone } from "../../standalone/standalone.js";
 import { type ClientSocket, call, connect, handshakeError, login } from "../support/client.js";
 import { startTestServer, type TestServer, tempDir } from "../support/server.js";
 

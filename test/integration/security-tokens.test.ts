@@ -1,6 +1,6 @@
 import { io } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ConnectErrorData, ErrorBody, ErrorCode, LoginResponse } from "../../server/protocol.js";
+import type { ConnectErrorData, ErrorBody, ErrorCode, LoginResponse } from "../../protocol/index.js";
 import { call, connect, handshakeError, login } from "../support/client.js";
 import { testResources } from "../support/resources.js";
 import { startTestServer, type TestServer } from "../support/server.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ErrorBody } from "../../server/protocol.js";
+import type { ErrorBody } from "../../protocol/index.js";
 import { MemoryStore } from "../../server/store/memory.js";
 import type { SessionRecord } from "../../server/store/types.js";
 import { call, login } from "../support/client.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ErrorBody } from "../../server/protocol.js";
+import type { ErrorBody } from "../../protocol/index.js";
 import { call, login, nextRevocation } from "../support/client.js";
 import { MINUTE, manualClock, SECOND } from "../support/clock.js";
 import { testResources } from "../support/resources.js";

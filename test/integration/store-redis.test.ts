@@ -1,8 +1,8 @@
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { SoloError } from "../../server/errors.js";
-import { resolveOptions } from "../../server/options.js";
-import { decide, type PolicySpec } from "../../server/policy.js";
+import { SoloError } from "../../server/errors/solo-error.js";
+import { resolveOptions } from "../../server/options/options.js";
+import { decide, type PolicySpec } from "../../server/sessions/policy.js";
 import { type EndEntry, parseEndEntry, RedisStore } from "../../server/store/redis.js";
 import type { Decide, SessionStore } from "../../server/store/types.js";
 import { freePort, startRedis, type TestRedis, uniquePrefix } from "../support/redis.js";

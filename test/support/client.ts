@@ -6,7 +6,7 @@ import type {
   LoginResponse,
   RevocationNotice,
   ServerToClientEvents,
-} from "../../server/protocol.js";
+} from "../../protocol/index.js";
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 

@@ -6,7 +6,7 @@ import type {
   AdminServerToClientEvents,
   AuditEventView,
   RevocationNotice,
-} from "../../server/protocol.js";
+} from "../../protocol/index.js";
 import { type ClientSocket, call, login } from "./client.js";
 
 export type AdminSocket = Socket<AdminServerToClientEvents, AdminClientToServerEvents>;

@@ -1,7 +1,7 @@
 import { rmSync } from "node:fs";
 import { pino } from "pino";
 import { afterEach } from "vitest";
-import { type Standalone, startStandalone } from "../../server/standalone.js";
+import { type Standalone, startStandalone } from "../../standalone/standalone.js";
 import { type ClientSocket, connect } from "./client.js";
 import { startTestServer, type TestServer, tempDir } from "./server.js";
 

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import express from "express";
 import { pino } from "pino";
 import { createSoloServer, type SoloServer, type SoloServerOptions } from "../../server/index.js";
-import { DEMO_ACCOUNTS, DemoUsers } from "../../server/users.js";
+import { DEMO_ACCOUNTS, DemoUsers } from "../../standalone/users.js";
 
 /** A real solo-session server on a free port, with the demo users and `GET /api/notes`. */
 export interface TestServer {

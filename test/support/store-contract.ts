@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { SoloError } from "../../server/errors.js";
-import { decide, type PolicySpec } from "../../server/policy.js";
+import { SoloError } from "../../server/errors/solo-error.js";
+import { decide, type PolicySpec } from "../../server/sessions/policy.js";
 import {
   type AuditKind,
   type Decide,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { furthest, Trail } from "../../demo/admin-state.js";
-import type { AuditEventView, AuditKind, DeliveryStatus } from "../../server/protocol.js";
+import type { AuditEventView, AuditKind, DeliveryStatus } from "../../protocol/index.js";
 
 function event(id: string, kind: AuditKind, sessionId: string, delivery: DeliveryStatus | null = null): AuditEventView {
   return {

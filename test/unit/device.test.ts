@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cleanName, describeDevice, MAX_DEVICE_NAME } from "../../server/device.js";
+import { cleanName, describeDevice, MAX_DEVICE_NAME } from "../../server/sessions/device.js";
 
 /** No lone surrogate anywhere (what `String.prototype.isWellFormed` checks, in ES2024). */
 const wellFormed = (s: string) => !/\p{Cs}/u.test(s);

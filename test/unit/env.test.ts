@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { readEnv } from "../../server/env.js";
-import { DEFAULTS, defaultTouchInterval, parseDuration, resolveOptions } from "../../server/options.js";
+import { DEFAULTS, defaultTouchInterval, parseDuration, resolveOptions } from "../../server/options/options.js";
+import { readEnv } from "../../standalone/env.js";
 
 const authenticate = () => null;
 

@@ -12,7 +12,7 @@ import {
   rotateKeyFile,
   signingKey,
   watchKeyFile,
-} from "../../server/keys.js";
+} from "../../server/tokens/keys.js";
 
 const HOUR = 3600_000;
 const dirs: string[] = [];

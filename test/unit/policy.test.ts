@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { assertPolicySpec, decide, isAbandoned, parsePolicy } from "../../server/policy.js";
+import { assertPolicySpec, decide, isAbandoned, parsePolicy } from "../../server/sessions/policy.js";
 import type { SessionRecord } from "../../server/store/types.js";
 
 const T0 = Date.parse("2026-01-01T10:00:00Z");

@@ -1,6 +1,6 @@
 import type { Channel, ChannelFactory, ChannelHandlers, ChannelOptions } from "../../client-sdk/channel.js";
-import type { ErrorBody, ErrorCode, SessionView } from "../../server/protocol.js";
-import { ERROR_STATUS } from "../../server/protocol.js";
+import type { ErrorBody, ErrorCode, SessionView } from "../../protocol/index.js";
+import { ERROR_STATUS } from "../../protocol/index.js";
 
 /** A session as the server would show it. */
 export function sessionView(id = "s1", userId = "alice"): SessionView {

@@ -28,7 +28,7 @@ import {
   type WarningContext,
 } from "../../client-sdk/index.js";
 import { SoloProvider, type SoloProviderProps, type SoloSession, useSoloSession } from "../../client-sdk/react.js";
-import type * as Protocol from "../../server/protocol.js";
+import type * as Protocol from "../../protocol/index.js";
 
 describe("public types", () => {
   it("createSoloClient takes optional options and returns a SoloClient", () => {

@@ -1,8 +1,8 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { SoloError } from "../../server/errors.js";
-import { generatePrivateJwk, type KeyRing, loadKeyRing, type PrivateJwk } from "../../server/keys.js";
-import type { ErrorCode } from "../../server/protocol.js";
-import { isCompactJws, MAX_TOKEN_LENGTH, TokenService } from "../../server/tokens.js";
+import type { ErrorCode } from "../../protocol/index.js";
+import { SoloError } from "../../server/errors/solo-error.js";
+import { generatePrivateJwk, type KeyRing, loadKeyRing, type PrivateJwk } from "../../server/tokens/keys.js";
+import { isCompactJws, MAX_TOKEN_LENGTH, TokenService } from "../../server/tokens/tokens.js";
 import {
   b64,
   type ForgeKey,

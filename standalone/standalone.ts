@@ -4,9 +4,9 @@ import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import express from "express";
+import { createSoloServer, type SoloServer } from "../server/index.js";
+import { createLogger } from "../server/observability/logger.js";
 import { readEnv } from "./env.js";
-import { createSoloServer, type SoloServer } from "./index.js";
-import { createLogger } from "./logging.js";
 import { DEMO_ACCOUNTS, DemoUsers } from "./users.js";
 
 /** A running standalone server. */

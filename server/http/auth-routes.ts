@@ -1,13 +1,13 @@
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import type { Logger } from "pino";
-import { describeDevice } from "../device.js";
-import { SoloError } from "../errors.js";
-import type { Authenticate, AuthenticatedUser, Credentials } from "../options.js";
-import type { LoginResponse, SessionResponse } from "../protocol.js";
-import type { LoginLimiter } from "../ratelimit.js";
-import type { SessionService } from "../sessions.js";
-import { sessionView } from "../views.js";
-import type { SessionCookie } from "./cookies.js";
+import type { LoginResponse, SessionResponse } from "../../protocol/index.js";
+import { SoloError } from "../errors/solo-error.js";
+import type { Authenticate, AuthenticatedUser, Credentials } from "../options/options.js";
+import type { LoginLimiter } from "../ratelimit/ratelimit.js";
+import type { SessionCookie } from "../request/cookies.js";
+import { describeDevice } from "../sessions/device.js";
+import type { SessionService } from "../sessions/service.js";
+import { sessionView } from "../sessions/views.js";
 import { sendError, toSoloError } from "./respond.js";
 
 /** What the auth router needs. */

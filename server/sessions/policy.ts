@@ -1,4 +1,4 @@
-import type { ClaimDecision, SessionRecord } from "./store/types.js";
+import type { ClaimDecision, SessionRecord } from "../store/types.js";
 
 /**
  * How a new login treats the user's live sessions.

@@ -1,17 +1,17 @@
 import { type Server as HttpServer, type IncomingMessage, ServerResponse } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import { Server, type Socket } from "socket.io";
-import { SoloError } from "./errors.js";
-import type { Handshake } from "./handshake.js";
-import { type OriginPolicy, originAllowed } from "./http/origin.js";
 import type {
   ClientToServerEvents,
   InterServerEvents,
   ServerToClientEvents,
   SocketData,
   Transport,
-} from "./protocol.js";
-import { type ConnectionLimiter, clientAddress, type HandshakeLimiter } from "./ratelimit.js";
+} from "../../protocol/index.js";
+import { SoloError } from "../errors/solo-error.js";
+import { type ConnectionLimiter, clientAddress, type HandshakeLimiter } from "../ratelimit/ratelimit.js";
+import { type OriginPolicy, originAllowed } from "../request/origin.js";
+import type { Handshake } from "./handshake.js";
 
 /** The Socket.IO server of solo-session, typed with the session channel's events. */
 export type SoloIo = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;

@@ -3,8 +3,6 @@ import type { Server as HttpsServer } from "node:https";
 import type { Logger } from "pino";
 import { type Namespace, Server, type Socket } from "socket.io";
 import { Adapter } from "socket.io-adapter";
-import type { Handshake } from "./handshake.js";
-import { createIoServer, type IoServerDeps, type SoloIo } from "./io-server.js";
 import {
   type ClientToServerEvents,
   EVENTS,
@@ -13,9 +11,11 @@ import {
   SESSION_NAMESPACE,
   type ServerToClientEvents,
   type SocketData,
-} from "./protocol.js";
-import type { Notifier, SessionService } from "./sessions.js";
-import { revocationNotice } from "./views.js";
+} from "../../protocol/index.js";
+import type { Notifier, SessionService } from "../sessions/service.js";
+import { revocationNotice } from "../sessions/views.js";
+import type { Handshake } from "./handshake.js";
+import { createIoServer, type IoServerDeps, type SoloIo } from "./io-server.js";
 
 export { MAX_CLIENT_MESSAGE, type SoloIo } from "./io-server.js";
 

@@ -1,11 +1,11 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
-import { SoloError } from "../errors.js";
-import type { SessionView } from "../protocol.js";
-import type { Checked, SessionService } from "../sessions.js";
+import type { SessionView } from "../../protocol/index.js";
+import { SoloError } from "../errors/solo-error.js";
+import type { SessionCookie } from "../request/cookies.js";
+import type { Checked, SessionService } from "../sessions/service.js";
+import { sessionView } from "../sessions/views.js";
 import type { SessionRecord } from "../store/types.js";
-import type { SessionClaims } from "../tokens.js";
-import { sessionView } from "../views.js";
-import type { SessionCookie } from "./cookies.js";
+import type { SessionClaims } from "../tokens/tokens.js";
 import { sendError, toSoloError } from "./respond.js";
 
 /** What `requireSession()` puts on `req.solo`. */

@@ -1,14 +1,14 @@
 import type { IncomingMessage } from "node:http";
 import type { Logger } from "pino";
 import type { Namespace, Socket } from "socket.io";
-import { SoloError } from "./errors.js";
-import type { SessionCookie } from "./http/cookies.js";
-import { type OriginPolicy, originAllowed } from "./http/origin.js";
-import { toSoloError } from "./http/respond.js";
-import { logId } from "./logging.js";
-import type { ConnectErrorData } from "./protocol.js";
-import { clientAddress, type HandshakeLimiter } from "./ratelimit.js";
-import type { Checked, SessionService } from "./sessions.js";
+import type { ConnectErrorData } from "../../protocol/index.js";
+import { SoloError } from "../errors/solo-error.js";
+import { toSoloError } from "../http/respond.js";
+import { logId } from "../observability/logger.js";
+import { clientAddress, type HandshakeLimiter } from "../ratelimit/ratelimit.js";
+import type { SessionCookie } from "../request/cookies.js";
+import { type OriginPolicy, originAllowed } from "../request/origin.js";
+import type { Checked, SessionService } from "../sessions/service.js";
 
 /** What the namespace handshake needs. */
 export interface HandshakeDeps {

@@ -7,8 +7,8 @@ import type {
   NewAuditEvent,
   SessionRecord,
   SessionStore,
-} from "./store/types.js";
-import { DELIVERY_RANK } from "./store/types.js";
+} from "../store/types.js";
+import { DELIVERY_RANK } from "../store/types.js";
 
 /** Events of the audit trail, emitted once the store has the write (for the admin feed). */
 export interface AuditTrailEvents {

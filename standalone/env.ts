@@ -1,7 +1,7 @@
-import { normalizeOrigin } from "./http/origin.js";
-import { DEFAULTS, parseDuration, type SoloServerOptions } from "./options.js";
-import { parsePolicy } from "./policy.js";
-import type { Transport } from "./protocol.js";
+import type { Transport } from "../protocol/index.js";
+import { DEFAULTS, parseDuration, type SoloServerOptions } from "../server/options/options.js";
+import { normalizeOrigin } from "../server/request/origin.js";
+import { parsePolicy } from "../server/sessions/policy.js";
 
 /** The standalone server's settings, from the environment. */
 export interface StandaloneConfig {

@@ -1,5 +1,5 @@
 import { decodeJwt, errors, type JWTHeaderParameters, jwtVerify, SignJWT } from "jose";
-import { SoloError } from "./errors.js";
+import { SoloError } from "../errors/solo-error.js";
 import { ALLOWED_ALGORITHMS, type KeyRing, type RingKey, signingKey } from "./keys.js";
 
 /** The `typ` header of a session token (RFC 8725 §3.11: explicit typing). */

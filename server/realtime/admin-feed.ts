@@ -1,18 +1,18 @@
 import type { Logger } from "pino";
 import type { Namespace, Socket } from "socket.io";
-import type { AuditTrail } from "./audit.js";
-import { SoloError } from "./errors.js";
-import type { Handshake } from "./handshake.js";
-import { auditEventView } from "./http/admin.js";
 import {
   ADMIN_EVENTS,
   ADMIN_NAMESPACE,
   type AdminClientToServerEvents,
   type AdminServerToClientEvents,
-} from "./protocol.js";
-import type { SessionFollower, SoloIo } from "./realtime.js";
-import type { SessionService } from "./sessions.js";
-import type { SessionRecord } from "./store/types.js";
+} from "../../protocol/index.js";
+import { SoloError } from "../errors/solo-error.js";
+import { auditEventView } from "../http/admin.js";
+import type { AuditTrail } from "../sessions/audit.js";
+import type { SessionService } from "../sessions/service.js";
+import type { SessionRecord } from "../store/types.js";
+import type { Handshake } from "./handshake.js";
+import type { SessionFollower, SoloIo } from "./session-channel.js";
 
 /** What an admin socket keeps. */
 interface AdminSocketData {

@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
+import { ENDED_CODE, type ErrorCode, type RevocationNotice, type RevocationReason } from "../../protocol/index.js";
+import { SoloError } from "../errors/solo-error.js";
+import type { AuthenticatedUser, PolicyOption } from "../options/options.js";
+import type { DeliveryStatus, DeviceInfo, SessionRecord, SessionStore } from "../store/types.js";
+import type { SessionClaims, TokenService } from "../tokens/tokens.js";
 import type { AuditTrail } from "./audit.js";
-import { SoloError } from "./errors.js";
-import type { AuthenticatedUser, PolicyOption } from "./options.js";
 import { decide, type PolicySpec } from "./policy.js";
-import { ENDED_CODE, type ErrorCode, type RevocationNotice, type RevocationReason } from "./protocol.js";
-import type { DeliveryStatus, DeviceInfo, SessionRecord, SessionStore } from "./store/types.js";
-import type { SessionClaims, TokenService } from "./tokens.js";
 import { replacedBy, revocationNotice, sessionView } from "./views.js";
 
 /** Delivers revocation notices to a session's sockets, wherever they are. */

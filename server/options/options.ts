@@ -1,10 +1,10 @@
 import type { Request } from "express";
 import type { Logger } from "pino";
-import type { PrivateJwks } from "./keys.js";
-import { assertPolicySpec, type PolicySpec } from "./policy.js";
-import type { Transport } from "./protocol.js";
-import { type RateLimitOptions, type ResolvedRateLimits, resolveRateLimits } from "./ratelimit.js";
-import type { SessionStore } from "./store/types.js";
+import type { Transport } from "../../protocol/index.js";
+import { type RateLimitOptions, type ResolvedRateLimits, resolveRateLimits } from "../ratelimit/ratelimit.js";
+import { assertPolicySpec, type PolicySpec } from "../sessions/policy.js";
+import type { SessionStore } from "../store/types.js";
+import type { PrivateJwks } from "../tokens/keys.js";
 
 /** Who signed in, as the app's `authenticate` says. */
 export interface AuthenticatedUser {

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from "node:http";
-import { SoloError } from "../errors.js";
+import { SoloError } from "../errors/solo-error.js";
 
 /** The prefix browsers only accept on a Secure, host-only cookie with `Path=/`. */
 export const HOST_PREFIX = "__Host-";

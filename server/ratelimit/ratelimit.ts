@@ -4,8 +4,8 @@ import { isIP } from "node:net";
 import { Redis as IORedis, type Redis } from "ioredis";
 import type { Logger } from "pino";
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
-import { SoloError } from "./errors.js";
-import type { Credentials } from "./options.js";
+import { SoloError } from "../errors/solo-error.js";
+import type { Credentials } from "../options/options.js";
 
 /**
  * Rate limits: failed logins per client address and per login name (brute force and

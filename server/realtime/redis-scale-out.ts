@@ -3,9 +3,9 @@ import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Server } from "socket.io";
 import { Adapter } from "socket.io-adapter";
-import type { RevocationNotice } from "./protocol.js";
-import { parseEndEntry, quit, waitReady } from "./store/redis.js";
-import { revocationNotice } from "./views.js";
+import type { RevocationNotice } from "../../protocol/index.js";
+import { revocationNotice } from "../sessions/views.js";
+import { parseEndEntry, quit, waitReady } from "../store/redis.js";
 
 /** What the cluster wiring needs from the realtime side. */
 export interface Reconcilable {

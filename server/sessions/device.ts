@@ -1,5 +1,5 @@
 import UAParser from "ua-parser-js";
-import type { DeviceInfo } from "./store/types.js";
+import type { DeviceInfo } from "../store/types.js";
 
 /** Longest device name a client may choose, in code points; longer names are cut. */
 export const MAX_DEVICE_NAME = 64;

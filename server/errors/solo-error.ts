@@ -5,7 +5,7 @@ import {
   type ReplacedBy,
   type RevocationReason,
   type SessionView,
-} from "./protocol.js";
+} from "../../protocol/index.js";
 
 /** Details an error may carry besides its code (see {@link ErrorBody}). */
 export interface SoloErrorDetails {

@@ -1,5 +1,5 @@
-import type { ReplacedBy, RevocationNotice, SessionView } from "./protocol.js";
-import type { EndedBy, SessionRecord } from "./store/types.js";
+import type { ReplacedBy, RevocationNotice, SessionView } from "../../protocol/index.js";
+import type { EndedBy, SessionRecord } from "../store/types.js";
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
