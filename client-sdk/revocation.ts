@@ -1,21 +1,16 @@
 import {
+  ENDED_CODE,
+  ENDED_REASON,
   isSessionEndedCode,
   type ReplacedBy,
   type RevocationNotice,
   type RevocationReason,
-  type SessionEndedCode,
 } from "solo-session/protocol";
 import type { Revocation, RevocationSource } from "./types.js";
 
-/** `session_replaced` → `replaced`, ... */
-const reasonOf = (code: SessionEndedCode) => code.slice(8) as RevocationReason;
-
-/** `replaced` → `session_replaced`, ...; a logout is `session_revoked`. */
-const codeOf = (reason: RevocationReason) => `session_${reason === "logout" ? "revoked" : reason}` as SessionEndedCode;
-
 /** A pushed `session:revoked` notice as a {@link Revocation}. */
 export function fromNotice(notice: RevocationNotice): Revocation {
-  return { ...notice, code: codeOf(notice.reason), source: "push" };
+  return { ...notice, code: ENDED_CODE[notice.reason], source: "push" };
 }
 
 /**
@@ -31,7 +26,7 @@ export function fromRefusal(
   const code = refusal.error ?? refusal.code;
   if (!isSessionEndedCode(code)) return null;
   const revocation: Revocation = {
-    reason: refusal.reason ?? reasonOf(code),
+    reason: refusal.reason ?? ENDED_REASON[code],
     code,
     sessionId,
     at: refusal.by?.at ?? new Date(now).toISOString(),

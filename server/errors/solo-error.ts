@@ -65,8 +65,3 @@ export class SoloError extends Error {
     return { error: this.code, message: this.message, ...this.details };
   }
 }
-
-/** The default sentence for people that goes with a code. */
-export function messageFor(code: ErrorCode): string {
-  return MESSAGES[code];
-}

@@ -1,15 +1,9 @@
 import express, { type Request, type RequestHandler, type Router } from "express";
-import type {
-  AdminAuditResponse,
-  AdminEndResponse,
-  AdminSessionsResponse,
-  AuditEventView,
-  DeviceView,
-} from "../../protocol/index.js";
+import type { AdminAuditResponse, AdminEndResponse, AdminSessionsResponse } from "../../protocol/index.js";
 import { SoloError } from "../errors/solo-error.js";
 import type { SessionService } from "../sessions/service.js";
-import { sessionView } from "../sessions/views.js";
-import type { AuditEvent, AuditQuery, DeviceInfo } from "../store/types.js";
+import { auditEventView, sessionView } from "../sessions/views.js";
+import type { AuditQuery } from "../store/types.js";
 
 /** What the admin API needs. */
 export interface AdminRouterDeps {
@@ -99,35 +93,6 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
   const router = express.Router();
   router.use("/admin", deps.requireAdmin, admin);
   return router;
-}
-
-/**
- * An audit event as the admin API and the admin feed show it: times as ISO 8601 strings.
- *
- * @example
- * ```ts
- * res.json({ events: (await store.queryAudit({ userId })).map(auditEventView) });
- * ```
- */
-export function auditEventView(e: AuditEvent): AuditEventView {
-  return {
-    id: e.id,
-    kind: e.kind,
-    at: new Date(e.at).toISOString(),
-    userId: e.userId,
-    sessionId: e.sessionId,
-    device: e.device ? deviceView(e.device) : null,
-    node: e.node,
-    by: e.by
-      ? { sessionId: e.by.sessionId, userId: e.by.userId, device: e.by.device ? deviceView(e.by.device) : null }
-      : null,
-    delivery: e.delivery,
-    detail: e.detail,
-  };
-}
-
-function deviceView(d: DeviceInfo): DeviceView {
-  return { name: d.name, browser: d.browser, os: d.os, ip: d.ip };
 }
 
 /** The admin who made the request (set by `requireSession`). */

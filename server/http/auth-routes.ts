@@ -1,12 +1,13 @@
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import type { Logger } from "pino";
-import type { LoginResponse, SessionResponse } from "../../protocol/index.js";
+import { isSessionEndedCode, type LoginResponse, type SessionResponse } from "../../protocol/index.js";
 import { SoloError } from "../errors/solo-error.js";
-import type { Authenticate, AuthenticatedUser, Credentials } from "../options/options.js";
-import type { LoginLimiter } from "../ratelimit/ratelimit.js";
+import type { Authenticate } from "../options/options.js";
+import type { LoginLimiter } from "../ratelimit/login.js";
 import type { SessionCookie } from "../request/cookies.js";
 import { describeDevice } from "../sessions/device.js";
 import type { SessionService } from "../sessions/service.js";
+import type { AuthenticatedUser, Credentials } from "../sessions/user.js";
 import { sessionView } from "../sessions/views.js";
 import { sendError, toSoloError } from "./respond.js";
 
@@ -19,10 +20,6 @@ export interface AuthRouterDeps {
   logger: Logger;
   /** Runs before each state-changing route (origin check, rate limits). */
   guards: express.RequestHandler[];
-  /** Runs before login, after the body is parsed (rate limits by username). */
-  loginGuards: express.RequestHandler[];
-  /** Called when a login fails its credentials (rate limiter bookkeeping). */
-  onBadCredentials?: (req: Request) => void;
   /** CORS for the allowlisted origins; runs before every route. */
   cors?: express.RequestHandler;
   /**
@@ -56,7 +53,7 @@ export function createAuthRouter(deps: AuthRouterDeps): Router {
   });
   if (deps.cors) router.use(deps.cors);
 
-  router.post("/login", ...deps.guards, requireJson, json, ...deps.loginGuards, async (req, res) => {
+  router.post("/login", ...deps.guards, requireJson, json, async (req, res) => {
     const body: unknown = req.body;
     if (typeof body !== "object" || body === null || Array.isArray(body)) {
       throw new SoloError("invalid_request", {}, "The body must be a JSON object.");
@@ -81,7 +78,6 @@ export function createAuthRouter(deps: AuthRouterDeps): Router {
     }
     const user = checkUser(await deps.authenticate(credentials as Credentials, req));
     if (!user) {
-      deps.onBadCredentials?.(req);
       throw new SoloError("invalid_credentials");
     }
     try {
@@ -121,7 +117,7 @@ export function createAuthRouter(deps: AuthRouterDeps): Router {
       else await deps.service.end(session.id, "logout", session.userId);
     } catch (error) {
       // Logging out of a session that has already ended is done: idempotent.
-      if (!(error instanceof SoloError && error.code.startsWith("session_"))) throw error;
+      if (!(error instanceof SoloError && isSessionEndedCode(error.code))) throw error;
     }
     // Clear the cookie when it held the session that was ended (or every session was).
     if (scope === "all" || !deps.cookie.holdsOther(req)) deps.cookie.clear(req, res);

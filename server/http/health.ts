@@ -3,11 +3,14 @@ import { SoloError } from "../errors/solo-error.js";
 import type { SessionStore } from "../store/types.js";
 import { sendError } from "./respond.js";
 
+/** How long `/readyz` waits for the store by default, in ms. */
+const READY_TIMEOUT = 2000;
+
 /** What the health routes need. */
 export interface HealthDeps {
   store: Pick<SessionStore, "ping">;
-  /** How long `/readyz` waits for the store, in ms. */
-  timeout: number;
+  /** How long `/readyz` waits for the store, in ms. @default 2000 */
+  timeout?: number;
 }
 
 /**
@@ -17,7 +20,7 @@ export interface HealthDeps {
  *
  * @example
  * ```ts
- * app.use(createHealthRouter({ store, timeout: 2000 }));
+ * app.use(createHealthRouter({ store }));
  * ```
  */
 export function createHealthRouter(deps: HealthDeps): Router {
@@ -28,7 +31,7 @@ export function createHealthRouter(deps: HealthDeps): Router {
   });
   router.get("/readyz", async (_req, res) => {
     res.set("Cache-Control", "no-store");
-    if (await reachable(deps.store, deps.timeout)) res.json({ status: "ready" });
+    if (await reachable(deps.store, deps.timeout ?? READY_TIMEOUT)) res.json({ status: "ready" });
     else sendError(res, new SoloError("store_unavailable"));
   });
   return router;

@@ -69,3 +69,15 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   const options = { level, redact: { paths: [...REDACT_PATHS], censor: "[Redacted]" } };
   return destination ? pino(options, destination) : pino(options);
 }
+
+/**
+ * The logger of a server created without one: {@link createLogger} at `LOG_LEVEL` (or "info").
+ *
+ * @example
+ * ```ts
+ * const logger = options.logger ?? defaultLogger();
+ * ```
+ */
+export function defaultLogger(env: NodeJS.ProcessEnv = process.env): Logger {
+  return createLogger(env.LOG_LEVEL || "info");
+}

@@ -1,9 +1,9 @@
 import type { RequestHandler } from "express";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { ErrorCode, RevocationReason } from "../../protocol/index.js";
-import type { LoginOutcome } from "../http/observe.js";
 import type { SessionService } from "../sessions/service.js";
 import type { DeliveryStatus } from "../store/types.js";
+import type { LoginOutcome } from "./login-outcome.js";
 
 /** Where the gauges read their values at scrape time. */
 export interface MetricsSources {

@@ -1,9 +1,10 @@
 import type { Request } from "express";
 import type { Logger } from "pino";
-import { currentRequestId, type LoginOutcome } from "../http/observe.js";
 import type { SessionService } from "../sessions/service.js";
 import type { DeviceInfo, SessionRecord } from "../store/types.js";
 import { logId } from "./logger.js";
+import type { LoginOutcome } from "./login-outcome.js";
+import { currentRequestId } from "./request-context.js";
 
 /** The device fields a log line carries. */
 function device(d: DeviceInfo): { name: string | null; browser: string | null; os: string | null; ip: string | null } {

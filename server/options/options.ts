@@ -1,21 +1,12 @@
+import { hostname } from "node:os";
 import type { Request } from "express";
 import type { Logger } from "pino";
 import type { Transport } from "../../protocol/index.js";
-import { type RateLimitOptions, type ResolvedRateLimits, resolveRateLimits } from "../ratelimit/ratelimit.js";
-import { assertPolicySpec, type PolicySpec } from "../sessions/policy.js";
+import { type RateLimitOptions, type ResolvedRateLimits, resolveRateLimits } from "../ratelimit/limits.js";
+import { assertPolicySpec, type PolicyOption } from "../sessions/policy.js";
+import type { AuthenticatedUser, Credentials } from "../sessions/user.js";
 import type { SessionStore } from "../store/types.js";
 import type { PrivateJwks } from "../tokens/keys.js";
-
-/** Who signed in, as the app's `authenticate` says. */
-export interface AuthenticatedUser {
-  /** Stable user id; becomes the token's `sub`. */
-  userId: string;
-  /** Roles, e.g. `["admin"]`; carried in the token. @default [] */
-  roles?: readonly string[];
-}
-
-/** The credentials of a login: the JSON body without the `device` and `takeover` fields. */
-export type Credentials = Readonly<Record<string, unknown>>;
 
 /**
  * Checks a login's credentials. Return the user, or null for wrong credentials (answered
@@ -25,9 +16,6 @@ export type Authenticate = (
   credentials: Credentials,
   req: Request,
 ) => Promise<AuthenticatedUser | null> | AuthenticatedUser | null;
-
-/** A policy for everyone, or chosen per user (for example by role). */
-export type PolicyOption = PolicySpec | ((user: AuthenticatedUser) => PolicySpec);
 
 /** Redis settings for `store: "redis"` (several nodes sharing one Redis). */
 export interface RedisOptions {
@@ -152,6 +140,11 @@ export interface ResolvedOptions {
   authenticate: Authenticate;
   store: "sqlite" | "memory" | "redis" | SessionStore;
   dataDir: string;
+  /**
+   * Where generated signing keys live: `dataDir`, unless the store is memory and no `dataDir` was
+   * given (then keys live in memory too, and die with the process).
+   */
+  keysDir: string | null;
   redis: Required<RedisOptions>;
   policy: PolicyOption;
   abandonGrace: number;
@@ -215,7 +208,7 @@ export const DEFAULTS = {
  * Applies defaults and validates. Throws a TypeError naming the bad option, at construction
  * rather than at the first request.
  */
-export function resolveOptions(options: SoloServerOptions, defaultNodeId: string): ResolvedOptions {
+export function resolveOptions(options: SoloServerOptions): ResolvedOptions {
   if (typeof options !== "object" || options === null) throw new TypeError("createSoloServer: options are required");
   if (typeof options.authenticate !== "function") {
     throw new TypeError("createSoloServer: options.authenticate must be a function (credentials, req) => user | null");
@@ -237,6 +230,7 @@ export function resolveOptions(options: SoloServerOptions, defaultNodeId: string
     authenticate: options.authenticate,
     store,
     dataDir: options.dataDir ?? DEFAULTS.dataDir,
+    keysDir: options.dataDir !== undefined || store !== "memory" ? (options.dataDir ?? DEFAULTS.dataDir) : null,
     redis: redisOptions(options.redis),
     policy,
     abandonGrace: duration("abandonGrace", options.abandonGrace, DEFAULTS.abandonGrace),
@@ -260,7 +254,7 @@ export function resolveOptions(options: SoloServerOptions, defaultNodeId: string
     keyReloadInterval: duration("keyReloadInterval", options.keyReloadInterval, DEFAULTS.keyReloadInterval),
     tombstoneRetention: duration("tombstoneRetention", options.tombstoneRetention, DEFAULTS.tombstoneRetention),
     auditRetention: duration("auditRetention", options.auditRetention, DEFAULTS.auditRetention),
-    nodeId: text("nodeId", options.nodeId, defaultNodeId),
+    nodeId: text("nodeId", options.nodeId, `${hostname()}:${process.pid}`),
     clock: options.clock ?? Date.now,
     logger: options.logger,
     introspectSecret: secret("introspectSecret", options.introspectSecret),

@@ -7,12 +7,13 @@ import {
   type AdminServerToClientEvents,
 } from "../../protocol/index.js";
 import { SoloError } from "../errors/solo-error.js";
-import { auditEventView } from "../http/admin.js";
 import type { AuditTrail } from "../sessions/audit.js";
 import type { SessionService } from "../sessions/service.js";
+import { auditEventView } from "../sessions/views.js";
 import type { SessionRecord } from "../store/types.js";
 import type { Handshake } from "./handshake.js";
-import type { SessionFollower, SoloIo } from "./session-channel.js";
+import type { SessionFollower } from "./session-channel.js";
+import type { SoloIo } from "./types.js";
 
 /** What an admin socket keeps. */
 interface AdminSocketData {

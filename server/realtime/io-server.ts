@@ -1,20 +1,13 @@
 import { type Server as HttpServer, type IncomingMessage, ServerResponse } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import { Server, type Socket } from "socket.io";
-import type {
-  ClientToServerEvents,
-  InterServerEvents,
-  ServerToClientEvents,
-  SocketData,
-  Transport,
-} from "../../protocol/index.js";
+import type { Transport } from "../../protocol/index.js";
 import { SoloError } from "../errors/solo-error.js";
-import { type ConnectionLimiter, clientAddress, type HandshakeLimiter } from "../ratelimit/ratelimit.js";
+import type { ConnectionLimiter, HandshakeLimiter } from "../ratelimit/sockets.js";
+import { clientAddress } from "../request/client-address.js";
 import { type OriginPolicy, originAllowed } from "../request/origin.js";
 import type { Handshake } from "./handshake.js";
-
-/** The Socket.IO server of solo-session, typed with the session channel's events. */
-export type SoloIo = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+import type { SoloIo } from "./types.js";
 
 /** An Engine.IO connection (what several namespace sockets share). */
 type EngineConnection = Socket["conn"];

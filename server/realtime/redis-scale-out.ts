@@ -5,7 +5,8 @@ import type { Server } from "socket.io";
 import { Adapter } from "socket.io-adapter";
 import type { RevocationNotice } from "../../protocol/index.js";
 import { revocationNotice } from "../sessions/views.js";
-import { parseEndEntry, quit, waitReady } from "../store/redis.js";
+import { parseEndEntry, quit, RedisStore, waitReady } from "../store/redis.js";
+import type { SessionStore } from "../store/types.js";
 
 /** What the cluster wiring needs from the realtime side. */
 export interface Reconcilable {
@@ -168,11 +169,6 @@ export class RedisCluster {
       for (const connection of [reader, pub, sub]) connection?.disconnect(false);
       throw error;
     }
-  }
-
-  /** The adapter this node runs. */
-  get adapterKind(): AdapterKind {
-    return this.#kind;
   }
 
   /**
@@ -402,4 +398,30 @@ function guard(client: Redis, onError: (error: unknown) => void): Redis {
     };
   }
   return client;
+}
+
+/**
+ * The scale-out wiring a store needs: a {@link RedisCluster} on a Redis store's connection,
+ * null for stores with nothing to share (memory, SQLite; an app's own store brings its own).
+ *
+ * @example
+ * ```ts
+ * const cluster = await openScaleOut(store, { adapter: true, keyPrefix: "solo", reconcileInterval: 30_000 }, logger);
+ * if (cluster) cluster.install(io, realtime);
+ * ```
+ */
+export async function openScaleOut(
+  store: SessionStore,
+  redis: { adapter: boolean | "sharded" | "classic"; keyPrefix: string; reconcileInterval: number },
+  logger: Logger,
+): Promise<RedisCluster | null> {
+  if (!(store instanceof RedisStore)) return null;
+  return RedisCluster.open({
+    client: store.client,
+    endsKey: store.endsKey,
+    adapter: redis.adapter,
+    channelPrefix: `${redis.keyPrefix}:io`,
+    reconcileInterval: redis.reconcileInterval,
+    logger,
+  });
 }

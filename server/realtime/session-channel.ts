@@ -1,26 +1,14 @@
 import type { Server as HttpServer } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import type { Logger } from "pino";
-import { type Namespace, Server, type Socket } from "socket.io";
+import { Server } from "socket.io";
 import { Adapter } from "socket.io-adapter";
-import {
-  type ClientToServerEvents,
-  EVENTS,
-  type InterServerEvents,
-  type RevocationNotice,
-  SESSION_NAMESPACE,
-  type ServerToClientEvents,
-  type SocketData,
-} from "../../protocol/index.js";
+import { EVENTS, type RevocationNotice, SESSION_NAMESPACE } from "../../protocol/index.js";
 import type { Notifier, SessionService } from "../sessions/service.js";
 import { revocationNotice } from "../sessions/views.js";
 import type { Handshake } from "./handshake.js";
-import { createIoServer, type IoServerDeps, type SoloIo } from "./io-server.js";
-
-export { MAX_CLIENT_MESSAGE, type SoloIo } from "./io-server.js";
-
-type SoloNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
-type SoloSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+import { createIoServer, type IoServerDeps } from "./io-server.js";
+import type { SoloIo, SoloNamespace, SoloSocket } from "./types.js";
 
 /**
  * Another namespace whose sockets belong to sessions (the admin feed): it follows the

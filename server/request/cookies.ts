@@ -101,11 +101,6 @@ export class SessionCookie {
     if (refusesCookie(code) && !this.holdsOther(req)) this.clear(req, res);
   }
 
-  /** Whether this request gets (and is read from) the Secure, `__Host-` cookie. */
-  secureFor(req: IncomingMessage): boolean {
-    return this.#secure(req);
-  }
-
   #secure(req: IncomingMessage): boolean {
     const option = this.#options.secure;
     return option === "auto" ? isSecure(req, this.#trustProxy) : option;

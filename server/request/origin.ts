@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import { SoloError } from "../errors/solo-error.js";
 
 /** Which browser origins the server accepts: its own, and an allowlist. */
 export interface OriginPolicy {
@@ -96,4 +97,18 @@ export function isSecure(req: IncomingMessage, trustProxy: boolean): boolean {
   if (!trustProxy) return false;
   const proto = req.headers["x-forwarded-proto"];
   return typeof proto === "string" && proto.split(",")[0]?.trim() === "https";
+}
+
+/**
+ * The CSRF check of cookie-authenticated, state-changing requests: null when the request's
+ * origin is allowed by `policy` ({@link originAllowed}), else the `origin_not_allowed` error.
+ *
+ * @example
+ * ```ts
+ * const csrf = csrfCheck({ allowedOrigins: [], publicOrigin: null, trustProxy: false });
+ * const refused = csrf(req); // null or SoloError("origin_not_allowed")
+ * ```
+ */
+export function csrfCheck(policy: OriginPolicy): (req: IncomingMessage) => SoloError | null {
+  return (req) => (originAllowed(req, policy) ? null : new SoloError("origin_not_allowed"));
 }

@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import { DELIVERY_RANK } from "../../protocol/index.js";
 import type {
   AuditEvent,
   AuditKind,
@@ -8,7 +9,7 @@ import type {
   SessionRecord,
   SessionStore,
 } from "../store/types.js";
-import { DELIVERY_RANK } from "../store/types.js";
+import { BoundedMap } from "../util/bounded-map.js";
 
 /** Events of the audit trail, emitted once the store has the write (for the admin feed). */
 export interface AuditTrailEvents {
@@ -29,7 +30,7 @@ export class AuditTrail extends EventEmitter<AuditTrailEvents> {
   readonly #node: string;
   readonly #onError: (error: unknown) => void;
   /** The furthest delivery status this node has recorded, per session (bounded, oldest forgotten). */
-  readonly #delivery = new Map<string, DeliveryStatus>();
+  readonly #delivery = new BoundedMap<string, DeliveryStatus>(DELIVERY_MEMO);
 
   constructor(store: SessionStore, node: string, onError: (error: unknown) => void) {
     super();
@@ -84,12 +85,7 @@ export class AuditTrail extends EventEmitter<AuditTrailEvents> {
   }
 
   #remember(sessionId: string, status: DeliveryStatus): void {
-    this.#delivery.delete(sessionId);
     this.#delivery.set(sessionId, status);
-    if (this.#delivery.size > DELIVERY_MEMO) {
-      const oldest = this.#delivery.keys().next();
-      if (!oldest.done) this.#delivery.delete(oldest.value);
-    }
   }
 
   #append(

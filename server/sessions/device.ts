@@ -1,5 +1,6 @@
 import UAParser from "ua-parser-js";
 import type { DeviceInfo } from "../store/types.js";
+import { BoundedMap } from "../util/bounded-map.js";
 
 /** Longest device name a client may choose, in code points; longer names are cut. */
 export const MAX_DEVICE_NAME = 64;
@@ -20,8 +21,8 @@ export function describeDevice(userAgent: string | undefined, ip: string | undef
 }
 
 /** Parsed User-Agents, most recent last: a site sees few distinct ones, and parsing costs more than a login's claim. */
-const parsed = new Map<string, { browser: string | null; os: string | null }>();
 const PARSED_MAX = 1000;
+const parsed = new BoundedMap<string, { browser: string | null; os: string | null }>(PARSED_MAX);
 const MAX_AGENT = 512;
 
 function parseAgent(userAgent: string): { browser: string | null; os: string | null } {
@@ -33,10 +34,6 @@ function parseAgent(userAgent: string): { browser: string | null; os: string | n
     browser: ua.browser.name ? join(ua.browser.name, ua.browser.major) : null,
     os: ua.os.name ? join(ua.os.name, ua.os.version) : null,
   };
-  if (parsed.size >= PARSED_MAX) {
-    const oldest = parsed.keys().next();
-    if (!oldest.done) parsed.delete(oldest.value);
-  }
   parsed.set(key, result);
   return result;
 }

@@ -1,4 +1,5 @@
 import type { ClaimDecision, SessionRecord } from "../store/types.js";
+import type { AuthenticatedUser } from "./user.js";
 
 /**
  * How a new login treats the user's live sessions.
@@ -12,6 +13,25 @@ import type { ClaimDecision, SessionRecord } from "../store/types.js";
  * - `{ maxSessions: N }`: up to N sessions; beyond that the least recently active are replaced.
  */
 export type PolicySpec = "newest-wins" | "oldest-wins" | "confirm" | { readonly maxSessions: number };
+
+/** A policy for everyone, or chosen per user (for example by role). */
+export type PolicyOption = PolicySpec | ((user: AuthenticatedUser) => PolicySpec);
+
+/**
+ * How often a node confirms its sockets' presence in the store under `policy`, in ms; 0 when no
+ * policy in use reads presence (only `oldest-wins` does, to tell an abandoned session from one in
+ * use; a per-user function may choose it).
+ *
+ * @example
+ * ```ts
+ * presenceInterval("oldest-wins", 60_000); // → 20_000
+ * presenceInterval("newest-wins", 60_000); // → 0
+ * ```
+ */
+export function presenceInterval(policy: PolicyOption, abandonGrace: number): number {
+  const reads = policy === "oldest-wins" || typeof policy === "function";
+  return reads ? Math.max(1000, Math.floor(abandonGrace / 3)) : 0;
+}
 
 /** What a policy knows about the login being decided. */
 export interface PolicyContext {

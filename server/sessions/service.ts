@@ -2,11 +2,13 @@ import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { ENDED_CODE, type ErrorCode, type RevocationNotice, type RevocationReason } from "../../protocol/index.js";
 import { SoloError } from "../errors/solo-error.js";
-import type { AuthenticatedUser, PolicyOption } from "../options/options.js";
 import type { DeliveryStatus, DeviceInfo, SessionRecord, SessionStore } from "../store/types.js";
 import type { SessionClaims, TokenService } from "../tokens/tokens.js";
+import { BoundedMap } from "../util/bounded-map.js";
 import type { AuditTrail } from "./audit.js";
+import type { PolicyOption } from "./policy.js";
 import { decide, type PolicySpec } from "./policy.js";
+import type { AuthenticatedUser } from "./user.js";
 import { replacedBy, revocationNotice, sessionView } from "./views.js";
 
 /** Delivers revocation notices to a session's sockets, wherever they are. */
@@ -74,7 +76,7 @@ export class SessionService extends EventEmitter<SessionEvents> {
   readonly #options: SessionServiceOptions;
   #notifier: Notifier | null = null;
   /** Live sessions recently read from the store, with the time (the clock's) they may be used until. */
-  readonly #live = new Map<string, { session: SessionRecord; until: number }>();
+  readonly #live = new BoundedMap<string, { session: SessionRecord; until: number }>(SESSION_CACHE_MAX);
   /**
    * Store reads in flight for the cache, by session: an end heard while one is in flight voids
    * it (the read may predate the end, and its answer may arrive after the notice).
@@ -223,11 +225,6 @@ export class SessionService extends EventEmitter<SessionEvents> {
     });
     // An end heard of during the read may postdate it: answer with the read, remember nothing.
     if (session && !session.ended && !voided) {
-      this.#live.delete(sessionId);
-      if (this.#live.size >= SESSION_CACHE_MAX) {
-        const oldest = this.#live.keys().next();
-        if (!oldest.done) this.#live.delete(oldest.value);
-      }
       this.#live.set(sessionId, { session, until: this.#options.clock() + ttl });
     }
     return { session, cached: false };

@@ -33,11 +33,6 @@ export class MeasuredStore implements SessionStore {
     this.#start = start;
   }
 
-  /** The wrapped store. */
-  get inner(): SessionStore {
-    return this.#inner;
-  }
-
   claim(session: SessionRecord, decide: Decide): Promise<ClaimResult> {
     return this.#time("claim", () => this.#inner.claim(session, decide));
   }

@@ -1,12 +1,11 @@
+import { DELIVERY_RANK, isEndingKind } from "../../protocol/index.js";
 import { applyDecision, clampLimit, decodeCursor, encodeCursor, isStale } from "./shared.js";
 import {
   type AuditEvent,
   type AuditQuery,
   type ClaimResult,
-  DELIVERY_RANK,
   type Decide,
   type DeliveryStatus,
-  ENDING_KINDS,
   type ListLiveQuery,
   type LivePage,
   type NewAuditEvent,
@@ -151,7 +150,7 @@ export class MemoryStore implements SessionStore {
   async updateDelivery(sessionId: string, status: DeliveryStatus): Promise<void> {
     this.#open();
     for (const event of this.#audit) {
-      if (event.sessionId !== sessionId || !ENDING_KINDS.includes(event.kind)) continue;
+      if (event.sessionId !== sessionId || !isEndingKind(event.kind)) continue;
       if (event.delivery === null || DELIVERY_RANK[status] > DELIVERY_RANK[event.delivery]) event.delivery = status;
     }
   }

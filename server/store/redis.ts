@@ -1,16 +1,16 @@
 import { Redis } from "ioredis";
 import type { RevocationReason } from "../../protocol/index.js";
+import { DELIVERY_RANK, DELIVERY_STATUSES, isEndingKind } from "../../protocol/index.js";
 import { SoloError } from "../errors/solo-error.js";
+import { BoundedMap } from "../util/bounded-map.js";
 import { applyDecision, clampLimit, decodeCursor, encodeCursor, isStale } from "./shared.js";
 import {
   type AuditEvent,
   type AuditQuery,
   type ClaimResult,
-  DELIVERY_RANK,
   type Decide,
   type DeliveryStatus,
   type DeviceInfo,
-  ENDING_KINDS,
   type EndedBy,
   type ListLiveQuery,
   type LivePage,
@@ -169,7 +169,7 @@ return 1
 
 /** Moves a delivery state forward only. KEYS: delivery key. ARGV: status, ttl. */
 const DELIVERY_LUA = `
-local rank = { pending = 0, delivered = 1, acknowledged = 2 }
+local rank = { ${DELIVERY_STATUSES.map((s) => `${s} = ${DELIVERY_RANK[s]}`).join(", ")} }
 local cur = redis.call('GET', KEYS[1])
 if cur and rank[cur] and rank[cur] >= rank[ARGV[1]] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
@@ -274,7 +274,7 @@ export class RedisStore implements SessionStore {
   readonly #onError: ((error: Error) => void) | undefined;
   #endsInScript = true;
   readonly #scripts: Scripts;
-  readonly #userOf = new Map<string, string>();
+  readonly #userOf = new BoundedMap<string, string>(USER_CACHE_SIZE);
   #closed = false;
 
   constructor(options: RedisStoreOptions = {}) {
@@ -647,7 +647,7 @@ export class RedisStore implements SessionStore {
         max = `(${last[0]}`;
       }
       // Delivery moves forward after the event was written: merge the latest state.
-      const ending = out.filter((e) => e.sessionId !== null && ENDING_KINDS.includes(e.kind));
+      const ending = out.filter((e) => e.sessionId !== null && isEndingKind(e.kind));
       if (ending.length > 0) {
         const states = await this.client.mget(...ending.map((e) => this.#dlv(e.sessionId as string)));
         ending.forEach((e, i) => {
@@ -762,10 +762,6 @@ export class RedisStore implements SessionStore {
   }
 
   #remember(id: string, userId: string): void {
-    if (this.#userOf.size >= USER_CACHE_SIZE) {
-      const oldest = this.#userOf.keys().next();
-      if (!oldest.done) this.#userOf.delete(oldest.value);
-    }
     this.#userOf.set(id, userId);
   }
 
@@ -872,7 +868,7 @@ export class RedisStore implements SessionStore {
           break;
         }
         old.push(id);
-        if (e?.sessionId && ENDING_KINDS.includes(e.kind)) dlv.push(this.#dlv(e.sessionId));
+        if (e?.sessionId && isEndingKind(e.kind)) dlv.push(this.#dlv(e.sessionId));
       }
       if (old.length > 0) {
         const pipeline = this.client.pipeline().xdel(this.#g("audit"), ...old);

@@ -4,6 +4,7 @@ import { dirname } from "node:path";
 import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { RevocationReason } from "../../protocol/index.js";
+import { DELIVERY_RANK, DELIVERY_STATUSES, ENDING_KINDS } from "../../protocol/index.js";
 import { applyDecision, clampLimit, decodeCursor, encodeCursor } from "./shared.js";
 import type {
   AuditEvent,
@@ -21,7 +22,7 @@ import type {
   SessionRecord,
   SessionStore,
 } from "./types.js";
-import { DELIVERY_RANK, REPLACED_TOMBSTONES_PER_USER } from "./types.js";
+import { REPLACED_TOMBSTONES_PER_USER } from "./types.js";
 
 /** Options of {@link SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -417,11 +418,16 @@ function prepareStatements(db: Database.Database) {
     ),
     updateDelivery: db.prepare<[string, string, number]>(
       `UPDATE audit SET delivery = ? WHERE session_id = ?
-       AND kind IN ('replaced', 'logout', 'revoked', 'idle', 'expired')
-       AND (CASE delivery WHEN 'pending' THEN 0 WHEN 'delivered' THEN 1 WHEN 'acknowledged' THEN 2 ELSE -1 END) < ?`,
+       AND kind IN (${sqlList(ENDING_KINDS)})
+       AND (CASE delivery ${DELIVERY_STATUSES.map((s) => `WHEN '${s}' THEN ${DELIVERY_RANK[s]}`).join(" ")} ELSE -1 END) < ?`,
     ),
     ping: db.prepare<[], { ok: number }>("SELECT 1 AS ok"),
   };
+}
+
+/** A list of protocol constants (letters and underscores only) as a SQL list of literals. */
+function sqlList(values: readonly string[]): string {
+  return values.map((v) => `'${v}'`).join(", ");
 }
 
 function toRow(s: SessionRecord) {

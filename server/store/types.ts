@@ -181,9 +181,3 @@ export interface SessionStore {
  * 50 later sign-ins of the same account within the tombstone's lifetime.
  */
 export const REPLACED_TOMBSTONES_PER_USER = 50;
-
-/** Audit kinds that end a session; each session has at most one. */
-export const ENDING_KINDS: readonly AuditKind[] = ["replaced", "logout", "revoked", "idle", "expired"];
-
-/** Order of delivery states; a status only moves forward. */
-export const DELIVERY_RANK: Record<DeliveryStatus, number> = { pending: 0, delivered: 1, acknowledged: 2 };

@@ -1,5 +1,6 @@
 import { decodeJwt, errors, type JWTHeaderParameters, jwtVerify, SignJWT } from "jose";
 import { SoloError } from "../errors/solo-error.js";
+import { BoundedMap } from "../util/bounded-map.js";
 import { ALLOWED_ALGORITHMS, type KeyRing, type RingKey, signingKey } from "./keys.js";
 
 /** The `typ` header of a session token (RFC 8725 §3.11: explicit typing). */
@@ -38,12 +39,15 @@ export interface TokenServiceOptions {
   clockTolerance: number;
   /** Epoch milliseconds now. */
   clock: () => number;
-  /** Verified tokens remembered, to skip the signature check on repeat requests. 0 turns the cache off. */
-  cacheSize: number;
+  /** Verified tokens remembered, to skip the signature check on repeat requests. 0 turns the cache off. @default 10_000 */
+  cacheSize?: number;
 }
 
 /** Headers that would let a token choose its own key; refused outright (RFC 8725 §3.10). */
 export const FORBIDDEN_HEADERS = ["jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256", "crit"] as const;
+
+/** Verified tokens remembered by default. */
+const TOKEN_CACHE_SIZE = 10_000;
 
 /** Longest `kid` looked up. */
 const MAX_KID_LENGTH = 128;
@@ -67,12 +71,13 @@ interface CacheEntry {
 export class TokenService {
   #ring: KeyRing;
   readonly #options: TokenServiceOptions;
-  readonly #cache = new Map<string, CacheEntry>();
+  readonly #cache: BoundedMap<string, CacheEntry>;
   readonly #inflight = new Map<string, Promise<CacheEntry>>();
 
   constructor(ring: KeyRing, options: TokenServiceOptions) {
     this.#ring = ring;
     this.#options = options;
+    this.#cache = new BoundedMap(options.cacheSize ?? TOKEN_CACHE_SIZE);
   }
 
   /** The public JWKS document. */
@@ -151,13 +156,7 @@ export class TokenService {
     }
     const entry = await pending;
     this.#checkTimes(entry.claims);
-    if (this.#options.cacheSize > 0) {
-      if (this.#cache.size >= this.#options.cacheSize) {
-        const oldest = this.#cache.keys().next();
-        if (!oldest.done) this.#cache.delete(oldest.value);
-      }
-      this.#cache.set(token, entry);
-    }
+    this.#cache.set(token, entry);
     return entry.claims;
   }
 

@@ -2,8 +2,8 @@ import { createHash } from "node:crypto";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
+import type { AuthenticatedUser, Credentials } from "../../server/index.js";
 import { createLogger, LOG_ID_LENGTH, logId } from "../../server/observability/logger.js";
-import type { AuthenticatedUser, Credentials } from "../../server/options/options.js";
 import { call, connect, handshakeError, login } from "../support/client.js";
 import { startTestServer } from "../support/server.js";
 

@@ -3,7 +3,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { io, Manager } from "socket.io-client";
 import { describe, expect, it } from "vitest";
-import { MAX_CLIENT_MESSAGE } from "../../server/realtime/session-channel.js";
+import { MAX_CLIENT_MESSAGE } from "../../server/realtime/io-server.js";
 import { type ClientSocket, call, connect, handshakeError, login, nextDisconnect } from "../support/client.js";
 import { testResources } from "../support/resources.js";
 

@@ -328,14 +328,14 @@ describe("redis options", () => {
     [{ adapter: "dynamic" as unknown as boolean }],
     [{ reconcileInterval: 5 }],
   ])("createSoloServer refuses %o with a TypeError, before connecting", (redisOptions) => {
-    expect(() => resolveOptions({ authenticate, store: "redis", redis: redisOptions }, "n")).toThrow(TypeError);
+    expect(() => resolveOptions({ authenticate, store: "redis", redis: redisOptions })).toThrow(TypeError);
   });
 
   it("accepts the documented choices", () => {
     for (const adapter of [true, false, "sharded", "classic"] as const) {
-      expect(resolveOptions({ authenticate, store: "redis", redis: { adapter } }, "n").redis.adapter).toBe(adapter);
+      expect(resolveOptions({ authenticate, store: "redis", redis: { adapter } }).redis.adapter).toBe(adapter);
     }
-    expect(resolveOptions({ authenticate, store: "redis" }, "n").redis).toEqual({
+    expect(resolveOptions({ authenticate, store: "redis" }).redis).toEqual({
       url: "redis://127.0.0.1:6379",
       keyPrefix: "solo",
       adapter: true,

@@ -89,13 +89,13 @@ describe("short idle timeouts (issue 12, point 14)", () => {
   it("SOLO_IDLE_TIMEOUT=45s starts with a touch interval of a quarter of it, 11.25 s", () => {
     const config = readEnv({ SOLO_IDLE_TIMEOUT: "45s" });
     expect(config.options.touchInterval).toBeUndefined();
-    const options = resolveOptions({ ...config.options, authenticate }, "node");
+    const options = resolveOptions({ ...config.options, authenticate });
     expect(options.idleTimeout).toBe(45_000);
     expect(options.touchInterval).toBe(11_250);
   });
 
   it("derives the default touch interval from the idle timeout: a quarter, at most 60 s", () => {
-    expect(resolveOptions({ authenticate }, "n").touchInterval).toBe(60_000); // 30 min idle
+    expect(resolveOptions({ authenticate }).touchInterval).toBe(60_000); // 30 min idle
     expect(DEFAULTS.touchInterval).toBe(60_000);
     for (const [idle, touch] of [
       [1000, 250],
@@ -106,17 +106,17 @@ describe("short idle timeouts (issue 12, point 14)", () => {
       [8 * 3600_000, 60_000],
     ] as const) {
       expect(defaultTouchInterval(idle), String(idle)).toBe(touch);
-      expect(resolveOptions({ authenticate, idleTimeout: idle }, "n").touchInterval, String(idle)).toBe(touch);
+      expect(resolveOptions({ authenticate, idleTimeout: idle }).touchInterval, String(idle)).toBe(touch);
     }
   });
 
   it("keeps an explicit touch interval, and refuses one not shorter than the idle timeout with a TypeError", () => {
-    expect(resolveOptions({ authenticate, idleTimeout: 45_000, touchInterval: 5000 }, "n").touchInterval).toBe(5000);
-    expect(() => resolveOptions({ authenticate, idleTimeout: 45_000, touchInterval: 45_000 }, "n")).toThrow(TypeError);
-    expect(() => resolveOptions({ authenticate, idleTimeout: 45_000, touchInterval: 60_000 }, "n")).toThrow(
+    expect(resolveOptions({ authenticate, idleTimeout: 45_000, touchInterval: 5000 }).touchInterval).toBe(5000);
+    expect(() => resolveOptions({ authenticate, idleTimeout: 45_000, touchInterval: 45_000 })).toThrow(TypeError);
+    expect(() => resolveOptions({ authenticate, idleTimeout: 45_000, touchInterval: 60_000 })).toThrow(
       /options\.touchInterval/,
     );
-    expect(() => resolveOptions({ authenticate, touchInterval: 31 * 60_000 }, "n")).toThrow(/options\.touchInterval/);
+    expect(() => resolveOptions({ authenticate, touchInterval: 31 * 60_000 })).toThrow(/options\.touchInterval/);
   });
 
   it("reads SOLO_TOUCH_INTERVAL and names it when it is not shorter than the idle timeout", () => {
