@@ -6,7 +6,7 @@ import { type RateLimitOptions, type ResolvedRateLimits, resolveRateLimits } fro
 import { assertPolicySpec, type PolicyOption } from "../sessions/policy.js";
 import type { AuthenticatedUser, Credentials } from "../sessions/user.js";
 import type { SessionStore } from "../store/types.js";
-import type { PrivateJwks } from "../tokens/keys.js";
+import type { PrivateJwks } from "../tokens/key-ring.js";
 
 /**
  * Checks a login's credentials. Return the user, or null for wrong credentials (answered
