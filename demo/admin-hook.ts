@@ -7,14 +7,7 @@
 
 import type { AdminSessionsResponse } from "solo-session/protocol";
 import type { SoloClient, SoloState } from "../client-sdk/index.js";
-
-/** The live admin view; `destroy()` closes its feed and removes it. */
-export interface AdminView {
-  destroy(): void;
-}
-
-/** The first page of live sessions the view starts with. */
-export const FIRST_PAGE = 50;
+import { type AdminView, FIRST_PAGE } from "./admin-state.js";
 
 /**
  * Shows the admin view in `slot` while an admin's session is live, and removes it when the

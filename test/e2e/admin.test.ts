@@ -1,11 +1,11 @@
 import type { BrowserContext, BrowserContextOptions, Locator, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { DELIVERY_RANK } from "../../protocol/index.js";
 import { UA } from "../support/client.js";
 import { type Demo, shot as fullShot, startDemo } from "./demo.js";
 
 const IPHONE =
   "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
-const DELIVERY_RANK = { pending: 0, delivered: 1, acknowledged: 2 } as const;
 
 let demo: Demo;
 
