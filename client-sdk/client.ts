@@ -65,7 +65,10 @@ export interface SoloClient {
    * the one connection of this browser).
    */
   readonly connection: ConnectionStatus;
-  /** True while this tab holds the session channel (the leader among this browser's tabs, or a page alone). */
+  /**
+   * True while this tab holds the session channel (the leader among this browser's tabs, or a
+   * page alone). The `leader` event tells each change.
+   */
   readonly leader: boolean;
   /** Settles once the start-up check of `/auth/session` is done (at once with `restore: false`). */
   readonly ready: Promise<SoloState>;
@@ -329,7 +332,9 @@ class Client implements SoloClient {
       this.#setConnection("connecting"); // told to the other tabs: this one leads now
       return () => {
         this.#channel?.close();
-        this.#channel = null;
+        this.#setChannel(null);
+        // Another tab leads now (or none, when this one leaves): ask for the leader's connection.
+        this.#tabs?.post({ t: "hi" });
       };
     });
   }
@@ -367,7 +372,7 @@ class Client implements SoloClient {
       },
       handlers,
     );
-    this.#channel = channel;
+    this.#setChannel(channel);
   }
 
   #onNotice(notice: RevocationNotice): void {
@@ -380,7 +385,6 @@ class Client implements SoloClient {
     if (revocation) return this.#revoke(revocation);
     if (ASK_AGAIN.has(data.code)) return this.#askServer();
     // The store is down, too many connections, ...: try again later.
-    this.#setConnection("reconnecting");
     this.#retryLater();
   }
 
@@ -395,7 +399,6 @@ class Client implements SoloClient {
         if (check.session.id === sessionId) {
           if (this.#tabs) {
             // The elected tab holds the channel: take it back, with backoff.
-            this.#setConnection("reconnecting");
             this.#retryLater();
           } else {
             // Another connection of this session (another tab, not coordinated) holds the channel.
@@ -421,12 +424,10 @@ class Client implements SoloClient {
           this.#setState({ status: "anonymous" });
           return;
         }
-        this.#setConnection("reconnecting");
         this.#retryLater();
         return;
       }
       case "unreachable":
-        this.#setConnection("reconnecting");
         this.#retryLater();
         return;
     }
@@ -566,7 +567,13 @@ class Client implements SoloClient {
     this.#held = null;
   }
 
+  /**
+   * The channel is down for now: say so, and connect again with backoff. A tab that stopped
+   * leading meanwhile has nothing to retry: the new leader's connection is its own.
+   */
   #retryLater(): void {
+    if (!this.#channel) return;
+    this.#setConnection("reconnecting");
     if (this.#retryTimer !== null) return;
     const base = Math.min(this.#o.reconnectDelayMax, this.#o.reconnectDelay * 2 ** this.#retries);
     const wait = Math.min(this.#o.reconnectDelayMax, base * (0.5 + Math.random()));
@@ -621,7 +628,7 @@ class Client implements SoloClient {
     this.#leave?.();
     this.#leave = null;
     this.#channel?.close();
-    this.#channel = null;
+    this.#setChannel(null);
     this.#stopActivity?.();
     this.#stopActivity = null;
     if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
@@ -641,6 +648,13 @@ class Client implements SoloClient {
   #failLogin(epoch: number): void {
     this.#tabs?.post({ t: "failed" });
     if (epoch === this.#epoch && !this.#destroyed) this.#setState({ status: "anonymous" });
+  }
+
+  /** Holds (or drops) the session channel; emits `leader` when this tab starts or stops holding one. */
+  #setChannel(channel: Channel | null): void {
+    const change = !this.#channel !== !channel;
+    this.#channel = channel;
+    if (change && !this.#destroyed) this.#events.emit("leader", !!channel);
   }
 
   #setState(state: SoloState): void {
