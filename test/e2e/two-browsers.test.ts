@@ -2,7 +2,7 @@ import type { BrowserContext, BrowserContextOptions, Page } from "playwright-cor
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ErrorBody } from "../../server/protocol.js";
 import { UA } from "../support/client.js";
-import { type Demo, live, shot, signIn, startDemo } from "./demo.js";
+import { type Demo, live, sessionIdOf, shot, signIn, startDemo } from "./demo.js";
 
 const DRAFT_KEY = "demo:draft";
 
@@ -143,13 +143,18 @@ describe("two browsers, one account", () => {
     const b = await open({ userAgent: UA.firefoxWindows });
     await signIn(a.page, "bob");
     await live(a.page);
+    const aSession = await sessionIdOf(a.page);
     await a.page.getByLabel("Draft note").fill("offline draft");
 
     await a.context.setOffline(true);
     await a.page.locator('#connection[data-status="offline"]').waitFor();
     await signIn(b.page, "bob");
-    // While offline, A cannot know.
-    await a.page.waitForTimeout(700);
+    // While offline, A cannot know. The server pushes to the connection it still holds for A (a
+    // browser gone offline does not close it) and closes it when no acknowledgement came within
+    // ackTimeout: A's page never had the notice.
+    await demo.sockets.until("the push to A is over", () => demo.sockets.count(aSession) === 0);
+    const ended = (await server.solo.store.queryAudit({ sessionId: aSession })).find((e) => e.kind === "replaced");
+    expect(ended?.delivery).toBe("delivered"); // sent, never acknowledged
     expect(await a.page.getByRole("alertdialog").count()).toBe(0);
 
     await a.context.setOffline(false);
@@ -199,14 +204,14 @@ describe("two browsers, one account", () => {
     const first = await open({ userAgent: UA.chromeMac });
     await signIn(first.page, "carol");
     await live(first.page);
+    const session = await sessionIdOf(first.page);
     const second = await demo.tab(first.context);
     await second.getByRole("heading", { name: "Signed in as carol" }).waitFor();
     await live(second);
-    const connects = () => first.page.locator("#log .log-good", { hasText: "Connected" }).count();
-    const before = await connects();
-    await first.page.waitForTimeout(1500);
-    // No reconnect loop: the first tab stays connected and keeps the channel.
-    expect(await connects()).toBe(before);
+    // One socket, opened once: the second tab did not connect (it would have replaced the first's).
+    expect(demo.sockets.count(session)).toBe(1);
+    expect(demo.sockets.connections(session)).toHaveLength(1);
+    expect(await first.page.locator("#log .log-good", { hasText: "Connected" }).count()).toBe(1);
     expect(await first.page.locator("#connection").getAttribute("data-status")).toBe("connected");
     expect(await first.page.locator("#connection").getAttribute("data-leader")).toBe("true");
     expect(await second.locator("#connection").getAttribute("data-leader")).toBe("false");
