@@ -366,6 +366,22 @@ describe("tabs with Web Locks", () => {
   });
 });
 
+/** The tabs' BroadcastChannel, as another tab of this page would open it. */
+const tabsChannel = () => new BroadcastChannel(`solo-session ${new URL("/auth", location.href).href}`);
+
+/** Resolves after `n` heartbeats of a leader were sent over the tabs' channel. */
+function leaderHeartbeats(n: number): Promise<void> {
+  const bus = tabsChannel();
+  let heard = 0;
+  return new Promise<void>((resolve) => {
+    bus.onmessage = (event: MessageEvent<TabMessage>) => {
+      if (event.data.t !== "hb" || !event.data.lead || ++heard < n) return;
+      bus.close();
+      resolve();
+    };
+  });
+}
+
 describe("tabs without Web Locks (heartbeats over BroadcastChannel)", () => {
   it("elect one leader, and another within a second of the leader leaving", async () => {
     const opened = await threeTabs();
@@ -377,8 +393,8 @@ describe("tabs without Web Locks (heartbeats over BroadcastChannel)", () => {
     leader.client.destroy(); // as on pagehide: the leader says goodbye
     await vi.waitFor(() => expect(openChannels()).toHaveLength(1), { timeout: 1000, interval: 10 });
     expect(Date.now() - gone).toBeLessThan(1000);
-    // And it stays one.
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    // And it stays one, over the new leader's next three heartbeats.
+    await leaderHeartbeats(3);
     expect(openChannels()).toHaveLength(1);
   });
 });
@@ -406,7 +422,7 @@ describe("a leader that meets a rival leader (no Web Locks)", () => {
 
     // Another tab leads too (this one was frozen meanwhile): the server dropped this tab's socket
     // for the other's, and the other's heartbeat arrives while this tab asks the server.
-    const rival = new BroadcastChannel(`solo-session ${new URL("/auth", location.href).href}`);
+    const rival = tabsChannel();
     const asked: TabMessage[] = [];
     rival.onmessage = (event: MessageEvent<TabMessage>) => {
       asked.push(event.data);
