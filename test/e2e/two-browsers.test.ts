@@ -149,12 +149,13 @@ describe("two browsers, one account", () => {
     await a.context.setOffline(true);
     await a.page.locator('#connection[data-status="offline"]').waitFor();
     await signIn(b.page, "bob");
-    // While offline, A cannot know. The server pushes to the connection it still holds for A (a
-    // browser gone offline does not close it) and closes it when no acknowledgement came within
-    // ackTimeout: A's page never had the notice.
+    // While offline, A cannot know. Whether the server still held A's connection (a browser that
+    // goes offline may not get to close it: the notice is sent, unanswered, and the connection
+    // closed after ackTimeout) or not (the notice waits): once no socket of A's is left, the
+    // notice was never acknowledged, so A's page never had it.
     await demo.sockets.until("the push to A is over", () => demo.sockets.count(aSession) === 0);
     const ended = (await server.solo.store.queryAudit({ sessionId: aSession })).find((e) => e.kind === "replaced");
-    expect(ended?.delivery).toBe("delivered"); // sent, never acknowledged
+    expect(["pending", "delivered"]).toContain(ended?.delivery);
     expect(await a.page.getByRole("alertdialog").count()).toBe(0);
 
     await a.context.setOffline(false);
