@@ -7,7 +7,8 @@
  *   npm run bench -- --quick           smoke run (under a minute; CI)
  *   npm run bench -- --phases single,http --profile   some phases, CPU profiles of the measured sections
  *   options: --out DIR, --sizes 1000,5000 (idle sessions of the one-node series), --source (server library from server/*.ts through tsx instead of dist/),
- *            --cluster-store sqlite (cluster phase on one shared SQLite file + the Redis adapter)
+ *            --cluster-store sqlite (cluster phase on one shared SQLite file + the Redis adapter),
+ *            --redis-aof off|everysec|always (persistence of the benchmark's redis-server; default off)
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,6 +23,7 @@ import {
   type MemoryResult,
   PHASES,
   type PhaseName,
+  type RedisAof,
   type Settings,
   type Skipped,
   skipped,
@@ -44,6 +46,7 @@ interface Args {
   /** Another build of the library (its `dist/server/index.js`), e.g. a baseline commit's. */
   serverBuild: string | null;
   clusterStore: "redis" | "sqlite";
+  redisAof: RedisAof;
   sizes: number[] | null;
 }
 
@@ -56,6 +59,7 @@ function parseArgs(argv: string[]): Args {
     source: false,
     serverBuild: null,
     clusterStore: "redis",
+    redisAof: "off",
     sizes: null,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -79,6 +83,11 @@ function parseArgs(argv: string[]): Args {
       const store = value();
       if (store !== "redis" && store !== "sqlite") throw new Error("--cluster-store is redis or sqlite");
       args.clusterStore = store;
+    } else if (a.startsWith("--redis-aof")) {
+      const aof = value();
+      if (aof !== "off" && aof !== "everysec" && aof !== "always")
+        throw new Error("--redis-aof is off, everysec or always");
+      args.redisAof = aof;
     } else if (a.startsWith("--phases")) {
       const list = value().split(",");
       for (const p of list) {
@@ -87,7 +96,7 @@ function parseArgs(argv: string[]): Args {
       args.phases = list as PhaseName[];
     } else
       throw new Error(
-        `unknown option ${a}; options: --quick --out DIR --phases ${PHASES.join(",")} --profile --source --server-build FILE --cluster-store redis|sqlite --sizes N,N`,
+        `unknown option ${a}; options: --quick --out DIR --phases ${PHASES.join(",")} --profile --source --server-build FILE --cluster-store redis|sqlite --redis-aof off|everysec|always --sizes N,N`,
       );
   }
   return args;
@@ -105,6 +114,7 @@ function defaults(args: Args, serverCode: Settings["serverCode"]): Settings {
     profile: args.profile,
     clusterNodes: 3,
     clusterStore: args.clusterStore,
+    redisAof: args.redisAof,
     timeoutMs: 5000,
   };
   if (args.quick) {
@@ -223,7 +233,11 @@ async function main(): Promise<number> {
     );
     const requireSession = await run("http", () => runRequireSession(ctx), skipped);
     const sqliteLogins = await run("http", () => runLogins(ctx, "sqlite", null), skipped);
-    const redisLogins = await run("redis", () => withRedis((url) => runLogins(ctx, "redis", url), skipped), skipped);
+    const redisLogins = await run(
+      "redis",
+      () => withRedis(settings.redisAof, (url) => runLogins(ctx, "redis", url), skipped),
+      skipped,
+    );
     const crossNode = await run("cluster", () => runCluster(ctx), skipped);
     const scrypt = await run("scrypt", () => runScrypt(ctx), skipped);
 

@@ -15,6 +15,7 @@ import {
   type RevocationNotice,
   SESSION_NAMESPACE,
   type ServerToClientEvents,
+  type Transport,
 } from "../server/protocol.js";
 
 /**
@@ -65,7 +66,7 @@ export interface Channel {
  *
  * @example
  * ```ts
- * const options: ChannelOptions = { url: "https://app.example", path: "/socket.io", token: null, reconnectDelay: 1000, reconnectDelayMax: 30000 };
+ * const options: ChannelOptions = { url: "https://app.example", path: "/socket.io", transports: ["websocket"], token: null, reconnectDelay: 1000, reconnectDelayMax: 30000 };
  * ```
  */
 export interface ChannelOptions {
@@ -73,6 +74,8 @@ export interface ChannelOptions {
   url: string;
   /** Socket.IO path. */
   path: string;
+  /** Engine.IO transports, in the order tried. */
+  transports: readonly Transport[];
   /** The session token if the page has it; otherwise the cookie is sent. */
   token: string | null;
   reconnectDelay: number;
@@ -98,12 +101,13 @@ type SessionSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
  *
  * @example
  * ```ts
- * const channel = socketChannel({ url: location.origin, path: "/socket.io", token: null, reconnectDelay: 1000, reconnectDelayMax: 30000 }, handlers);
+ * const channel = socketChannel({ url: location.origin, path: "/socket.io", transports: ["websocket"], token: null, reconnectDelay: 1000, reconnectDelayMax: 30000 }, handlers);
  * ```
  */
 export const socketChannel: ChannelFactory = (options, handlers) => {
   const socket: SessionSocket = io(options.url + SESSION_NAMESPACE, {
     path: options.path,
+    transports: options.transports as Transport[],
     // The token goes in the handshake body, never the URL; without it the cookie is used.
     auth: options.token === null ? {} : { token: options.token },
     withCredentials: true,
@@ -149,7 +153,7 @@ export const socketChannel: ChannelFactory = (options, handlers) => {
 
 function refusal(error: Error & { data?: unknown }): ConnectErrorData {
   const data = error.data as Partial<ConnectErrorData> | undefined;
-  if (data && isErrorCode(data.code)) return { ...data, code: data.code, message: String(data.message ?? "") };
+  if (data && isErrorCode(data.code)) return { ...(data as ConnectErrorData), message: String(data.message ?? "") };
   const code = isErrorCode(error.message) ? error.message : "internal_error";
   return { code, message: error.message };
 }

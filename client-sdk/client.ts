@@ -8,7 +8,7 @@ import {
   type SessionView,
 } from "../server/protocol.js";
 import { watchActivity } from "./activity.js";
-import { type Channel, type ChannelHandlers, socketChannel } from "./channel.js";
+import type { Channel, ChannelHandlers } from "./channel.js";
 import { clearAppState, emptyReport } from "./clear.js";
 import { Emitter } from "./emitter.js";
 import { SoloClientError } from "./errors.js";
@@ -361,17 +361,7 @@ class Client implements SoloClient {
         if (mine()) void this.#onRefused(data);
       },
     };
-    const transport = this.#o.transport ?? socketChannel;
-    channel = transport(
-      {
-        url: this.#o.socketUrl,
-        path: this.#o.socketPath,
-        token: this.#token,
-        reconnectDelay: this.#o.reconnectDelay,
-        reconnectDelayMax: this.#o.reconnectDelayMax,
-      },
-      handlers,
-    );
+    channel = this.#o.transport({ ...this.#o.channel, token: this.#token }, handlers);
     this.#setChannel(channel);
   }
 
@@ -575,8 +565,9 @@ class Client implements SoloClient {
     if (!this.#channel) return;
     this.#setConnection("reconnecting");
     if (this.#retryTimer !== null) return;
-    const base = Math.min(this.#o.reconnectDelayMax, this.#o.reconnectDelay * 2 ** this.#retries);
-    const wait = Math.min(this.#o.reconnectDelayMax, base * (0.5 + Math.random()));
+    const { reconnectDelay, reconnectDelayMax } = this.#o.channel;
+    const base = Math.min(reconnectDelayMax, reconnectDelay * 2 ** this.#retries);
+    const wait = Math.min(reconnectDelayMax, base * (0.5 + Math.random()));
     this.#retries++;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = null;

@@ -1,4 +1,5 @@
-import type { ChannelFactory } from "./channel.js";
+import type { Transport } from "../server/protocol.js";
+import { type ChannelFactory, type ChannelOptions, socketChannel } from "./channel.js";
 import type { ClearOptions, NameMatcher, StorageArea, WarningRenderer, WarningTexts } from "./types.js";
 
 /**
@@ -17,6 +18,12 @@ export interface SoloClientOptions {
   socketUrl?: string;
   /** Socket.IO path on that server. @default "/socket.io" */
   socketPath?: string;
+  /**
+   * Engine.IO transports, like the server's `transports`: WebSocket only by default. Behind a
+   * proxy that does not pass WebSocket, set `["websocket", "polling"]` here and on the server.
+   * @default ["websocket"]
+   */
+  transports?: readonly Transport[];
   /** Ask `/auth/session` at start, so a reload keeps (or learns the end of) the session. @default true */
   restore?: boolean;
   /** A name for this device, shown to the user's other devices (e.g. "Work laptop"). @default undefined */
@@ -71,8 +78,8 @@ export interface ResolvedOptions {
   baseUrl: string;
   /** The origin of `baseUrl`: requests there get the session's credentials. */
   origin: string;
-  socketUrl: string;
-  socketPath: string;
+  /** Where and how the session channel connects (all but the token). */
+  channel: Omit<ChannelOptions, "token">;
   restore: boolean;
   deviceName: string | undefined;
   clear: ResolvedClear | null;
@@ -81,10 +88,8 @@ export interface ResolvedOptions {
   texts: Partial<WarningTexts>;
   locale: string | undefined;
   activityInterval: number;
-  reconnectDelay: number;
-  reconnectDelayMax: number;
   fetch: typeof fetch;
-  transport: ChannelFactory | null;
+  transport: ChannelFactory;
   clock: () => number;
   /** The name the tabs of this browser share (per auth server), or null with `tabs: false`. */
   tabs: string | null;
@@ -95,7 +100,6 @@ export const ALL_AREAS: readonly StorageArea[] = ["localStorage", "sessionStorag
 
 /**
  * Applies the defaults and checks every option, throwing a TypeError that names the bad one.
- * `transport: null` means the built-in Socket.IO channel.
  *
  * @example
  * ```ts
@@ -123,8 +127,13 @@ export function resolveOptions(options: SoloClientOptions, location: { href: str
   return {
     baseUrl,
     origin: auth.origin,
-    socketUrl: trimSlash(str(o.socketUrl, "socketUrl") ?? auth.origin),
-    socketPath: str(o.socketPath, "socketPath") ?? "/socket.io",
+    channel: {
+      url: trimSlash(str(o.socketUrl, "socketUrl") ?? auth.origin),
+      path: str(o.socketPath, "socketPath") ?? "/socket.io",
+      transports: list(o.transports ?? ["websocket"], ["websocket", "polling"], "transports"),
+      reconnectDelay,
+      reconnectDelayMax,
+    },
     restore: bool(o.restore, "restore", true),
     deviceName: str(o.deviceName, "deviceName"),
     clear: resolveClear(o.clear),
@@ -133,10 +142,8 @@ export function resolveOptions(options: SoloClientOptions, location: { href: str
     texts: o.texts ?? {},
     locale: str(o.locale, "locale"),
     activityInterval: ms(o.activityInterval, "activityInterval", 60_000),
-    reconnectDelay,
-    reconnectDelayMax,
     fetch: fetchImpl,
-    transport: fn(o.transport, "transport") ?? null,
+    transport: fn(o.transport, "transport") ?? socketChannel,
     clock: fn(o.clock, "clock") ?? Date.now,
     tabs: bool(o.tabs, "tabs", true) ? `solo-session ${auth.href}` : null,
   };
@@ -154,15 +161,17 @@ export function resolveClear(clear: SoloClientOptions["clear"]): ResolvedClear |
   if (clear === undefined || clear === true) return { areas: new Set(ALL_AREAS), keep: [], only: null };
   if (clear === false) return null;
   if (typeof clear !== "object" || clear === null) fail("clear", "true, false or { areas?, keep?, only? }");
-  const areas = clear.areas ?? ALL_AREAS;
-  if (!Array.isArray(areas) || !areas.every((a) => ALL_AREAS.includes(a))) {
-    fail("clear.areas", `a list of ${ALL_AREAS.join(", ")}`);
-  }
   return {
-    areas: new Set(areas),
+    areas: new Set(list(clear.areas ?? ALL_AREAS, ALL_AREAS, "clear.areas")),
     keep: matchers(clear.keep, "clear.keep") ?? [],
     only: matchers(clear.only, "clear.only"),
   };
+}
+
+/** A list of `allowed` values (none of them may be anything else). */
+function list<T>(value: unknown, allowed: readonly T[], name: string): T[] {
+  if (!Array.isArray(value) || value.some((v) => !allowed.includes(v))) fail(name, `a list of ${allowed.join(", ")}`);
+  return value;
 }
 
 function fail(name: string, what: string): never {

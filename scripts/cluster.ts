@@ -117,6 +117,8 @@ async function main(): Promise<void> {
         redisDir,
         "--appendonly",
         "yes",
+        "--appendfsync",
+        "always",
         "--save",
         "",
         "--loglevel",

@@ -1,7 +1,7 @@
 import UAParser from "ua-parser-js";
 import type { DeviceInfo } from "./store/types.js";
 
-/** Longest device name a client may choose; longer names are cut. */
+/** Longest device name a client may choose, in code points; longer names are cut. */
 export const MAX_DEVICE_NAME = 64;
 
 /**
@@ -41,13 +41,30 @@ function parseAgent(userAgent: string): { browser: string | null; os: string | n
   return result;
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point
-const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/g;
+/**
+ * What never belongs in a name shown to people: control characters (Cc), format characters
+ * (Cf: bidi overrides and isolates U+202A–202E and U+2066–2069, zero-width U+200B–200F and
+ * U+2060–2064, U+FEFF, soft hyphen, tag characters...), line and paragraph separators (Zl, Zp),
+ * and lone surrogates (Cs: half of a pair, not a character).
+ */
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu;
 
-/** A client-chosen device name: a string, control characters removed, trimmed, at most 64 characters. */
+/**
+ * A client-chosen device name as it may be shown on another device's warning and in the admin
+ * view: a string, with control, format (bidi, zero-width) and separator characters and lone
+ * surrogates removed, normalised to NFC, trimmed, and at most 64 characters (code points; a
+ * surrogate pair is never cut in half). Null when nothing is left.
+ *
+ * @example
+ * ```ts
+ * cleanName("Work\u202Egnp.exe\u200B laptop"); // → "Workgnp.exe laptop"
+ * cleanName("Cafe\u0301");                     // → "Café" (one code point)
+ * ```
+ */
 export function cleanName(name: unknown): string | null {
   if (typeof name !== "string") return null;
-  const clean = name.replace(CONTROL_CHARS, "").trim().slice(0, MAX_DEVICE_NAME);
+  const visible = name.replace(INVISIBLE, "").normalize("NFC").trim();
+  const clean = Array.from(visible).slice(0, MAX_DEVICE_NAME).join("").trim();
   return clean === "" ? null : clean;
 }
 

@@ -1,5 +1,7 @@
-import { parseDuration, type SoloServerOptions } from "./options.js";
+import { normalizeOrigin } from "./http/origin.js";
+import { DEFAULTS, parseDuration, type SoloServerOptions } from "./options.js";
 import { parsePolicy } from "./policy.js";
+import type { Transport } from "./protocol.js";
 
 /** The standalone server's settings, from the environment. */
 export interface StandaloneConfig {
@@ -13,8 +15,14 @@ const STORES = ["sqlite", "memory", "redis"] as const;
 
 /**
  * Reads `PORT`, `HOST`, `SOLO_STORE`, `SOLO_DATA_DIR`, `REDIS_URL`, `SOLO_POLICY`,
- * `SOLO_ALLOWED_ORIGINS`, `SOLO_IDLE_TIMEOUT`, `SOLO_MAX_AGE`, `SOLO_ABANDON_GRACE`,
- * `SOLO_SIGNING_KEYS`, `SOLO_AUDIT_RETENTION`, `SOLO_INTROSPECT_SECRET`, `LOG_LEVEL`. Throws a TypeError naming the variable that is wrong.
+ * `SOLO_ALLOWED_ORIGINS`, `SOLO_IDLE_TIMEOUT`, `SOLO_TOUCH_INTERVAL`, `SOLO_MAX_AGE`, `SOLO_ABANDON_GRACE`,
+ * `SOLO_SIGNING_KEYS`, `SOLO_AUDIT_RETENTION`, `SOLO_INTROSPECT_SECRET`, `SOLO_PUBLIC_ORIGIN`,
+ * `SOLO_TRANSPORTS`, `LOG_LEVEL`. Throws a TypeError naming the variable that is wrong.
+ *
+ * @example
+ * ```ts
+ * readEnv({ PORT: "8080", SOLO_TRANSPORTS: "websocket,polling" }).options.transports; // ["websocket", "polling"]
+ * ```
  */
 export function readEnv(env: NodeJS.ProcessEnv): StandaloneConfig {
   const port = env.PORT === undefined || env.PORT === "" ? 3000 : Number(env.PORT);
@@ -35,6 +43,11 @@ export function readEnv(env: NodeJS.ProcessEnv): StandaloneConfig {
       .filter(Boolean);
   }
   if (env.SOLO_IDLE_TIMEOUT) options.idleTimeout = parseDuration(env.SOLO_IDLE_TIMEOUT, "SOLO_IDLE_TIMEOUT");
+  if (env.SOLO_TOUCH_INTERVAL) {
+    options.touchInterval = parseDuration(env.SOLO_TOUCH_INTERVAL, "SOLO_TOUCH_INTERVAL");
+    if (options.touchInterval >= (options.idleTimeout ?? DEFAULTS.idleTimeout))
+      throw new TypeError("SOLO_TOUCH_INTERVAL must be shorter than SOLO_IDLE_TIMEOUT");
+  }
   if (env.SOLO_MAX_AGE) options.maxAge = parseDuration(env.SOLO_MAX_AGE, "SOLO_MAX_AGE");
   if (env.SOLO_ABANDON_GRACE) options.abandonGrace = parseDuration(env.SOLO_ABANDON_GRACE, "SOLO_ABANDON_GRACE");
   if (env.SOLO_SIGNING_KEYS) options.signingKeys = env.SOLO_SIGNING_KEYS;
@@ -44,6 +57,22 @@ export function readEnv(env: NodeJS.ProcessEnv): StandaloneConfig {
     if (env.SOLO_INTROSPECT_SECRET.length < 16)
       throw new TypeError("SOLO_INTROSPECT_SECRET must be at least 16 characters");
     options.introspectSecret = env.SOLO_INTROSPECT_SECRET;
+  }
+  if (env.SOLO_PUBLIC_ORIGIN) {
+    const origin = normalizeOrigin(env.SOLO_PUBLIC_ORIGIN.trim());
+    if (origin === null)
+      throw new TypeError(
+        `SOLO_PUBLIC_ORIGIN must be an origin like https://app.example.com, got "${env.SOLO_PUBLIC_ORIGIN}"`,
+      );
+    options.publicOrigin = origin;
+  }
+  if (env.SOLO_TRANSPORTS) {
+    const list = env.SOLO_TRANSPORTS.split(",").map((s) => s.trim());
+    if (!list.every((t): t is Transport => t === "websocket" || t === "polling"))
+      throw new TypeError(
+        `SOLO_TRANSPORTS must be websocket, polling or websocket,polling, got "${env.SOLO_TRANSPORTS}"`,
+      );
+    options.transports = list;
   }
   if (env.SOLO_TRUST_PROXY) options.trustProxy = env.SOLO_TRUST_PROXY === "1" || env.SOLO_TRUST_PROXY === "true";
   return { port, host: env.HOST || "localhost", options, logLevel: env.LOG_LEVEL || "info" };

@@ -32,7 +32,7 @@ const MESSAGES: Record<ErrorCode, string> = {
   payload_too_large: "The request body is too large.",
   forbidden: "You are not allowed to do this.",
   not_found: "Not found.",
-  too_many_connections: "Too many connections for this session.",
+  too_many_connections: "Too many connections. Wait a moment and try again.",
   store_unavailable: "The session store is unavailable. Try again shortly.",
   internal_error: "Something went wrong on the server.",
 };

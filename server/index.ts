@@ -21,6 +21,7 @@ import { AdminFeed } from "./admin-feed.js";
 import { AuditTrail } from "./audit.js";
 import { RedisCluster } from "./cluster.js";
 import { SoloError } from "./errors.js";
+import { Handshake } from "./handshake.js";
 import { createAdminRouter } from "./http/admin.js";
 import { SessionCookie } from "./http/cookies.js";
 import { type CorsOptions, createCors } from "./http/cors.js";
@@ -28,7 +29,7 @@ import { createHealthRouter } from "./http/health.js";
 import { createIntrospectRouter } from "./http/introspect.js";
 import { createRequireSession, type RequireSessionOptions } from "./http/middleware.js";
 import { loginOutcomes, requestIds } from "./http/observe.js";
-import { isSecure, originAllowed } from "./http/origin.js";
+import { type OriginPolicy, originAllowed } from "./http/origin.js";
 import { createAuthRouter } from "./http/router.js";
 import { startKeyReload } from "./key-reload.js";
 import { loadKeyRing } from "./keys.js";
@@ -36,7 +37,7 @@ import { logSessionEvents } from "./log-events.js";
 import { createLogger } from "./logging.js";
 import { Metrics } from "./metrics.js";
 import { resolveOptions, type SoloServerOptions } from "./options.js";
-import { clientAddress, HandshakeLimiter, LoginLimiter, openLimiterBackend } from "./ratelimit.js";
+import { ConnectionLimiter, clientAddress, HandshakeLimiter, LoginLimiter, openLimiterBackend } from "./ratelimit.js";
 import { Realtime, type SoloIo } from "./realtime.js";
 import { SessionService } from "./sessions.js";
 import { openStore } from "./store/index.js";
@@ -69,6 +70,7 @@ export { MemoryStore } from "./store/memory.js";
 export { RedisStore, type RedisStoreOptions } from "./store/redis.js";
 export { SqliteStore } from "./store/sqlite.js";
 export type * from "./store/types.js";
+export { REPLACED_TOMBSTONES_PER_USER } from "./store/types.js";
 
 /** A composed solo-session server. */
 export interface SoloServer {
@@ -140,6 +142,7 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
     rawStore instanceof RedisStore
       ? await RedisCluster.open({
           client: rawStore.client,
+          endsKey: rawStore.endsKey,
           adapter: o.redis.adapter,
           channelPrefix: `${o.redis.keyPrefix}:io`,
           reconcileInterval: o.redis.reconcileInterval,
@@ -152,6 +155,7 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
   const metrics: Metrics = new Metrics({
     sessionsLive: () => store.countLive(),
     socketsConnected: () => realtime.localSockets,
+    ...(cluster ? { redisUp: () => cluster.up } : {}),
     onError: (error) => logger.warn({ err: error }, "metrics source failed"),
   });
   const store: SessionStore = new MeasuredStore(rawStore, (op) => metrics.storeOperation(op));
@@ -167,8 +171,13 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
   metrics.observe(service);
   const logins = logSessionEvents(service, logger);
   const cookie = new SessionCookie(o.cookie, o.trustProxy);
+  const origins: OriginPolicy = {
+    allowedOrigins: o.allowedOrigins,
+    publicOrigin: o.publicOrigin,
+    trustProxy: o.trustProxy,
+  };
   const csrf = (req: Parameters<typeof originAllowed>[0]) =>
-    originAllowed(req, o.allowedOrigins, isSecure(req, o.trustProxy)) ? null : new SoloError("origin_not_allowed");
+    originAllowed(req, origins) ? null : new SoloError("origin_not_allowed");
   const limiterBackend = openLimiterBackend(o.rateLimit, o.redis, o.store === "redis", logger);
   const keys = startKeyReload(tokens, o.keyReloadInterval, logger);
 
@@ -196,13 +205,18 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
     loginLimiter: new LoginLimiter(o.rateLimit, limiterBackend.backend),
     clientAddress: (req) => clientAddress(req, o.trustProxy),
   });
+  const handshakeLimiter = new HandshakeLimiter(o.rateLimit);
+  const handshake = new Handshake({ service, cookie, origins, limiter: handshakeLimiter, logger });
   const realtime = new Realtime({
     service,
-    cookie,
-    allowedOrigins: o.allowedOrigins,
-    trustProxy: o.trustProxy,
-    handshakeLimiter: new HandshakeLimiter(o.rateLimit),
-    handshakeTimeout: o.handshakeTimeout,
+    handshake,
+    server: {
+      origins,
+      limiter: handshakeLimiter,
+      connections: new ConnectionLimiter(o.rateLimit.connectionsPerIp),
+      transports: o.transports,
+      handshakeTimeout: o.handshakeTimeout,
+    },
     ackTimeout: o.ackTimeout,
     touchInterval: o.touchInterval,
     // Presence is read only by oldest-wins (a per-user policy function may choose it).
@@ -215,11 +229,12 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
   const feed = new AdminFeed({
     service,
     audit,
-    cookie,
-    allowedOrigins: o.allowedOrigins,
-    trustProxy: o.trustProxy,
+    handshake,
+    recheckInterval: o.sessionCacheTtl,
+    clock: o.clock,
     logger,
   });
+  realtime.follow(feed);
 
   const sweeper = setInterval(() => {
     service.sweep().catch((error: unknown) => logger.warn({ err: error }, "sweep failed"));

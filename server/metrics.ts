@@ -11,6 +11,11 @@ export interface MetricsSources {
   sessionsLive: () => Promise<number>;
   /** Sockets connected to this node's session channel. */
   socketsConnected: () => number;
+  /**
+   * With the Redis store: whether every Redis connection this node needs is ready, read at
+   * each scrape (`solo_redis_up`). Absent: the series is not exported.
+   */
+  redisUp?: () => boolean;
   /** Told when a source fails during a scrape (the gauge keeps its last value). */
   onError: (error: unknown) => void;
 }
@@ -57,7 +62,6 @@ export class Metrics {
   readonly #deliverySeconds: Histogram;
   readonly #storeSeconds: Histogram<"op">;
   readonly #rejected: Counter<"code">;
-  #redisUp: Gauge | null = null;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -115,6 +119,17 @@ export class Metrics {
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers,
     });
+    const redisUp = sources.redisUp;
+    if (redisUp) {
+      new Gauge({
+        name: "solo_redis_up",
+        help: "1 when every Redis connection of this node (store, ends reader, publisher, subscriber) is ready, 0 otherwise.",
+        registers,
+        collect() {
+          this.set(redisUp() ? 1 : 0);
+        },
+      });
+    }
     this.#rejected = new Counter({
       name: "solo_requests_rejected_total",
       help: "Requests and handshakes refused by the session check, by error code.",
@@ -147,19 +162,6 @@ export class Metrics {
     return () => {
       end();
     };
-  }
-
-  /**
-   * Sets `solo_redis_up` (1 connected, 0 not). The series appears on the first call, so
-   * servers without Redis do not export it. For the Redis store to call on connection events.
-   */
-  setRedisUp(up: boolean): void {
-    this.#redisUp ??= new Gauge({
-      name: "solo_redis_up",
-      help: "1 when the Redis connection is ready, 0 otherwise.",
-      registers: [this.registry],
-    });
-    this.#redisUp.set(up ? 1 : 0);
   }
 
   /** The exposition text: default process metrics, then the `solo_*` series. */

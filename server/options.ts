@@ -2,6 +2,7 @@ import type { Request } from "express";
 import type { Logger } from "pino";
 import type { PrivateJwks } from "./keys.js";
 import { assertPolicySpec, type PolicySpec } from "./policy.js";
+import type { Transport } from "./protocol.js";
 import { type RateLimitOptions, type ResolvedRateLimits, resolveRateLimits } from "./ratelimit.js";
 import type { SessionStore } from "./store/types.js";
 
@@ -77,7 +78,10 @@ export interface SoloServerOptions {
   maxAge?: number;
   /** A session with no activity for this long ends with reason `idle`. @default 30 minutes */
   idleTimeout?: number;
-  /** Activity is written to the store at most this often per session. @default 60_000 */
+  /**
+   * Activity is written to the store at most this often per session; must be shorter than
+   * `idleTimeout`. @default a quarter of `idleTimeout`, at most 60_000
+   */
   touchInterval?: number;
   /**
    * A live session read from the store answers this node's later checks for this long (ms).
@@ -94,6 +98,21 @@ export interface SoloServerOptions {
   ackTimeout?: number;
   /** Browser origins allowed besides the server's own (Socket.IO handshake, CORS, CSRF check). @default [] */
   allowedOrigins?: readonly string[];
+  /**
+   * The server's own origin as browsers reach it, e.g. `"https://app.example.com"`. When set,
+   * only it (and `allowedOrigins`) counts as the server's own origin and the `Host` header is
+   * not trusted for that: a DNS-rebinding page (its own name resolved to this server) is then
+   * refused. Without it, the scheme and `Host` of each request stand for the own origin.
+   * @default undefined
+   */
+  publicOrigin?: string;
+  /**
+   * The Engine.IO transports the Socket.IO server that `attach()` creates accepts. WebSocket
+   * only by default: no long-polling requests to check, no sticky sessions behind a load
+   * balancer. Add `"polling"` (on the SDK too) behind proxies that do not pass WebSocket.
+   * JSONP polling is refused either way. @default ["websocket"]
+   */
+  transports?: readonly Transport[];
   /** @default {} */
   cookie?: CookieOptions;
   /**
@@ -103,12 +122,15 @@ export interface SoloServerOptions {
   trustProxy?: boolean;
   /** Login and handshake rate limits; `false` turns them all off. @default see `RATE_LIMIT_DEFAULTS` */
   rateLimit?: RateLimitOptions | false;
-  /** A Socket.IO connection that has not joined `/session` this long after opening is closed. @default 10_000 */
+  /**
+   * A Socket.IO connection that has not joined an authenticated namespace (`/session`, `/admin`)
+   * this long after opening, or since it left the last one, is closed. @default 10_000
+   */
   handshakeTimeout?: number;
   /**
    * How often the server pings each Socket.IO connection (engine.io `pingInterval`). With
    * `pingTimeout`, it bounds how long a connection whose browser vanished without closing it
-   * (a tab closed mid-upgrade, a laptop lid shut, a network gone) still counts as connected:
+   * (a network gone, a laptop put to sleep; with polling on, a tab closed mid-upgrade) still counts as connected:
    * at most `pingInterval + pingTimeout`. Browsers answer a ping as it arrives (no timer is
    * involved, so hidden tabs answer too); a shorter interval costs one small frame per
    * connection per interval. Applies to the Socket.IO server that `attach()` creates, not to
@@ -160,6 +182,8 @@ export interface ResolvedOptions {
   clockTolerance: number;
   ackTimeout: number;
   allowedOrigins: readonly string[];
+  publicOrigin: string | null;
+  transports: readonly Transport[];
   cookie: Required<CookieOptions>;
   trustProxy: boolean;
   rateLimit: ResolvedRateLimits;
@@ -189,12 +213,14 @@ export const DEFAULTS = {
   audience: "solo-session",
   maxAge: 8 * HOUR,
   idleTimeout: 30 * MINUTE,
+  /** The longest default touch interval; shorter idle timeouts get a quarter of theirs ({@link defaultTouchInterval}). */
   touchInterval: MINUTE,
   sessionCacheTtl: 1000,
   sweepInterval: 15_000,
   clockTolerance: 5,
   ackTimeout: 3000,
   allowedOrigins: [],
+  transports: ["websocket"],
   cookie: { name: "solo_session", secure: "auto", sameSite: "lax" },
   trustProxy: false,
   handshakeTimeout: 10_000,
@@ -226,6 +252,7 @@ export function resolveOptions(options: SoloServerOptions, defaultNodeId: string
   const policy = options.policy ?? DEFAULTS.policy;
   if (typeof policy !== "function") assertPolicySpec(policy, "createSoloServer: options.policy");
 
+  const idleTimeout = duration("idleTimeout", options.idleTimeout, DEFAULTS.idleTimeout, 1000);
   const resolved: ResolvedOptions = {
     authenticate: options.authenticate,
     store,
@@ -237,13 +264,15 @@ export function resolveOptions(options: SoloServerOptions, defaultNodeId: string
     audience: text("audience", options.audience, DEFAULTS.audience),
     signingKeys: options.signingKeys,
     maxAge: duration("maxAge", options.maxAge, DEFAULTS.maxAge, 1000),
-    idleTimeout: duration("idleTimeout", options.idleTimeout, DEFAULTS.idleTimeout, 1000),
-    touchInterval: duration("touchInterval", options.touchInterval, DEFAULTS.touchInterval),
+    idleTimeout,
+    touchInterval: duration("touchInterval", options.touchInterval, defaultTouchInterval(idleTimeout)),
     sessionCacheTtl: duration("sessionCacheTtl", options.sessionCacheTtl, DEFAULTS.sessionCacheTtl),
     sweepInterval: duration("sweepInterval", options.sweepInterval, DEFAULTS.sweepInterval, 10),
     clockTolerance: duration("clockTolerance", options.clockTolerance, DEFAULTS.clockTolerance),
     ackTimeout: duration("ackTimeout", options.ackTimeout, DEFAULTS.ackTimeout, 1),
     allowedOrigins: origins(options.allowedOrigins ?? DEFAULTS.allowedOrigins),
+    publicOrigin: options.publicOrigin === undefined ? null : origin("publicOrigin", options.publicOrigin),
+    transports: transports(options.transports ?? DEFAULTS.transports),
     cookie: { ...DEFAULTS.cookie, ...options.cookie },
     trustProxy: options.trustProxy ?? DEFAULTS.trustProxy,
     rateLimit: resolveRateLimits(options.rateLimit),
@@ -269,6 +298,21 @@ export function resolveOptions(options: SoloServerOptions, defaultNodeId: string
     throw new TypeError("createSoloServer: options.touchInterval must be shorter than options.idleTimeout");
   }
   return resolved;
+}
+
+/**
+ * The touch interval used when none is given: a quarter of the idle timeout, at most
+ * `DEFAULTS.touchInterval` (60 s), so that the idle deadline is exact to within a quarter of it
+ * and a short idle timeout (45 s, 60 s) works without setting it.
+ *
+ * @example
+ * ```ts
+ * defaultTouchInterval(45_000);    // → 11_250
+ * defaultTouchInterval(1_800_000); // → 60_000
+ * ```
+ */
+export function defaultTouchInterval(idleTimeout: number): number {
+  return Math.min(DEFAULTS.touchInterval, Math.floor(idleTimeout / 4));
 }
 
 function redisOptions(given: RedisOptions | undefined): Required<RedisOptions> {
@@ -316,22 +360,34 @@ function secret(name: string, value: string | undefined): string | null {
 
 function origins(list: readonly string[]): readonly string[] {
   if (!Array.isArray(list)) throw new TypeError("createSoloServer: options.allowedOrigins must be an array of origins");
-  return list.map((o) => {
-    let url: URL;
-    try {
-      url = new URL(o);
-    } catch {
-      throw new TypeError(
-        `createSoloServer: options.allowedOrigins: "${o}" is not an origin like https://app.example.com`,
-      );
-    }
-    if (url.origin === "null" || url.origin !== o.replace(/\/$/, "")) {
-      throw new TypeError(
-        `createSoloServer: options.allowedOrigins: "${o}" is not an origin like https://app.example.com`,
-      );
-    }
-    return url.origin;
-  });
+  return list.map((o) => origin("allowedOrigins", o));
+}
+
+/** An http(s) origin as given (a trailing slash is dropped), normalised; a TypeError names the option otherwise. */
+function origin(name: string, value: string): string {
+  let url: URL | null = null;
+  try {
+    url = typeof value === "string" ? new URL(value) : null;
+  } catch {}
+  if (!url || !/^https?:$/.test(url.protocol) || url.origin !== value.replace(/\/$/, "")) {
+    throw new TypeError(
+      `createSoloServer: options.${name}: "${String(value)}" is not an origin like https://app.example.com`,
+    );
+  }
+  return url.origin;
+}
+
+function transports(list: readonly Transport[]): readonly Transport[] {
+  const known: readonly string[] = ["websocket", "polling"];
+  if (
+    !Array.isArray(list) ||
+    list.length === 0 ||
+    !list.every((t) => known.includes(t)) ||
+    new Set(list).size !== list.length
+  ) {
+    throw new TypeError('createSoloServer: options.transports must be ["websocket"], ["polling"] or both');
+  }
+  return [...list];
 }
 
 /**

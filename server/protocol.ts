@@ -158,6 +158,12 @@ export interface SessionResponse {
 /** The Socket.IO namespace of the session channel. */
 export const SESSION_NAMESPACE = "/session";
 
+/**
+ * An Engine.IO transport. The server accepts only WebSocket by default, and the SDK uses
+ * only WebSocket by default; `"polling"` (long-polling, never JSONP) is opt-in on both sides.
+ */
+export type Transport = "websocket" | "polling";
+
 /** Event names, defined once. */
 export const EVENTS = {
   /** Server → client: this session has ended. Acknowledge it; the server then disconnects. */

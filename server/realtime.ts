@@ -3,14 +3,10 @@ import type { Server as HttpsServer } from "node:https";
 import type { Logger } from "pino";
 import { type Namespace, Server, type Socket } from "socket.io";
 import { Adapter } from "socket.io-adapter";
-import { SoloError } from "./errors.js";
-import type { SessionCookie } from "./http/cookies.js";
-import { isSecure, originAllowed } from "./http/origin.js";
-import { toSoloError } from "./http/respond.js";
-import { logId } from "./logging.js";
+import type { Handshake } from "./handshake.js";
+import { createIoServer, type IoServerDeps, type SoloIo } from "./io-server.js";
 import {
   type ClientToServerEvents,
-  type ConnectErrorData,
   EVENTS,
   type InterServerEvents,
   type RevocationNotice,
@@ -18,25 +14,32 @@ import {
   type ServerToClientEvents,
   type SocketData,
 } from "./protocol.js";
-import { clientAddress, type HandshakeLimiter } from "./ratelimit.js";
 import type { Notifier, SessionService } from "./sessions.js";
 import { revocationNotice } from "./views.js";
 
-export type SoloIo = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export { MAX_CLIENT_MESSAGE, type SoloIo } from "./io-server.js";
+
 type SoloNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 type SoloSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+/**
+ * Another namespace whose sockets belong to sessions (the admin feed): it follows the
+ * session channel's revocations, local and from other nodes, and its reconciliation.
+ */
+export interface SessionFollower {
+  /** The session ended (here or on another node): disconnect its sockets on this node. */
+  drop(sessionId: string): void;
+  /** Re-checks this node's sockets against the store; disconnects those whose session ended. Returns how many. */
+  reconcile(): Promise<number>;
+}
 
 /** What the realtime side needs. */
 export interface RealtimeDeps {
   service: SessionService;
-  /** Reads a handshake's token from its headers (Bearer, else the session cookie) when `auth.token` is absent. */
-  cookie: Pick<SessionCookie, "token">;
-  allowedOrigins: readonly string[];
-  trustProxy: boolean;
-  /** Handshakes per address and per session. */
-  handshakeLimiter: HandshakeLimiter;
-  /** A connection that has not joined the namespace this long after opening is closed (ms). */
-  handshakeTimeout: number;
+  /** The handshake every namespace goes through. */
+  handshake: Handshake;
+  /** How the Socket.IO server is built when `attach()` gets an http(s) server. */
+  server: Omit<IoServerDeps, "handshake">;
   ackTimeout: number;
   /** Activity signals are passed to the store at most this often per socket. */
   touchInterval: number;
@@ -48,13 +51,6 @@ export interface RealtimeDeps {
   clock: () => number;
   logger: Logger;
 }
-
-/**
- * Largest Socket.IO message accepted from a client, in bytes: room for a handshake carrying the
- * longest token that is read at all (4 KB); clients otherwise send only tiny signals. A larger
- * message closes the connection before it is buffered.
- */
-export const MAX_CLIENT_MESSAGE = 8 * 1024;
 
 /** Sessions confirmed per store write by the presence heartbeat. */
 const PRESENCE_BATCH = 500;
@@ -73,8 +69,7 @@ export class Realtime implements Notifier {
   #ownsIo = false;
   #cluster = false;
   #presenceTimer: NodeJS.Timeout | null = null;
-  /** Namespace handshakes seen per engine connection: only the first was paid for in `allowRequest`. */
-  readonly #connects = new WeakMap<object, number>();
+  readonly #followers: SessionFollower[] = [];
 
   constructor(deps: RealtimeDeps) {
     this.#deps = deps;
@@ -86,44 +81,29 @@ export class Realtime implements Notifier {
   }
 
   /**
-   * Attaches to an http(s) server (creating a Socket.IO server with the origin check in
-   * `allowRequest`) or to an existing Socket.IO server (adding the `/session` namespace).
+   * Attaches to an http(s) server (creating a locked-down Socket.IO server, see
+   * {@link createIoServer}) or to an existing Socket.IO server (adding the `/session`
+   * namespace; that server's engine, transports and default namespace stay the app's).
    */
   attach(target: HttpServer | HttpsServer | Server): SoloIo {
     if (this.#io) throw new Error("solo-session: attach() was already called");
     if (target instanceof Server) {
       this.#io = target as unknown as SoloIo;
     } else {
-      this.#io = new Server(target, {
-        serveClient: false,
-        maxHttpBufferSize: MAX_CLIENT_MESSAGE,
-        connectTimeout: this.#deps.handshakeTimeout,
-        // WebSocket is not covered by CORS: the origin is checked here, before any upgrade.
-        allowRequest: (req, callback) => {
-          if (!originAllowed(req, this.#deps.allowedOrigins, isSecure(req, this.#deps.trustProxy))) {
-            callback("origin_not_allowed", false);
-            return;
-          }
-          this.#deps.handshakeLimiter.byAddress(clientAddress(req, this.#deps.trustProxy)).then(
-            (refused) => callback(refused ? refused.code : null, refused === null),
-            () => callback("store_unavailable", false),
-          );
-        },
-        cors: {
-          origin: [...this.#deps.allowedOrigins],
-          credentials: true,
-        },
-      });
+      this.#io = createIoServer(target, { ...this.#deps.server, handshake: this.#deps.handshake });
       this.#ownsIo = true;
     }
     const nsp = this.#io.of(SESSION_NAMESPACE);
     this.#nsp = nsp;
     this.#cluster = hasClusterAdapter(nsp);
-    nsp.use((socket, next) => {
-      this.#authenticate(socket).then(
-        () => next(),
-        (error: unknown) => next(handshakeError(error)),
-      );
+    this.#deps.handshake.guard<SoloSocket>(nsp, (socket, { claims, session }) => {
+      socket.data = {
+        userId: session.userId,
+        sessionId: session.id,
+        roles: claims.roles,
+        revoked: false,
+        lastActivityAt: this.#deps.clock(),
+      };
     });
     nsp.on("connection", (socket) => {
       this.#onConnection(socket).catch((error: unknown) => {
@@ -131,10 +111,7 @@ export class Realtime implements Notifier {
         socket.disconnect(true);
       });
     });
-    nsp.on("solo:revoke", (notice: RevocationNotice) => {
-      this.#deps.service.forget(notice.sessionId);
-      this.#deliverLocal(notice, true);
-    });
+    nsp.on("solo:revoke", (notice: RevocationNotice) => this.revokeHeard(notice));
     if (this.#deps.presenceInterval > 0) {
       this.#presenceTimer = setInterval(() => {
         this.#heartbeat().catch((error: unknown) =>
@@ -144,6 +121,15 @@ export class Realtime implements Notifier {
       this.#presenceTimer.unref();
     }
     return this.#io;
+  }
+
+  /**
+   * Makes another namespace follow the session channel: its sockets are dropped when their
+   * session ends (here or, through the adapter, on another node) and re-checked by
+   * {@link reconcile}.
+   */
+  follow(follower: SessionFollower): void {
+    this.#followers.push(follower);
   }
 
   /** Call after replacing the namespace adapter (cluster mode) so revocations go to every node. */
@@ -160,14 +146,28 @@ export class Realtime implements Notifier {
     const nsp = this.#nsp;
     if (!nsp) return 0;
     const reached = this.#deliverLocal(notice, false);
+    for (const follower of this.#followers) follower.drop(notice.sessionId);
     if (this.#cluster) nsp.serverSideEmit("solo:revoke", notice);
     return reached;
   }
 
   /**
-   * Re-checks every socket on this node against the store: revokes those whose session has
-   * ended (so a notice lost in transit cannot leave a zombie socket) and confirms the
-   * presence of the others. Returns how many were revoked.
+   * Applies a revocation another node made (heard through the adapter or read from the Redis
+   * ends stream): forgets the cached session, tells this node's sockets of it and drops the
+   * session's sockets of the following namespaces (`/admin`). Hearing the same notice twice is
+   * harmless: a socket is revoked once.
+   */
+  revokeHeard(notice: RevocationNotice): void {
+    this.#deps.service.forget(notice.sessionId);
+    this.#deliverLocal(notice, true);
+    for (const follower of this.#followers) follower.drop(notice.sessionId);
+  }
+
+  /**
+   * Re-checks every socket on this node against the store, those of the following
+   * namespaces (`/admin`) too: revokes those whose session has ended (so a notice lost in
+   * transit cannot leave a zombie socket) and confirms the presence of the others. Returns
+   * how many were revoked or disconnected.
    */
   async reconcile(): Promise<number> {
     const nsp = this.#nsp;
@@ -178,6 +178,8 @@ export class Realtime implements Notifier {
       if (socket.data.revoked) continue;
       const session = await this.#deps.service.store.get(socket.data.sessionId);
       if (session === null || session.ended) {
+        // Nobody told this node: its check cache may still hold the session as live.
+        this.#deps.service.forget(socket.data.sessionId);
         if (session) this.#deliver(socket, revocationNotice(session));
         else socket.disconnect(true);
         revoked++;
@@ -186,6 +188,7 @@ export class Realtime implements Notifier {
       }
     }
     await this.#markPresence(present);
+    for (const follower of this.#followers) revoked += await follower.reconcile();
     return revoked;
   }
 
@@ -206,37 +209,6 @@ export class Realtime implements Notifier {
     this.#nsp = null;
   }
 
-  async #authenticate(socket: SoloSocket): Promise<void> {
-    const req = socket.request;
-    if (!originAllowed(req, this.#deps.allowedOrigins, isSecure(req, this.#deps.trustProxy))) {
-      throw new SoloError("origin_not_allowed");
-    }
-    // Several namespace handshakes can come over one connection; all but the first pay here.
-    const seen = this.#connects.get(socket.conn) ?? 0;
-    this.#connects.set(socket.conn, seen + 1);
-    if (seen > 0 || !this.#ownsIo) {
-      const refused = await this.#deps.handshakeLimiter.byAddress(clientAddress(req, this.#deps.trustProxy));
-      if (refused) throw refused;
-    }
-    const auth = socket.handshake.auth as { token?: unknown } | undefined;
-    const token = typeof auth?.token === "string" ? auth.token : this.#deps.cookie.token(req);
-    if (auth?.token !== undefined && typeof auth.token !== "string") throw new SoloError("invalid_token");
-    const { claims, session } = await this.#deps.service.check(token);
-    // One live socket per session, and a bounded rate of new ones: a flood for one session is refused.
-    const flood = await this.#deps.handshakeLimiter.bySession(session.id);
-    if (flood) {
-      this.#deps.logger.warn({ session: logId(session.id) }, "session handshake flood refused");
-      throw flood;
-    }
-    socket.data = {
-      userId: session.userId,
-      sessionId: session.id,
-      roles: claims.roles,
-      revoked: false,
-      lastActivityAt: this.#deps.clock(),
-    };
-  }
-
   async #onConnection(socket: SoloSocket): Promise<void> {
     const { sessionId } = socket.data;
     // Join first, then look at the store once more: a claim that ended this session while the
@@ -247,7 +219,9 @@ export class Realtime implements Notifier {
     socket.on("disconnect", () => this.#onDisconnect(socket));
     const session = await this.#deps.service.store.get(sessionId);
     if (!session || session.ended) {
-      if (session) this.#deliver(socket, revocationNotice(session));
+      // Never live: the client may not even listen yet (Socket.IO delivers CONNECT and the
+      // notice in one go), so it is told and disconnected without waiting for an ack.
+      if (session) this.#deliver(socket, revocationNotice(session), { wait: false });
       else socket.disconnect(true);
       return;
     }
@@ -280,19 +254,27 @@ export class Realtime implements Notifier {
     let reached = 0;
     for (const id of [...ids]) {
       const socket = nsp.sockets.get(id);
-      if (socket && this.#deliver(socket, notice, report)) reached++;
+      if (socket && this.#deliver(socket, notice, { report })) reached++;
     }
     return reached;
   }
 
   /**
-   * Sends the notice, waits (bounded) for the acknowledgement, then disconnects. Reports the
-   * delivery when asked (the caller reports it otherwise) and the acknowledgement always.
+   * Sends the notice, waits (bounded) for the acknowledgement, then disconnects; with
+   * `wait: false` disconnects right after sending. Reports the delivery when asked (the
+   * caller reports it otherwise) and the acknowledgement always.
    */
-  #deliver(socket: SoloSocket, notice: RevocationNotice, report = true): boolean {
+  #deliver(socket: SoloSocket, notice: RevocationNotice, { report = true, wait = true } = {}): boolean {
     if (socket.data.revoked) return false;
     socket.data.revoked = true;
     const service = this.#deps.service;
+    if (!wait) {
+      // Engine.IO sends what is buffered before it closes the connection.
+      socket.emit(EVENTS.revoked, notice, () => {});
+      socket.disconnect(true);
+      if (report) service.delivered(notice.sessionId, "delivered");
+      return true;
+    }
     const sentAt = performance.now();
     socket.timeout(this.#deps.ackTimeout).emit(EVENTS.revoked, notice, (error: Error | null) => {
       if (!error) service.delivered(notice.sessionId, "acknowledged", (performance.now() - sentAt) / 1000);
@@ -332,12 +314,4 @@ function releaseHandshake(socket: SoloSocket): void {
 /** True when the namespace's adapter talks to other nodes (it implements serverSideEmit). */
 function hasClusterAdapter(nsp: SoloNamespace): boolean {
   return nsp.adapter.serverSideEmit !== Adapter.prototype.serverSideEmit;
-}
-
-/** A handshake refusal: `err.message` is the code, `err.data` the details. */
-function handshakeError(error: unknown): Error & { data: ConnectErrorData } {
-  const solo = toSoloError(error);
-  const err = new Error(solo.code) as Error & { data: ConnectErrorData };
-  err.data = { code: solo.code, message: solo.message, ...solo.details };
-  return err;
 }

@@ -75,6 +75,11 @@ export class SessionService extends EventEmitter<SessionEvents> {
   #notifier: Notifier | null = null;
   /** Live sessions recently read from the store, with the time (the clock's) they may be used until. */
   readonly #live = new Map<string, { session: SessionRecord; until: number }>();
+  /**
+   * Store reads in flight for the cache, by session: an end heard while one is in flight voids
+   * it (the read may predate the end, and its answer may arrive after the notice).
+   */
+  readonly #reads = new Map<string, object>();
 
   constructor(store: SessionStore, tokens: TokenService, audit: AuditTrail, options: SessionServiceOptions) {
     super();
@@ -193,23 +198,31 @@ export class SessionService extends EventEmitter<SessionEvents> {
    */
   forget(sessionId: string): void {
     this.#live.delete(sessionId);
+    this.#reads.delete(sessionId);
   }
 
   /**
    * The session for a check: from the store, or, within `sessionCacheTtl` of reading it live,
    * from memory. Every end this node makes or hears of removes it at once, so the cache only
    * matters for an end it was not told of (another process on the same SQLite file without
-   * the Redis adapter, or a lost pub/sub message): that is refused at most `sessionCacheTtl`
-   * later. Socket handshakes re-read the store after joining their room regardless.
+   * the Redis adapter, or an end the Redis ends stream no longer held for this node): that is
+   * refused at most `sessionCacheTtl` later. Socket handshakes re-read the store after joining
+   * their room regardless.
    */
   async #lookup(sessionId: string): Promise<{ session: SessionRecord | null; cached: boolean }> {
     const ttl = this.#options.sessionCacheTtl;
-    if (ttl > 0) {
-      const hit = this.#live.get(sessionId);
-      if (hit && hit.until > this.#options.clock()) return { session: hit.session, cached: true };
-    }
-    const session = await this.store.get(sessionId);
-    if (ttl > 0 && session && !session.ended) {
+    if (ttl <= 0) return { session: await this.store.get(sessionId), cached: false };
+    const hit = this.#live.get(sessionId);
+    if (hit && hit.until > this.#options.clock()) return { session: hit.session, cached: true };
+    const read = {};
+    this.#reads.set(sessionId, read);
+    let voided = true;
+    const session = await this.store.get(sessionId).finally(() => {
+      voided = this.#reads.get(sessionId) !== read;
+      if (!voided) this.#reads.delete(sessionId);
+    });
+    // An end heard of during the read may postdate it: answer with the read, remember nothing.
+    if (session && !session.ended && !voided) {
       this.#live.delete(sessionId);
       if (this.#live.size >= SESSION_CACHE_MAX) {
         const oldest = this.#live.keys().next();
@@ -320,7 +333,7 @@ export class SessionService extends EventEmitter<SessionEvents> {
    * the ended session: `delivered` when a socket of this node got the notice, else `pending`.
    */
   #tell(ended: SessionRecord, actor: string | null): void {
-    this.#live.delete(ended.id);
+    this.forget(ended.id);
     const reached = this.#notifier?.revoke(revocationNotice(ended)) ?? 0;
     this.#audit.ended(ended, reached > 0 ? "delivered" : "pending", actor);
     if (reached > 0) this.emit("delivery", ended.id, "delivered", null);

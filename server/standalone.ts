@@ -37,7 +37,7 @@ export async function startStandalone(
   overrides: StandaloneOverrides = {},
 ): Promise<Standalone> {
   const config = readEnv(env);
-  const logger = createLogger(config.logLevel);
+  const logger = overrides.solo?.logger ?? createLogger(config.logLevel);
   const users = await DemoUsers.create(DEMO_ACCOUNTS);
   const solo = await createSoloServer({
     ...config.options,
@@ -89,6 +89,14 @@ export async function startStandalone(
   const { port } = http.address() as AddressInfo;
   const url = `http://${config.host}:${port}`;
   logger.info({ url, store: config.options.store }, "solo-session standalone server listening");
+  if (!isLoopback(config.host) && config.options.publicOrigin === undefined) {
+    // Reachable beyond this machine, the own origin comes from each request's Host header,
+    // which a DNS-rebinding page chooses.
+    logger.warn(
+      { event: "public_origin_missing", host: config.host },
+      "listening beyond loopback without SOLO_PUBLIC_ORIGIN: the Host header decides the server's own origin; set SOLO_PUBLIC_ORIGIN",
+    );
+  }
 
   return {
     url,
@@ -101,6 +109,12 @@ export async function startStandalone(
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },
   };
+}
+
+/** Whether the listening host is a loopback name or address (only this machine reaches it). */
+function isLoopback(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return bare === "localhost" || bare === "::1" || /^127(\.\d{1,3}){3}$/.test(bare);
 }
 
 function findDemoDir(): string | null {

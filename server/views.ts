@@ -20,8 +20,8 @@ export function replacedBy(by: EndedBy): ReplacedBy {
   return { device: { ...by.device }, at: iso(by.at) };
 }
 
-/** The `session:revoked` payload for an ended session. */
-export function revocationNotice(s: SessionRecord): RevocationNotice {
+/** The `session:revoked` payload for an ended session (only its id and `ended` are read). */
+export function revocationNotice(s: Pick<SessionRecord, "id" | "ended">): RevocationNotice {
   if (!s.ended) throw new Error(`session ${s.id} has not ended`);
   const notice: RevocationNotice = { reason: s.ended.reason, sessionId: s.id, at: iso(s.ended.at) };
   if (s.ended.by) notice.by = replacedBy(s.ended.by);

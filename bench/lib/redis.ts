@@ -4,8 +4,9 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { track } from "./proc.js";
+import type { RedisAof } from "./results.js";
 
-/** A redis-server started for the benchmark, in a temp directory, without persistence. */
+/** A redis-server started for the benchmark, in a temp directory (AOF there when asked). */
 export interface RedisProcess {
   url: string;
   stop(): Promise<void>;
@@ -24,13 +25,29 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts `redis-server --port <free> --save '' --appendonly no`; resolves once it accepts connections. */
-export async function startRedis(): Promise<RedisProcess> {
+/**
+ * Starts `redis-server --port <free> --save ''` with `--appendonly no` (aof "off", the default)
+ * or `--appendonly yes --appendfsync <aof>`; resolves once it accepts connections.
+ */
+export async function startRedis(aof: RedisAof = "off"): Promise<RedisProcess> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "solo-bench-redis-"));
+  const persistence = aof === "off" ? ["--appendonly", "no"] : ["--appendonly", "yes", "--appendfsync", aof];
   const child = spawn(
     "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--maxclients", "10000"],
+    [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      dir,
+      "--save",
+      "",
+      ...persistence,
+      "--maxclients",
+      "10000",
+    ],
     { cwd: dir, stdio: ["ignore", "pipe", "pipe"] },
   );
   track(child);

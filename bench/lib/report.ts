@@ -127,7 +127,7 @@ export function formatReport(r: BenchResults): string {
     const l = r.logins[store];
     if (l.status === "ok") {
       http.push([
-        `POST /auth/login, ${store}`,
+        `POST /auth/login, ${store}${store === "redis" && r.settings.redisAof !== "off" ? ` (AOF ${r.settings.redisAof})` : ""}`,
         int(l.rps),
         ms(l.p50Ms),
         ms(l.p99Ms),

@@ -9,6 +9,9 @@ export interface Skipped {
 }
 
 /** The settings of a run (recorded in the JSON). */
+/** `--redis-aof`: the benchmark's redis-server without persistence, or with AOF and this appendfsync. */
+export type RedisAof = "off" | "everysec" | "always";
+
 export interface Settings {
   mode: "full" | "quick";
   phases: PhaseName[];
@@ -26,6 +29,11 @@ export interface Settings {
   /** The store of the cluster phase: redis (the product's cluster mode), or one SQLite file shared by the
    * nodes (development aid: measures the Redis adapter's hop while the Redis store is not there). */
   clusterStore: "redis" | "sqlite";
+  /**
+   * Persistence of the benchmark's redis-server (the redis and cluster phases): none (the
+   * default), or the append-only file with `appendfsync everysec` or `always`.
+   */
+  redisAof: RedisAof;
   clusterSessionsPerNode: number;
   clusterKicks: number;
   httpSeconds: number;

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { startRedis } from "../lib/redis.js";
-import type { ClusterResult, Skipped } from "../lib/results.js";
+import type { ClusterResult, RedisAof, Skipped } from "../lib/results.js";
 import { skipped } from "../lib/results.js";
 import type { Context } from "./context.js";
 import { type BenchServer, HolderPool, holdersFor, runKicks, split, startServer } from "./infra.js";
@@ -16,7 +16,7 @@ export async function runCluster(ctx: Context): Promise<ClusterResult | Skipped>
   const s = ctx.settings;
   let redis: Awaited<ReturnType<typeof startRedis>>;
   try {
-    redis = await startRedis();
+    redis = await startRedis(s.redisAof);
   } catch (error) {
     return skipped(`redis-server could not be started (${error instanceof Error ? error.message : String(error)})`);
   }
@@ -93,10 +93,14 @@ export async function runCluster(ctx: Context): Promise<ClusterResult | Skipped>
 }
 
 /** The Redis logins phase needs its own redis-server; this runs `body` with one. */
-export async function withRedis<T>(body: (url: string) => Promise<T>, onFail: (reason: string) => T): Promise<T> {
+export async function withRedis<T>(
+  aof: RedisAof,
+  body: (url: string) => Promise<T>,
+  onFail: (reason: string) => T,
+): Promise<T> {
   let redis: Awaited<ReturnType<typeof startRedis>>;
   try {
-    redis = await startRedis();
+    redis = await startRedis(aof);
   } catch (error) {
     return onFail(`redis-server could not be started (${error instanceof Error ? error.message : String(error)})`);
   }

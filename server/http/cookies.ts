@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import type { Request, Response } from "express";
 import type { CookieOptions } from "../options.js";
 import type { ErrorCode } from "../protocol.js";
-import { cookieValue, HOST_PREFIX, tokenFrom, usesCookie } from "./credentials.js";
+import { cookieValue, HOST_PREFIX, parseAuthorization, type RequestToken, requestToken } from "./credentials.js";
 import { isSecure } from "./origin.js";
 
 /**
@@ -70,21 +70,30 @@ export class SessionCookie {
     }
   }
 
-  /** The request's token: the Bearer token, else this cookie (the `__Host-` one under https). */
+  /**
+   * The request's token: the Bearer token, else (no `Authorization` header at all) this cookie
+   * (the `__Host-` one under https). Throws `invalid_token` for a malformed `Authorization` header.
+   */
   token(req: IncomingMessage): string | null {
-    return tokenFrom(req, this.#options.name, this.#secure(req));
+    return this.requestToken(req).token;
+  }
+
+  /** The request's token and whether it came from the cookie (see {@link token}). */
+  requestToken(req: IncomingMessage): RequestToken {
+    return requestToken(req, this.#options.name, this.#secure(req));
   }
 
   /**
-   * Whether the browser's cookie holds another token than the Bearer token this request is
-   * judged by. Then the cookie belongs to another session (another tab of the same browser
-   * signed in since) and must not be cleared because of this request's old token.
+   * Whether the browser's cookie holds another token than the one this request is judged by
+   * (its `Authorization` header). Then the cookie belongs to another session (another tab of
+   * the same browser signed in since), or was not looked at (a malformed header), and must not
+   * be cleared because of this request's token.
    */
   holdsOther(req: IncomingMessage): boolean {
-    if (usesCookie(req)) return false;
-    const secure = this.#secure(req);
-    const inCookie = cookieValue(req.headers.cookie, this.#name(secure));
-    return inCookie !== null && inCookie !== tokenFrom(req, this.#options.name, secure);
+    const auth = parseAuthorization(req.headers.authorization);
+    if (auth.kind === "absent") return false;
+    const inCookie = cookieValue(req.headers.cookie, this.#name(this.#secure(req)));
+    return inCookie !== null && (auth.kind === "malformed" || inCookie !== auth.credential);
   }
 
   /** Clears the cookie after a refusal that makes it useless ({@link refusesCookie}), unless it holds another session. */

@@ -1,31 +1,80 @@
 import type { IncomingMessage } from "node:http";
+import { SoloError } from "../errors.js";
 
 /** The prefix browsers only accept on a Secure, host-only cookie with `Path=/`. */
 export const HOST_PREFIX = "__Host-";
 
+/** The `Authorization` schemes a session token may be sent under (compared case-insensitively). */
+export const TOKEN_SCHEMES: readonly string[] = ["Bearer"];
+
 /**
- * The session token of a request: `Authorization: Bearer <token>`, else the session cookie.
- * Null when neither is present. Never the URL.
+ * What a request's `Authorization` header says: nothing (`absent`), a credential under one of
+ * the accepted schemes (`credential`), or something else (`malformed`: another scheme, no
+ * credential, more than one, or an empty header). A malformed header is refused, never
+ * ignored: ignoring it would fall back to the cookie behind the caller's back.
+ */
+export type AuthorizationHeader =
+  | { readonly kind: "absent" }
+  | { readonly kind: "credential"; readonly scheme: string; readonly credential: string }
+  | { readonly kind: "malformed" };
+
+/**
+ * Parses an `Authorization` header: `<scheme> <credential>` with one credential of visible
+ * characters (RFC 9110 §11.6.2; blanks around it allowed), the scheme one of `schemes`.
+ *
+ * @example
+ * ```ts
+ * parseAuthorization("Bearer eyJ...");   // → { kind: "credential", scheme: "Bearer", credential: "eyJ..." }
+ * parseAuthorization("Bearer a b");      // → { kind: "malformed" }
+ * parseAuthorization(undefined);         // → { kind: "absent" }
+ * ```
+ */
+export function parseAuthorization(
+  header: string | readonly string[] | undefined,
+  schemes: readonly string[] = TOKEN_SCHEMES,
+): AuthorizationHeader {
+  if (header === undefined) return { kind: "absent" };
+  if (typeof header !== "string") return { kind: "malformed" };
+  const match = /^[ \t]*([!#$%&'*+\-.^_`|~0-9A-Za-z]+)[ \t]+([^\s]+)[ \t]*$/.exec(header);
+  if (!match) return { kind: "malformed" };
+  const given = (match[1] as string).toLowerCase();
+  const scheme = schemes.find((s) => s.toLowerCase() === given);
+  return scheme === undefined ? { kind: "malformed" } : { kind: "credential", scheme, credential: match[2] as string };
+}
+
+/** Where a request's session token came from. */
+export interface RequestToken {
+  /** The token, or null when the request carries none. */
+  readonly token: string | null;
+  /** True when it came from the cookie (the browser attaches it by itself: CSRF applies). */
+  readonly fromCookie: boolean;
+}
+
+/**
+ * The session token of a request: `Authorization: Bearer <token>`, else (only when there is no
+ * `Authorization` header at all) the session cookie. Never the URL. A present but malformed
+ * `Authorization` header throws `invalid_token`: it never falls back to the cookie.
  *
  * `secure` says which cookie the server sets for this request: true, only `__Host-<name>` is
  * read (an unprefixed cookie could have been planted by a sibling subdomain or over plain
  * http, which is what the prefix rules out); false, only `<name>`; undefined, either.
+ *
+ * @example
+ * ```ts
+ * const { token, fromCookie } = requestToken(req, "solo_session", false);
+ * if (fromCookie && !sameOrigin(req)) refuse();
+ * ```
  */
-export function tokenFrom(req: IncomingMessage, cookieName: string, secure?: boolean): string | null {
-  const auth = req.headers.authorization;
-  if (typeof auth === "string") {
-    const match = /^Bearer[ \t]+([^\s]+)[ \t]*$/i.exec(auth);
-    if (match) return match[1] as string;
-  }
-  if (secure === true) return cookieValue(req.headers.cookie, HOST_PREFIX + cookieName);
-  if (secure === false) return cookieValue(req.headers.cookie, cookieName);
-  return cookieValue(req.headers.cookie, HOST_PREFIX + cookieName) ?? cookieValue(req.headers.cookie, cookieName);
-}
-
-/** True when the request carries its token in a cookie rather than a header (CSRF applies). */
-export function usesCookie(req: IncomingMessage): boolean {
-  const auth = req.headers.authorization;
-  return !(typeof auth === "string" && /^Bearer[ \t]/i.test(auth));
+export function requestToken(req: IncomingMessage, cookieName: string, secure?: boolean): RequestToken {
+  const auth = parseAuthorization(req.headers.authorization);
+  if (auth.kind === "malformed") throw new SoloError("invalid_token");
+  if (auth.kind === "credential") return { token: auth.credential, fromCookie: false };
+  const cookie = req.headers.cookie;
+  let token: string | null;
+  if (secure === true) token = cookieValue(cookie, HOST_PREFIX + cookieName);
+  else if (secure === false) token = cookieValue(cookie, cookieName);
+  else token = cookieValue(cookie, HOST_PREFIX + cookieName) ?? cookieValue(cookie, cookieName);
+  return { token, fromCookie: token !== null };
 }
 
 /** The value of one cookie in a Cookie header; the first one wins. */

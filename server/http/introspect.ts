@@ -4,6 +4,7 @@ import { SoloError } from "../errors.js";
 import type { IntrospectionResponse } from "../protocol.js";
 import type { SessionService } from "../sessions.js";
 import { TOKEN_TYPE } from "../tokens.js";
+import { parseAuthorization } from "./credentials.js";
 import { MAX_BODY } from "./router.js";
 
 /** What introspection needs. */
@@ -17,8 +18,8 @@ export interface IntrospectDeps {
  * `POST /introspect` (RFC 7662): tells another service whether a session token is live.
  *
  * The caller authenticates with `Authorization: Bearer <shared secret>` or
- * `Authorization: Bearer <session token of an admin>`; otherwise 401 (`missing_token`,
- * `invalid_token`, ...) or 403 `forbidden`. The body is `token=<token>` as
+ * `Authorization: Bearer <session token of an admin>`; otherwise 401 (`missing_token` without
+ * the header, `invalid_token` for a malformed one or a bad token, ...) or 403 `forbidden`. The body is `token=<token>` as
  * `application/x-www-form-urlencoded` (or `{"token": "..."}` as JSON). The answer is
  * `{"active": false}` for anything not live (bad, expired, replaced, revoked, idle), and the
  * token's claims with `"active": true` for a live session. Introspection has no side effects:
@@ -36,10 +37,10 @@ export function createIntrospectRouter(deps: IntrospectDeps): Router {
   const json = express.json({ limit: MAX_BODY, strict: true });
 
   async function authenticateCaller(req: Request, _res: Response, next: NextFunction): Promise<void> {
-    const header = req.get("authorization");
-    const match = header === undefined ? null : /^Bearer[ \t]+([^\s]+)[ \t]*$/i.exec(header);
-    const credential = match?.[1];
-    if (credential === undefined) throw new SoloError("missing_token");
+    const auth = parseAuthorization(req.headers.authorization);
+    if (auth.kind === "absent") throw new SoloError("missing_token");
+    if (auth.kind === "malformed") throw new SoloError("invalid_token");
+    const credential = auth.credential;
     if (secretDigest !== null && timingSafeEqual(digest(credential), secretDigest)) {
       next();
       return;

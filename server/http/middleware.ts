@@ -6,7 +6,6 @@ import type { SessionRecord } from "../store/types.js";
 import type { SessionClaims } from "../tokens.js";
 import { sessionView } from "../views.js";
 import type { SessionCookie } from "./cookies.js";
-import { usesCookie } from "./credentials.js";
 import { sendError, toSoloError } from "./respond.js";
 
 /** What `requireSession()` puts on `req.solo`. */
@@ -67,7 +66,9 @@ class SoloContext implements SoloRequestContext {
 
 /**
  * Builds `requireSession()`: each request's token (bearer or cookie) is verified and its
- * session checked in the store. A refusal answers 401 with the stable code (and `by` for a
+ * session checked in the store. A present but malformed `Authorization` header is 401
+ * `invalid_token`, never a fall back to the cookie; a cookie-carried token on a state-changing
+ * request must pass the CSRF check. A refusal answers 401 with the stable code (and `by` for a
  * replaced session); a pass sets `req.solo` and counts as activity.
  */
 export function createRequireSession(deps: MiddlewareDeps) {
@@ -90,11 +91,14 @@ export function createRequireSession(deps: MiddlewareDeps) {
       let token: string | null;
       let cached: Checked | null;
       try {
-        if (!SAFE_METHODS.has(req.method) && usesCookie(req)) {
+        // The token actually used decides the CSRF check: a cookie is ambient, a header is not.
+        // A malformed Authorization header throws invalid_token here (never the cookie instead).
+        const carried = deps.cookie.requestToken(req);
+        if (!SAFE_METHODS.has(req.method) && carried.fromCookie) {
           const refused = deps.csrf(req);
           if (refused) throw refused;
         }
-        token = deps.cookie.token(req);
+        token = carried.token;
         cached = deps.service.checkCached(token); // the common path: no await at all
         if (cached) admit(req, cached);
       } catch (error) {

@@ -25,7 +25,10 @@ export interface AuthRouterDeps {
   onBadCredentials?: (req: Request) => void;
   /** CORS for the allowlisted origins; runs before every route. */
   cors?: express.RequestHandler;
-  /** Counts failed logins per address and login name; over a limit, 429 `rate_limited`. */
+  /**
+   * Reads the login name (a malformed one is 400 `invalid_request`), counts failed logins per
+   * address and login name and successful ones per user and address; over a limit, 429 `rate_limited`.
+   */
   loginLimiter?: LoginLimiter;
   /** The client's address, as rate limits count it. */
   clientAddress?: (req: Request) => string;
@@ -65,20 +68,29 @@ export function createAuthRouter(deps: AuthRouterDeps): Router {
     if (takeover !== undefined && typeof takeover !== "boolean") {
       throw new SoloError("invalid_request", {}, '"takeover" must be true or false.');
     }
+    // A malformed login name is refused before it is counted and before authenticate sees it.
+    const name = deps.loginLimiter ? deps.loginLimiter.loginName(credentials as Credentials) : null;
     const address = deps.clientAddress ? deps.clientAddress(req) : (req.socket.remoteAddress ?? "unknown");
     let attempt: Awaited<ReturnType<LoginLimiter["begin"]>> | null = null;
     try {
-      attempt = (await deps.loginLimiter?.begin(address, credentials as Credentials)) ?? null;
+      attempt = (await deps.loginLimiter?.begin(address, name)) ?? null;
     } catch (error) {
       if (error instanceof SoloError && error.code === "rate_limited")
         deps.logger.warn({ ip: address }, "login rate limited");
       throw error;
     }
     const user = checkUser(await deps.authenticate(credentials as Credentials, req));
-    if (user) await attempt?.succeeded();
     if (!user) {
       deps.onBadCredentials?.(req);
       throw new SoloError("invalid_credentials");
+    }
+    try {
+      // Counted before the claim: a login refused here opens no session and ends none.
+      await attempt?.succeeded(user.userId);
+    } catch (error) {
+      if (error instanceof SoloError && error.code === "rate_limited")
+        deps.logger.warn({ ip: address }, "successful logins rate limited");
+      throw error;
     }
     const info = describeDevice(req.get("user-agent"), req.ip, (device as { name?: unknown } | undefined)?.name);
     const opened = await deps.service.open(user, info, takeover === true);

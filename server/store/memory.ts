@@ -10,6 +10,7 @@ import {
   type ListLiveQuery,
   type LivePage,
   type NewAuditEvent,
+  REPLACED_TOMBSTONES_PER_USER,
   type SessionEnd,
   type SessionRecord,
   type SessionStore,
@@ -28,6 +29,8 @@ export interface MemoryStoreOptions {
 export class MemoryStore implements SessionStore {
   readonly #sessions = new Map<string, SessionRecord>();
   readonly #liveByUser = new Map<string, Set<string>>();
+  /** Each user's `replaced` tombstones, oldest first, at most {@link REPLACED_TOMBSTONES_PER_USER}. */
+  readonly #replacedByUser = new Map<string, string[]>();
   readonly #audit: AuditEvent[] = [];
   readonly #auditLimit: number;
   #auditSeq = 0;
@@ -44,6 +47,7 @@ export class MemoryStore implements SessionStore {
     if (outcome.kind === "refused") return outcome;
     for (const ended of outcome.evicted) this.#put(ended);
     this.#put(session);
+    this.#capReplaced(session.userId, outcome.evicted);
     return outcome;
   }
 
@@ -120,6 +124,7 @@ export class MemoryStore implements SessionStore {
     for (const [id, s] of this.#sessions) {
       if (s.ended !== null && s.expiresAt < sessionsBefore) {
         this.#sessions.delete(id);
+        if (s.ended.reason === "replaced") this.#forgetReplaced(s.userId, id);
         n++;
       }
     }
@@ -188,6 +193,28 @@ export class MemoryStore implements SessionStore {
       if (s) out.push(s);
     }
     return out.sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  /** Remembers newly replaced sessions and deletes the user's tombstones beyond the cap. */
+  #capReplaced(userId: string, replaced: readonly SessionRecord[]): void {
+    if (replaced.length === 0) return;
+    let ids = this.#replacedByUser.get(userId);
+    if (!ids) {
+      ids = [];
+      this.#replacedByUser.set(userId, ids);
+    }
+    ids.push(...replaced.map((s) => s.id));
+    for (const id of ids.splice(0, Math.max(0, ids.length - REPLACED_TOMBSTONES_PER_USER))) {
+      this.#sessions.delete(id);
+    }
+  }
+
+  #forgetReplaced(userId: string, id: string): void {
+    const ids = this.#replacedByUser.get(userId);
+    if (!ids) return;
+    const at = ids.indexOf(id);
+    if (at !== -1) ids.splice(at, 1);
+    if (ids.length === 0) this.#replacedByUser.delete(userId);
   }
 
   #put(record: SessionRecord): void {

@@ -15,6 +15,7 @@ import {
   type ListLiveQuery,
   type LivePage,
   type NewAuditEvent,
+  REPLACED_TOMBSTONES_PER_USER,
   type SessionEnd,
   type SessionRecord,
   type SessionStore,
@@ -35,6 +36,12 @@ export interface RedisStoreOptions {
   auditRetention?: number;
   /** Approximate cap on the audit stream (`XADD MAXLEN ~`). @default 100_000 */
   auditMaxLength?: number;
+  /**
+   * Approximate cap on the ends stream (`XADD MAXLEN ~`), the ended sessions every node reads
+   * to tell its sockets. A node that falls further behind than this re-checks its sockets
+   * against the store instead. @default 10_000
+   */
+  endsMaxLength?: number;
   /** A command with no answer after this long fails with `store_unavailable`. @default 2000 */
   commandTimeout?: number;
   /** How often a claim re-reads and re-decides after losing a race for the same user. @default 100 */
@@ -50,6 +57,7 @@ const DEFAULTS = {
   tombstoneRetention: 24 * HOUR,
   auditRetention: 90 * 24 * HOUR,
   auditMaxLength: 100_000,
+  endsMaxLength: 10_000,
   commandTimeout: 2000,
   maxClaimAttempts: 100,
 } as const;
@@ -66,21 +74,34 @@ const TRANSIENT_REPLY = /^(LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY
 const TRANSIENT_CLIENT =
   /Connection is closed|Stream isn't writeable|Command timed out|Command aborted|max retries|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN/i;
 
-// All scripts touch the keys of ONE user (one hash slot); every key they use is in KEYS.
+// All scripts touch the keys of ONE user (one hash slot), plus the ends stream when the
+// deployment allows a script to reach another slot (see RedisStore.ready); every key they use is in KEYS.
 
-/** Claim commit. KEYS: version, live, new record, evicted records. ARGV: expected version, new id,
- * createdAt, ttl, ended JSON, evicted ids, then the new record's field/value pairs.
+/**
+ * Shared by the scripts that end sessions: appends an ended session to the ends stream (the
+ * last key) in the same atomic step as the end itself. `maxlen` is '0' when the stream is
+ * written outside the script (the deployment refuses scripts across slots); it is then not a key.
+ */
+const ANNOUNCE_LUA = `
+local function announce(maxlen, id, ended)
+  if maxlen ~= '0' then redis.call('XADD', KEYS[#KEYS], 'MAXLEN', '~', maxlen, '*', 's', id, 'e', ended) end
+end
+`;
+
+/** Claim commit. KEYS: version, live, new record, evicted records, [ends stream]. ARGV: expected
+ * version, new id, createdAt, ttl, ended JSON, ends MAXLEN ('0': no stream key), evicted ids,
+ * then the new record's field/value pairs.
  * Returns 1 when written, 0 when the version moved (another writer won), -1 for a duplicate id. */
-const CLAIM_LUA = `
-local n = #KEYS - 3
+const CLAIM_LUA = `${ANNOUNCE_LUA}
+local n = #KEYS - 3 - (ARGV[6] ~= '0' and 1 or 0)
 if (redis.call('GET', KEYS[1]) or '0') ~= ARGV[1] then return 0 end
 if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
 for i = 1, n do
   if redis.call('EXISTS', KEYS[3 + i]) == 1 then redis.call('HSET', KEYS[3 + i], 'ended', ARGV[5]) end
-  redis.call('ZREM', KEYS[2], ARGV[5 + i])
+  redis.call('ZREM', KEYS[2], ARGV[6 + i])
 end
 local fields = {}
-for i = 6 + n, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 7 + n, #ARGV do fields[#fields + 1] = ARGV[i] end
 local ttl = tonumber(ARGV[4])
 redis.call('HSET', KEYS[3], unpack(fields))
 redis.call('PEXPIRE', KEYS[3], ttl)
@@ -89,35 +110,41 @@ redis.call('INCR', KEYS[1])
 for i = 1, 2 do
   if redis.call('PTTL', KEYS[i]) < ttl then redis.call('PEXPIRE', KEYS[i], ttl) end
 end
+for i = 1, n do announce(ARGV[6], ARGV[6 + i], ARGV[5]) end
 return 1
 `;
 
-/** Ends several live sessions of one user if the version is unchanged. KEYS: version, live, records.
- * ARGV: expected version, ended JSON, ids. Returns 1, or 0 on a version conflict. */
-const END_MANY_LUA = `
+/** Ends several live sessions of one user if the version is unchanged. KEYS: version, live,
+ * records, [ends stream]. ARGV: expected version, ended JSON, ends MAXLEN ('0': no stream key), ids.
+ * Returns 1, or 0 on a version conflict. */
+const END_MANY_LUA = `${ANNOUNCE_LUA}
 if (redis.call('GET', KEYS[1]) or '0') ~= ARGV[1] then return 0 end
+local last = #KEYS - (ARGV[3] ~= '0' and 1 or 0)
 local ttl = 1000
-for i = 3, #KEYS do
+for i = 3, last do
   if redis.call('EXISTS', KEYS[i]) == 1 then
     redis.call('HSET', KEYS[i], 'ended', ARGV[2])
     ttl = math.max(ttl, redis.call('PTTL', KEYS[i]))
   end
-  redis.call('ZREM', KEYS[2], ARGV[i])
+  redis.call('ZREM', KEYS[2], ARGV[i + 1])
+  announce(ARGV[3], ARGV[i + 1], ARGV[2])
 end
-if #KEYS > 2 then
+if last > 2 then
   redis.call('INCR', KEYS[1])
   if redis.call('PTTL', KEYS[1]) == -1 then redis.call('PEXPIRE', KEYS[1], ttl) end
 end
 return 1
 `;
 
-/** Ends one session if live. KEYS: version, live, record. ARGV: ended JSON, id. Returns the record or nil. */
-const END_ONE_LUA = `
+/** Ends one session if live. KEYS: version, live, record, [ends stream]. ARGV: ended JSON, id,
+ * ends MAXLEN ('0': no stream key). Returns the record or nil. */
+const END_ONE_LUA = `${ANNOUNCE_LUA}
 if redis.call('EXISTS', KEYS[3]) == 0 or redis.call('HEXISTS', KEYS[3], 'ended') == 1 then return nil end
 redis.call('HSET', KEYS[3], 'ended', ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[2])
 redis.call('INCR', KEYS[1])
 if redis.call('PTTL', KEYS[1]) == -1 then redis.call('PEXPIRE', KEYS[1], math.max(redis.call('PTTL', KEYS[3]), 1000)) end
+announce(ARGV[3], ARGV[2], ARGV[1])
 return redis.call('HGETALL', KEYS[3])
 `;
 
@@ -151,6 +178,27 @@ return 1
 
 type Arg = string | number;
 
+/** One entry of the ends stream: a session that ended, and how (the record's `ended`). */
+export interface EndEntry {
+  /** Stream id (`<ms>-<seq>`), increasing. */
+  id: string;
+  sessionId: string;
+  ended: SessionEnd;
+}
+
+/** Reads an entry of the ends stream; null for anything malformed (it is skipped). */
+export function parseEndEntry(id: string, fields: readonly string[]): EndEntry | null {
+  const pairs = pairsToObject(fields);
+  if (pairs.s === undefined || pairs.e === undefined) return null;
+  try {
+    const e = JSON.parse(pairs.e) as Partial<SessionEnd> | null;
+    if (!e || typeof e.at !== "number" || typeof e.reason !== "string") return null;
+    return { id, sessionId: pairs.s, ended: { at: e.at, reason: e.reason, by: e.by ?? null } };
+  } catch {
+    return null;
+  }
+}
+
 /** The scripts, as ioredis defines them (EVALSHA with a transparent EVAL fallback after a restart). */
 interface Scripts {
   soloClaim(numKeys: number, ...args: Arg[]): Promise<number>;
@@ -179,10 +227,12 @@ interface Ref {
  * | `P:{u:<userId>}:s:<sessionId>` | hash | the session record; TTL = token lifetime left + tombstone retention |
  * | `P:{u:<userId>}:live` | sorted set | the user's live session ids, by `createdAt` |
  * | `P:{u:<userId>}:v` | string | the user's version, bumped by every change to the live set |
+ * | `P:{u:<userId>}:replaced` | sorted set | the user's `replaced` tombstones (global-index members), by `ended.at`; capped |
  * | `P:sid:<sessionId>` | string | the session's user id (lookup by id); same TTL as the record |
  * | `P:{g}:created` `:exp` `:seen` | sorted sets | global indexes of live sessions (listing, sweeping, counting) |
  * | `P:{g}:ended` | sorted set | ended sessions by `expiresAt`, for `purge` |
  * | `P:{g}:audit` | stream | the audit trail, `MAXLEN ~ auditMaxLength` |
+ * | `P:{g}:ends` | stream | ended sessions (`s` id, `e` the record's `ended`), `MAXLEN ~ endsMaxLength`, read by every node |
  * | `P:dlv:<sessionId>` | string | delivery state of the session's revocation notice; TTL = audit retention |
  *
  * `claim` is optimistic and atomic: it reads the user's version and live sessions, runs the
@@ -191,7 +241,15 @@ interface Ref {
  * one step. On a conflict it re-reads and re-decides after a jittered backoff. The global
  * indexes are separate commands (they are in another slot): an entry is added before its
  * session becomes live and removed after it ends, so they hold a superset of the live sessions
- * and every reader checks the record itself.
+ * and every reader checks the record itself. `claim`, `end` and `endAll` return as soon as the
+ * commit is in (the caller pushes the notice then); the index removals follow on the same
+ * connection without being awaited.
+ *
+ * Every script that ends sessions also appends them to the ends stream `P:{g}:ends` in the
+ * same atomic step, so an end is announced even if this process dies right after the commit.
+ * Where scripts may not reach a second slot (Redis Cluster, some proxies: probed by
+ * {@link RedisStore.ready}), the entry is appended by a separate command right after the
+ * commit's reply instead.
  *
  * While Redis is unreachable every method rejects at once with `SoloError("store_unavailable")`
  * (no offline queue, no silent retries); the connection keeps retrying and the store resumes
@@ -211,7 +269,10 @@ export class RedisStore implements SessionStore {
   readonly #retention: number;
   readonly #auditRetention: number;
   readonly #auditMaxLength: number;
+  readonly #endsMaxLength: number;
   readonly #maxAttempts: number;
+  readonly #onError: ((error: Error) => void) | undefined;
+  #endsInScript = true;
   readonly #scripts: Scripts;
   readonly #userOf = new Map<string, string>();
   #closed = false;
@@ -227,12 +288,18 @@ export class RedisStore implements SessionStore {
     this.#retention = options.tombstoneRetention ?? DEFAULTS.tombstoneRetention;
     this.#auditRetention = options.auditRetention ?? DEFAULTS.auditRetention;
     this.#auditMaxLength = options.auditMaxLength ?? DEFAULTS.auditMaxLength;
+    const endsMaxLength = options.endsMaxLength ?? DEFAULTS.endsMaxLength;
+    if (!Number.isInteger(endsMaxLength) || endsMaxLength < 1) {
+      throw new TypeError(`RedisStore: endsMaxLength must be a positive integer, got ${String(endsMaxLength)}`);
+    }
+    this.#endsMaxLength = endsMaxLength;
     this.#maxAttempts = options.maxClaimAttempts ?? DEFAULTS.maxClaimAttempts;
     this.client = new Redis(options.url ?? DEFAULTS.url, {
       ...clientOptions(options.commandTimeout ?? DEFAULTS.commandTimeout),
       connectionName: `${prefix}:store`,
     });
     const onError = options.onError;
+    this.#onError = onError;
     this.client.on("error", (error: Error) => onError?.(error));
     for (const [name, lua] of Object.entries({
       soloClaim: CLAIM_LUA,
@@ -249,10 +316,36 @@ export class RedisStore implements SessionStore {
 
   /**
    * Resolves once connected; rejects with `store_unavailable` if Redis cannot be reached
-   * within `timeout` ms (the client keeps trying in the background until `close()`).
+   * within `timeout` ms (the client keeps trying in the background until `close()`). Also
+   * probes whether a script may touch keys in two slots (refused on Redis Cluster and by
+   * some proxies): if so, ends are appended to the ends stream inside their commit, else
+   * right after it (see {@link RedisStore.endsInScript}).
    */
   async ready(timeout = 10_000): Promise<void> {
     await waitReady(this.client, timeout);
+    try {
+      await this.client.eval("return 1", 2, this.#k("probe", "x"), this.endsKey);
+      this.#endsInScript = true;
+    } catch (error) {
+      const mapped = toStoreError(error);
+      if (mapped instanceof SoloError) throw mapped;
+      this.#endsInScript = false;
+    }
+  }
+
+  /** The stream every end is appended to (`P:{g}:ends`), read by every node. */
+  get endsKey(): string {
+    return this.#g("ends");
+  }
+
+  /**
+   * True when ends reach the ends stream inside the commit itself (one Redis server, or a
+   * Sentinel primary); false where scripts may not touch a second slot, and the entry follows
+   * the commit as a separate command (lost if this process dies in between). Known after
+   * {@link RedisStore.ready}.
+   */
+  get endsInScript(): boolean {
+    return this.#endsInScript;
   }
 
   async claim(session: SessionRecord, decide: Decide): Promise<ClaimResult> {
@@ -268,10 +361,11 @@ export class RedisStore implements SessionStore {
           if (indexed) await this.#unindexNew(ref);
           return outcome;
         }
-        const ended = outcome.evicted[0]?.ended ?? null;
+        const ended = JSON.stringify(outcome.evicted[0]?.ended ?? null);
         const keys = [this.#k(userId, "v"), this.#k(userId, "live"), this.#rec(userId, session.id)];
-        const args: Arg[] = [version, session.id, session.createdAt, ttl, JSON.stringify(ended)];
+        const args: Arg[] = [version, session.id, session.createdAt, ttl, ended, this.#endsArg()];
         for (const e of outcome.evicted) keys.push(this.#rec(userId, e.id));
+        if (this.#endsInScript) keys.push(this.endsKey);
         for (const e of outcome.evicted) args.push(e.id);
         args.push(...toFields(session));
         // The indexes learn of the session before it can be live (see the class comment).
@@ -287,7 +381,12 @@ export class RedisStore implements SessionStore {
         if (written === -1) throw new Error(`RedisStore: session id ${session.id} already exists`);
         if (written === 1) {
           this.#remember(session.id, userId);
-          await this.#afterEnd(outcome.evicted);
+          // Return now: the caller pushes the notice; the bookkeeping follows on this connection.
+          this.#announce(
+            outcome.evicted.map((e) => e.id),
+            ended,
+          );
+          void this.#afterEnd(outcome.evicted);
           return outcome;
         }
         if (attempt >= this.#maxAttempts) {
@@ -369,10 +468,13 @@ export class RedisStore implements SessionStore {
       const userId = await this.#lookupUser(id);
       if (userId === null) return null;
       const keys = [this.#k(userId, "v"), this.#k(userId, "live"), this.#rec(userId, id)];
-      const hash = await this.#scripts.soloEndOne(3, ...keys, JSON.stringify(end), id);
+      if (this.#endsInScript) keys.push(this.endsKey);
+      const json = JSON.stringify(end);
+      const hash = await this.#scripts.soloEndOne(keys.length, ...keys, json, id, this.#endsArg());
       if (!hash) return null;
       const ended = fromHash(pairsToObject(hash));
-      if (ended) await this.#afterEnd([ended]);
+      this.#announce([id], json);
+      if (ended) void this.#afterEnd([ended]);
       return ended;
     });
   }
@@ -383,16 +485,14 @@ export class RedisStore implements SessionStore {
         const { version, live } = await this.#readLive(userId);
         if (live.length === 0) return [];
         const keys = [this.#k(userId, "v"), this.#k(userId, "live"), ...live.map((s) => this.#rec(userId, s.id))];
-        const ok = await this.#scripts.soloEndMany(
-          keys.length,
-          ...keys,
-          version,
-          JSON.stringify(end),
-          ...live.map((s) => s.id),
-        );
+        if (this.#endsInScript) keys.push(this.endsKey);
+        const json = JSON.stringify(end);
+        const ids = live.map((s) => s.id);
+        const ok = await this.#scripts.soloEndMany(keys.length, ...keys, version, json, this.#endsArg(), ...ids);
         if (ok === 1) {
           const ended = live.map((s) => ({ ...s, ended: end }));
-          await this.#afterEnd(ended);
+          this.#announce(ids, json);
+          void this.#afterEnd(ended);
           return ended;
         }
         if (attempt >= this.#maxAttempts) throw new SoloError("store_unavailable", { retryAfter: 1 });
@@ -606,6 +706,25 @@ export class RedisStore implements SessionStore {
     return `${this.#prefix}:{g}:${name}`;
   }
 
+  /** The scripts' ends-stream argument: its MAXLEN when they append to it, '0' when they do not. */
+  #endsArg(): string {
+    return this.#endsInScript ? String(this.#endsMaxLength) : "0";
+  }
+
+  /**
+   * Where scripts may not append to the ends stream themselves, appends the ended sessions
+   * now, right after the commit's reply, without waiting. Lost if the process dies or the
+   * connection drops in between: the nodes' reconcile pass is then what catches it.
+   */
+  #announce(ids: readonly string[], ended: string): void {
+    if (this.#endsInScript || ids.length === 0) return;
+    const pipeline = this.client.pipeline();
+    for (const id of ids) pipeline.xadd(this.endsKey, "MAXLEN", "~", this.#endsMaxLength, "*", "s", id, "e", ended);
+    execPipeline(pipeline).catch((error: unknown) =>
+      this.#onError?.(error instanceof Error ? error : new Error(String(error))),
+    );
+  }
+
   /** Redis TTL of a record: what is left of its token's lifetime, plus the tombstone retention. */
   #ttl(expiresAt: number, now: number): number {
     return Math.max(MIN_TTL, Math.max(0, expiresAt - now) + this.#retention);
@@ -685,6 +804,8 @@ export class RedisStore implements SessionStore {
 
   /**
    * Index bookkeeping after sessions ended: out of the live indexes, into the purge index.
+   * Not awaited by `claim`/`end`/`endAll`, so the notice goes out first (the pipeline is
+   * written to the connection at once, so every later command of this process runs after it).
    * Best effort: the change is already committed, a stale live entry is dropped by the next
    * reader that meets it, and a record missing from the purge index still expires by its TTL.
    */
@@ -695,7 +816,45 @@ export class RedisStore implements SessionStore {
       this.#dropLive(pipeline, s);
       pipeline.zadd(this.#g("ended"), s.expiresAt, member(s));
     }
-    await execPipeline(pipeline).catch(() => undefined);
+    await Promise.all([
+      execPipeline(pipeline).catch(() => undefined),
+      this.#capReplaced(ended.filter((s) => s.ended?.reason === "replaced")).catch(() => undefined),
+    ]);
+  }
+
+  /**
+   * Keeps each user's newest {@link REPLACED_TOMBSTONES_PER_USER} `replaced` tombstones and
+   * deletes the older ones (record, id lookup, purge index entry). Best effort like the rest
+   * of the bookkeeping: a tombstone it misses still expires by its TTL.
+   */
+  async #capReplaced(replaced: readonly SessionRecord[]): Promise<void> {
+    const byUser = new Map<string, SessionRecord[]>();
+    for (const s of replaced) byUser.set(s.userId, [...(byUser.get(s.userId) ?? []), s]);
+    for (const [userId, sessions] of byUser) {
+      const key = this.#k(userId, "replaced");
+      const ttl = Math.max(...sessions.map((s) => this.#ttl(s.expiresAt, s.ended?.at ?? s.createdAt)));
+      const scored = sessions.flatMap((s) => [s.ended?.at ?? s.createdAt, member(s)]);
+      // One transaction: add, take out what is beyond the cap (oldest first), and keep the set
+      // as long as its newest tombstone.
+      const beyond = -(REPLACED_TOMBSTONES_PER_USER + 1);
+      const results = await execPipeline(
+        this.client
+          .multi()
+          .zadd(key, ...scored)
+          .zrange(key, 0, beyond)
+          .zremrangebyrank(key, 0, beyond)
+          .pexpire(key, ttl),
+      );
+      const dropped = (results[1] as string[]).map(parseMember);
+      if (dropped.length === 0) continue;
+      const cleanup = this.client.pipeline();
+      for (const ref of dropped) {
+        // One key per command: the record, its lookup and the purge index are in different slots.
+        cleanup.del(this.#rec(ref.userId, ref.id)).del(this.#sid(ref.id)).zrem(this.#g("ended"), member(ref));
+        this.#userOf.delete(ref.id);
+      }
+      await execPipeline(cleanup);
+    }
   }
 
   /** Deletes audit events older than `before` (from the oldest; events are appended in time order). */

@@ -21,7 +21,7 @@ import type {
   SessionRecord,
   SessionStore,
 } from "./types.js";
-import { DELIVERY_RANK } from "./types.js";
+import { DELIVERY_RANK, REPLACED_TOMBSTONES_PER_USER } from "./types.js";
 
 /** Options of {@link SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -77,6 +77,7 @@ CREATE INDEX IF NOT EXISTS sessions_live_created ON sessions (created_at, id) WH
 CREATE INDEX IF NOT EXISTS sessions_live_seen ON sessions (last_seen_at) WHERE ended_at IS NULL;
 CREATE INDEX IF NOT EXISTS sessions_live_expiry ON sessions (expires_at) WHERE ended_at IS NULL;
 CREATE INDEX IF NOT EXISTS sessions_ended_expiry ON sessions (expires_at) WHERE ended_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS sessions_replaced_user ON sessions (user_id, ended_at, created_at) WHERE end_reason = 'replaced';
 CREATE TABLE IF NOT EXISTS audit (
   id          INTEGER PRIMARY KEY AUTOINCREMENT,
   kind        TEXT NOT NULL,
@@ -178,6 +179,8 @@ export class SqliteStore implements SessionStore {
       if (outcome.kind === "refused") return outcome;
       for (const ended of outcome.evicted) this.#writeEnd(ended.id, ended.ended as SessionEnd);
       this.#stmt.insert.run(toRow(session));
+      // Bounded tombstones: only the user's newest replaced sessions are kept.
+      if (outcome.evicted.length > 0) this.#stmt.capReplaced.run(session.userId, REPLACED_TOMBSTONES_PER_USER);
       return outcome;
     }).immediate;
 
@@ -398,6 +401,12 @@ function prepareStatements(db: Database.Database) {
     ),
     staleIdle: db.prepare<[number, number], SessionRow>(
       "SELECT * FROM sessions INDEXED BY sessions_live_seen WHERE ended_at IS NULL AND last_seen_at <= ? LIMIT ?",
+    ),
+    capReplaced: db.prepare<[string, number]>(
+      `DELETE FROM sessions WHERE id IN (
+         SELECT id FROM sessions INDEXED BY sessions_replaced_user
+         WHERE user_id = ? AND end_reason = 'replaced'
+         ORDER BY ended_at DESC, created_at DESC LIMIT -1 OFFSET ?)`,
     ),
     purgeSessions: db.prepare<[number]>("DELETE FROM sessions WHERE ended_at IS NOT NULL AND expires_at < ?"),
     purgeAudit: db.prepare<[number]>("DELETE FROM audit WHERE at < ?"),

@@ -128,6 +128,11 @@ export interface SessionStore {
    * sessions, runs `decide` on them and applies the verdict, all atomically: either the
    * new session is stored and the evicted ones are ended as `replaced` by it, or nothing
    * changes and the blocking session is returned.
+   *
+   * A claim that ends sessions as `replaced` also deletes the user's `replaced` tombstones
+   * beyond the newest {@link REPLACED_TOMBSTONES_PER_USER} (by `ended.at`), so that one
+   * account signing in over and over cannot make the store keep unbounded rows. (This
+   * bookkeeping may complete just after the claim resolves.)
    */
   claim(session: SessionRecord, decide: Decide): Promise<ClaimResult>;
   /** A session, live or ended; null if unknown or purged. */
@@ -169,6 +174,13 @@ export interface SessionStore {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * The most `replaced` tombstones a store keeps per user: a claim deletes older ones. A device
+ * whose tombstone went this way learns `invalid_token` instead of `session_replaced`; it takes
+ * 50 later sign-ins of the same account within the tombstone's lifetime.
+ */
+export const REPLACED_TOMBSTONES_PER_USER = 50;
 
 /** Audit kinds that end a session; each session has at most one. */
 export const ENDING_KINDS: readonly AuditKind[] = ["replaced", "logout", "revoked", "idle", "expired"];

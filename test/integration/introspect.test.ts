@@ -132,7 +132,8 @@ describe("POST /auth/introspect", () => {
       body: new URLSearchParams({ token: alice.token }),
     });
     expect(basic.status).toBe(401);
-    expect((basic.body as ErrorBody).error).toBe("missing_token");
+    // A present Authorization header that is not `Bearer <credential>` is malformed, not absent.
+    expect((basic.body as ErrorBody).error).toBe("invalid_token");
     const notAdmin = await introspect(srv.url, alice.token, alice.token);
     expect(notAdmin.status).toBe(403);
     expect((notAdmin.body as ErrorBody).error).toBe("forbidden");

@@ -1,6 +1,16 @@
+import { io } from "socket.io-client";
 import { describe, expect, it } from "vitest";
-import type { ErrorBody, SessionResponse } from "../../server/protocol.js";
-import { call, connect, handshakeError, login, nextDisconnect, nextRevocation, UA } from "../support/client.js";
+import type { ErrorBody, RevocationNotice, SessionResponse } from "../../server/protocol.js";
+import {
+  type ClientSocket,
+  call,
+  connect,
+  handshakeError,
+  login,
+  nextDisconnect,
+  nextRevocation,
+  UA,
+} from "../support/client.js";
 import { testResources } from "../support/resources.js";
 import { startTestServer } from "../support/server.js";
 
@@ -150,6 +160,39 @@ describe("the kick", () => {
     expect(told).toBe(false);
     expect(newer.connected).toBe(true);
     expect((await call(srv.url, "/auth/session", first.token)).status).toBe(200);
+  });
+});
+
+describe("a session that ends while its socket's handshake is in flight", () => {
+  it("tells the socket and disconnects it at once, without waiting for an acknowledgement", async () => {
+    const srv = await server({ ackTimeout: 10_000, sessionCacheTtl: 60_000 });
+    const first = await login(srv.url);
+    // The race, made deterministic: the check cache holds the live session, and the session is
+    // ended in the store behind this node's back (no notice, no cache drop). The handshake
+    // passes on the cached copy; the re-check after joining finds the end.
+    expect((await call(srv.url, "/auth/session", first.token)).status).toBe(200);
+    expect(await srv.solo.store.end(first.session.id, { at: Date.now(), reason: "revoked", by: null })).not.toBeNull();
+    const socket: ClientSocket = io(`${srv.url}/session`, {
+      auth: { token: first.token },
+      transports: ["websocket"],
+      reconnection: false,
+      forceNew: true,
+      autoConnect: false,
+    });
+    track(socket);
+    // Registered before connecting (the notice can arrive with the CONNECT), and never acknowledged.
+    const notices: RevocationNotice[] = [];
+    socket.on("session:revoked", (notice) => notices.push(notice));
+    const gone = new Promise<string>((resolve, reject) => {
+      const bound = setTimeout(() => reject(new Error("not disconnected within 1 s")), 1000); // well under ackTimeout
+      socket.once("disconnect", (reason) => {
+        clearTimeout(bound);
+        resolve(reason);
+      });
+    });
+    socket.connect();
+    expect(await gone).toBe("io server disconnect");
+    expect(notices).toEqual([expect.objectContaining({ reason: "revoked", sessionId: first.session.id })]);
   });
 });
 

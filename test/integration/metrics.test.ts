@@ -1,10 +1,27 @@
-import { describe, expect, it } from "vitest";
+import { Redis } from "ioredis";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { Metrics } from "../../server/metrics.js";
 import { connect, login, nextRevocation } from "../support/client.js";
 import { sample, scrape } from "../support/ops.js";
+import {
+  anyUser,
+  connectionIds,
+  holdConnectionDown,
+  startRedis,
+  type TestRedis,
+  uniquePrefix,
+} from "../support/redis.js";
 import { testResources } from "../support/resources.js";
+import type { TestServer } from "../support/server.js";
 
-const { standalone, track } = testResources();
+const redises: TestRedis[] = [];
+const admins: Redis[] = [];
+// Registered first, so it runs last (after hooks run in reverse): the servers close before their Redis.
+afterEach(async () => {
+  for (const a of admins.splice(0)) a.disconnect();
+  for (const r of redises.splice(0)) await r.destroy();
+});
+const { server, standalone, track } = testResources();
 
 const KEY_SERIES = [
   "solo_sessions_live",
@@ -92,17 +109,34 @@ describe("/metrics", () => {
 });
 
 describe("solo_redis_up", () => {
-  it("appears once the Redis store reports its connection state, and follows it", async () => {
-    const metrics = new Metrics({ sessionsLive: async () => 3, socketsConnected: () => 2, onError: () => {} });
-    expect(await metrics.render()).not.toMatch(/^solo_redis_up/m);
-    metrics.setRedisUp(true);
-    expect(await metrics.render()).toMatch(/^solo_redis_up 1$/m);
-    metrics.setRedisUp(false);
-    const text = await metrics.render();
-    expect(text).toMatch(/^solo_redis_up 0$/m);
-    expect(text).toMatch(/^solo_sessions_live 3$/m);
-    expect(text).toMatch(/^solo_sockets_connected 2$/m);
-  });
+  /** The node's `solo_redis_up`, as its `/metrics` renders it (null when not exported). */
+  async function redisUp(node: TestServer): Promise<number | null> {
+    const match = /^solo_redis_up (\d+)$/m.exec(await node.solo.registry.metrics());
+    return match ? Number(match[1]) : null;
+  }
+
+  it("follows the real connections: 0 while redis-server is killed (or any one connection is down), 1 once back", async () => {
+    const redis = await startRedis();
+    redises.push(redis);
+    const keyPrefix = uniquePrefix("up");
+    const node = await server({ store: "redis", redis: { url: redis.url, keyPrefix }, authenticate: anyUser });
+    expect(await redisUp(node)).toBe(1);
+
+    // One needed connection down (the ends reader) is enough for 0.
+    const admin = new Redis(redis.url);
+    admin.on("error", () => {});
+    admins.push(admin);
+    const [reader] = await connectionIds(admin, `${keyPrefix}:io:ends`);
+    const release = await holdConnectionDown(admin, reader as string);
+    await vi.waitFor(async () => expect(await redisUp(node)).toBe(0), { timeout: 5_000 });
+    await release();
+    await vi.waitFor(async () => expect(await redisUp(node)).toBe(1), { timeout: 10_000 });
+
+    await redis.stop({ crash: true });
+    await vi.waitFor(async () => expect(await redisUp(node)).toBe(0), { timeout: 5_000 });
+    await redis.start();
+    await vi.waitFor(async () => expect(await redisUp(node)).toBe(1), { timeout: 10_000 });
+  }, 30_000);
 
   it("keeps several servers' series apart in one process", async () => {
     const a = new Metrics({ sessionsLive: async () => 1, socketsConnected: () => 0, onError: () => {} });

@@ -1,7 +1,9 @@
 import { rmSync } from "node:fs";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { Writable } from "node:stream";
+import { Redis } from "ioredis";
+import { pino } from "pino";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import type { ErrorBody } from "../../server/protocol.js";
-import { RedisStore } from "../../server/store/redis.js";
 import {
   type ClientSocket,
   call,
@@ -12,6 +14,9 @@ import {
   nextRevocation,
 } from "../support/client.js";
 import {
+  anyUser,
+  connectionIds,
+  holdConnectionDown,
   type NodeProcess,
   startNodeProcess,
   startNodes,
@@ -19,7 +24,7 @@ import {
   type TestRedis,
   uniquePrefix,
 } from "../support/redis.js";
-import { type TestServer, tempDir } from "../support/server.js";
+import { startTestServer, type TestServer, tempDir } from "../support/server.js";
 
 /** Generous bound on "Redis is back" → "zombie told" (1 s reconnect backoff + one pass, on a busy CI box). */
 const RECONNECT_BOUND = 5_000;
@@ -28,12 +33,12 @@ const redises: TestRedis[] = [];
 const servers: TestServer[] = [];
 const processes: NodeProcess[] = [];
 const sockets: ClientSocket[] = [];
-const stores: RedisStore[] = [];
+const admins: Redis[] = [];
 afterEach(async () => {
   for (const s of sockets.splice(0)) s.close();
   for (const p of processes.splice(0)) await p.kill();
   for (const s of servers.splice(0)) await s.close();
-  for (const s of stores.splice(0)) await s.close();
+  for (const a of admins.splice(0)) a.disconnect();
   for (const r of redises.splice(0)) await r.destroy();
 });
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -51,15 +56,47 @@ async function socketFor(url: string, token: string): Promise<ClientSocket> {
   return s;
 }
 
+/** A plain connection of the test's own to the redis-server, closed after the test. */
+function adminOf(redis: TestRedis): Redis {
+  const admin = new Redis(redis.url);
+  admin.on("error", () => {}); // refused while the server is down; it reconnects by itself
+  admins.push(admin);
+  return admin;
+}
+
 /**
- * Ends a session straight in Redis, bypassing every node: the revocation notice is never
- * published. That is exactly what a notice lost in an outage leaves behind: a zombie socket.
+ * Ends a session straight in Redis with raw commands, bypassing every node and the store's
+ * scripts: no notice is published and nothing is appended to the ends stream. That is what an
+ * end no node heard of leaves behind (say, the stream was trimmed past a node that fell
+ * behind): a zombie socket, for the reconcile pass to find.
  */
-async function endBehindTheNodesBack(redis: TestRedis, keyPrefix: string, sessionId: string): Promise<void> {
-  const side = new RedisStore({ url: redis.url, keyPrefix });
-  stores.push(side);
-  await side.ready();
-  expect(await side.end(sessionId, { at: Date.now(), reason: "revoked", by: null })).not.toBeNull();
+async function endBehindTheNodesBack(
+  redis: TestRedis,
+  keyPrefix: string,
+  userId: string,
+  sessionId: string,
+): Promise<void> {
+  const admin = adminOf(redis);
+  const ended = JSON.stringify({ at: Date.now(), reason: "revoked", by: null });
+  expect(await admin.hset(`${keyPrefix}:{u:${userId}}:s:${sessionId}`, "ended", ended)).toBe(1);
+  await admin.zrem(`${keyPrefix}:{u:${userId}}:live`, sessionId);
+}
+
+/** `solo_redis_up` of a node, as its `/metrics` would show it (null when not exported). */
+async function redisUp(node: TestServer): Promise<number | null> {
+  const match = /^solo_redis_up (\d+)$/m.exec(await node.solo.registry.metrics());
+  return match ? Number(match[1]) : null;
+}
+
+/** A pino logger whose lines (parsed) land in `lines`. */
+function capturingLogger(lines: { level: number; msg: string }[]) {
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split("\n")) if (line) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return pino({ level: "debug" }, stream);
 }
 
 async function status(url: string, token: string): Promise<string> {
@@ -89,7 +126,7 @@ describe("Redis outage and restart (AOF on)", () => {
     const bob = await login(n2.url, { username: "bob" });
     const carol = await login(n3.url, { username: "carol" });
     const carolSocket = await socketFor(n3.url, carol.token);
-    await endBehindTheNodesBack(redis, keyPrefix, carol.session.id);
+    await endBehindTheNodesBack(redis, keyPrefix, "carol", carol.session.id);
     const zombieTold = nextRevocation(carolSocket, 20_000).then((notice) => ({ notice, at: Date.now() }));
 
     await redis.stop({ crash: true });
@@ -143,7 +180,7 @@ describe("Redis outage and restart (AOF on)", () => {
     const carol = await login(n1.url, { username: "carol" });
     const socket = await socketFor(n1.url, carol.token);
     const told = nextRevocation(socket, 5_000);
-    await endBehindTheNodesBack(redis, keyPrefix, carol.session.id);
+    await endBehindTheNodesBack(redis, keyPrefix, "carol", carol.session.id);
     expect((await told).reason).toBe("revoked");
     expect(await nextDisconnect(socket)).toBe("io server disconnect");
   });
@@ -196,5 +233,114 @@ describe("a node killed with SIGKILL", () => {
     await login(n2.url, { username: "dave" });
     expect((await daveTold).reason).toBe("replaced");
     expect(erinAgain.connected).toBe(true);
+  }, 60_000);
+});
+
+/** Bound on "login answered (or its node died)" → "old socket on another node told", far below reconcileInterval. */
+const LOST_PUBLISH_BOUND = 3_000;
+
+describe("a revocation whose publish never happens still reaches the other node (the ends stream)", () => {
+  it("the claiming node's publisher connection is down at the login: the other node's socket is told in seconds", async () => {
+    const redis = await startRedis();
+    redises.push(redis);
+    const keyPrefix = uniquePrefix("lp");
+    const admin = adminOf(redis);
+    // A reconcile timer far beyond the bound: only the ends stream can tell the socket in time.
+    const [n2] = (await nodesOn(redis, keyPrefix, 1, 600_000)) as [TestServer];
+    const before = await connectionIds(admin, `${keyPrefix}:io:pub`);
+    const lines: { level: number; msg: string }[] = [];
+    const n1 = await startTestServer({
+      store: "redis",
+      redis: { url: redis.url, keyPrefix, reconcileInterval: 600_000 },
+      dataDir,
+      nodeId: "node-1",
+      authenticate: anyUser,
+      logger: capturingLogger(lines),
+    });
+    servers.push(n1);
+    const [n1Publisher] = (await connectionIds(admin, `${keyPrefix}:io:pub`)).filter((id) => !before.includes(id));
+    expect(n1Publisher).toBeDefined();
+
+    const alice = await login(n2.url, { username: "alice" });
+    const socket = await socketFor(n2.url, alice.token);
+    const told = nextRevocation(socket, 10_000).then((notice) => ({ notice, at: Date.now() }));
+    const gone = nextDisconnect(socket, 10_000);
+
+    // Drop node 1's publisher and keep it from reconnecting: its publish of the kick is lost.
+    const release = await holdConnectionDown(admin, n1Publisher as string);
+    // Node 1 has noticed (its solo_redis_up reads 0) before the login.
+    await vi.waitFor(async () => expect(await redisUp(n1)).toBe(0), { timeout: 5_000 });
+    const second = await login(n1.url, { username: "alice" });
+    const answeredAt = Date.now();
+    expect(second.replaced.map((s) => s.id)).toEqual([alice.session.id]);
+
+    const { notice, at } = await told;
+    expect(notice.reason).toBe("replaced");
+    expect(notice.sessionId).toBe(alice.session.id);
+    expect(at - answeredAt).toBeLessThan(LOST_PUBLISH_BOUND);
+    expect(await gone).toBe("io server disconnect");
+    // The publish did fail, and said so at warn level (40), not debug.
+    await vi.waitFor(() => expect(lines.some((l) => l.level === 40 && l.msg.startsWith("publish failed"))).toBe(true));
+
+    await release();
+    await vi.waitFor(async () => expect(await redisUp(n1)).toBe(1), { timeout: 10_000 });
+    expect(await status(n2.url, alice.token)).toBe("session_replaced");
+    expect(await status(n2.url, second.token)).toBe("ok");
+  }, 30_000);
+
+  it("the claiming node dies (SIGKILL) between its commit and its publish: the other node's socket is told in seconds", async () => {
+    const redis = await startRedis();
+    redises.push(redis);
+    const keyPrefix = uniquePrefix("dk");
+    const [n2] = (await nodesOn(redis, keyPrefix, 1, 600_000)) as [TestServer];
+    const doomed = await startNodeProcess({ redis, keyPrefix, dataDir, nodeId: "node-doomed", dieAfterCommit: true });
+    processes.push(doomed);
+
+    const alice = await login(n2.url, { username: "alice" });
+    const socket = await socketFor(n2.url, alice.token);
+    const told = nextRevocation(socket, 10_000).then((notice) => ({ notice, at: Date.now() }));
+
+    // The doomed node commits the claim that replaces alice's session, then dies before it
+    // returns: no push, no publish, no answer.
+    const sentAt = Date.now();
+    const answer = await call(doomed.url, "/auth/login", null, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "alice" }),
+    }).catch((error: unknown) => error);
+    expect(answer).toBeInstanceOf(Error);
+    await doomed.kill();
+
+    const { notice, at } = await told;
+    expect(notice.reason).toBe("replaced");
+    expect(notice.sessionId).toBe(alice.session.id);
+    expect(at - sentAt).toBeLessThan(LOST_PUBLISH_BOUND);
+    expect(await status(n2.url, alice.token)).toBe("session_replaced");
+  }, 30_000);
+});
+
+describe("durability with appendonly yes + appendfsync always", () => {
+  it("a claim acknowledged just before redis-server is SIGKILLed survives the restart: the replaced session stays replaced", async () => {
+    const redis = await startRedis({ aof: true, appendfsync: "always" });
+    redises.push(redis);
+    const admin = adminOf(redis);
+    expect(await admin.call("CONFIG", "GET", "appendonly")).toEqual(["appendonly", "yes"]);
+    expect(await admin.call("CONFIG", "GET", "appendfsync")).toEqual(["appendfsync", "always"]);
+    const keyPrefix = uniquePrefix("aof");
+    const [node] = (await nodesOn(redis, keyPrefix, 1, 600_000)) as [TestServer];
+
+    const a = await login(node.url, { username: "alice" });
+    const b = await login(node.url, { username: "alice" });
+    expect(b.replaced.map((s) => s.id)).toEqual([a.session.id]);
+    // At once: no time for any background fsync; only what was on disk before each reply survives.
+    await redis.stop({ crash: true });
+    await redis.start();
+
+    // A node that starts now knows only what Redis kept (no cache, no memory of the logins).
+    const [fresh] = (await nodesOn(redis, keyPrefix, 1, 600_000)) as [TestServer];
+    for (const n of [fresh, node]) {
+      await until(async () => (await status(n.url, b.token)) === "ok", `${n.url} to serve B again`);
+      expect(await status(n.url, a.token)).toBe("session_replaced");
+    }
   }, 60_000);
 });

@@ -1,7 +1,8 @@
 import { rmSync } from "node:fs";
+import { io } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ErrorBody } from "../../server/protocol.js";
-import { type ClientSocket, call, connect, login } from "../support/client.js";
+import { type ClientSocket, call, login } from "../support/client.js";
 import { startNodes, startRedis, type TestRedis, uniquePrefix } from "../support/redis.js";
 import { type TestServer, tempDir } from "../support/server.js";
 
@@ -27,21 +28,35 @@ afterAll(async () => {
 
 const node = (i: number) => nodes[i % nodes.length] as TestServer;
 
-/** Connects like the SDK does (acknowledging a revocation); null when the handshake is refused, with its code. */
+/**
+ * Connects like the SDK does: the `session:revoked` listener (acknowledging) is registered
+ * before connecting, since the notice can arrive together with the CONNECT. Null when the
+ * handshake is refused, with its code.
+ */
 async function connectAcking(url: string, token: string, refusals: string[]): Promise<ClientSocket | null> {
-  try {
-    const socket = await connect(url, token);
-    socket.on("session:revoked", (_notice, ack) => ack());
-    return socket;
-  } catch (error) {
-    refusals.push((error as Error).message);
-    return null;
-  }
+  const socket: ClientSocket = io(`${url}/session`, {
+    auth: { token },
+    transports: ["websocket"],
+    reconnection: false,
+    forceNew: true,
+  });
+  socket.on("session:revoked", (_notice, ack) => ack());
+  return new Promise((resolve) => {
+    socket.once("connect", () => resolve(socket));
+    socket.once("connect_error", (error) => {
+      socket.close();
+      refusals.push(error.message);
+      resolve(null);
+    });
+  });
 }
 
-/** Waits until `cond` holds; fails the test with `what` after 10 s. */
+/**
+ * Waits until `cond` holds; fails the test with `what` after 1 s, well under `ackTimeout`
+ * (3 s): a socket revoked in its own handshake's re-check is not left waiting for an ack.
+ */
 async function eventually(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + 1000;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createServer as createNetServer } from "node:net";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createSoloServer, type SoloServerOptions } from "../../server/index.js";
+import { type Credentials, createSoloServer, RATE_LIMIT_DEFAULTS, type SoloServerOptions } from "../../server/index.js";
 import type { ErrorBody } from "../../server/protocol.js";
 import { type ClientSocket, call, connect, login } from "../support/client.js";
 import { startTestServer, type TestServer } from "../support/server.js";
@@ -28,11 +28,16 @@ let ipCounter = 0;
 /** A fresh client address, as a trusted proxy would report it. */
 const nextIp = () => `198.51.100.${(ipCounter++ % 250) + 1}`;
 
-async function attempt(url: string, username: string, password: string, ip: string = nextIp()) {
+async function attempt(url: string, username: unknown, password: string, ip: string = nextIp()) {
+  return post(url, { username, password }, ip);
+}
+
+/** A login with this JSON body from `ip`. */
+async function post(url: string, body: Record<string, unknown>, ip: string = nextIp()) {
   const res = await call(url, "/auth/login", null, {
     method: "POST",
     headers: { "content-type": "application/json", "x-forwarded-for": ip },
-    body: JSON.stringify({ username, password }),
+    body: JSON.stringify(body),
   });
   return {
     status: res.status,
@@ -96,6 +101,173 @@ describe("login rate limiting per login name", () => {
   });
 });
 
+describe("login names that are not strings", () => {
+  /** An authenticate written like the README's example, coercing the name; counts its calls. */
+  function countingAuthenticate() {
+    const seen: Credentials[] = [];
+    const authenticate = (credentials: Credentials) => {
+      seen.push(credentials);
+      return String(credentials.username) === "alice" && credentials.password === "right" ? { userId: "alice" } : null;
+    };
+    return { authenticate, seen };
+  }
+
+  const MALFORMED_BODIES: Record<string, unknown>[] = [
+    { username: ["alice"], password: "right" },
+    { username: { "0": "alice" }, password: "right" },
+    { username: { toString: "alice" }, password: "right" },
+    { username: 1, password: "right" },
+    { username: true, password: "right" },
+    { username: null, password: "right" },
+    { email: ["alice"], password: "right" },
+    { username: "alice", email: ["alice"], password: "right" },
+  ];
+
+  it("are refused with 400 invalid_request before authenticate and before the limiter, so a locked account stays locked", async () => {
+    const { authenticate, seen } = countingAuthenticate();
+    const srv = await server({
+      authenticate,
+      rateLimit: { loginPerUser: { points: 3, duration: 60_000, block: 120_000 }, loginPerIp: false },
+    });
+    for (let i = 0; i < 3; i++)
+      expect((await attempt(srv.url, "alice", `guess-${i}`)).error).toBe("invalid_credentials");
+    expect((await attempt(srv.url, "alice", "right")).error).toBe("rate_limited");
+    expect(seen).toHaveLength(3);
+
+    for (const body of MALFORMED_BODIES) {
+      const res = await post(srv.url, body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(res.error, JSON.stringify(body)).toBe("invalid_request");
+    }
+    expect(seen).toHaveLength(3); // authenticate never saw them
+    expect(await srv.solo.store.listLive("alice")).toEqual([]);
+    // Still locked, and not by the malformed bodies (they were not counted against other names either).
+    expect((await attempt(srv.url, "alice", "right")).error).toBe("rate_limited");
+    expect((await attempt(srv.url, "bob", "x")).error).toBe("invalid_credentials");
+  });
+
+  it("are refused even with every rate limit off", async () => {
+    const { authenticate, seen } = countingAuthenticate();
+    const srv = await server({ authenticate, rateLimit: false });
+    for (const body of MALFORMED_BODIES)
+      expect((await post(srv.url, body)).error, JSON.stringify(body)).toBe("invalid_request");
+    expect(seen).toHaveLength(0);
+    expect((await attempt(srv.url, "alice", "right")).status).toBe(200);
+  });
+
+  it("a custom loginKey decides what a name is: a string counts, null does not, false refuses", async () => {
+    const seen: Credentials[] = [];
+    const srv = await server({
+      authenticate: (credentials) => {
+        seen.push(credentials);
+        return credentials.login === "alice" && credentials.password === "right" ? { userId: "alice" } : null;
+      },
+      rateLimit: {
+        loginPerUser: { points: 2, duration: 60_000 },
+        loginPerIp: false,
+        loginKey: (c) => (typeof c.login === "string" ? c.login : c.login === undefined ? null : false),
+      },
+    });
+    for (let i = 0; i < 2; i++)
+      expect((await post(srv.url, { login: "alice", password: "x" })).error).toBe("invalid_credentials");
+    expect((await post(srv.url, { login: "ALICE ", password: "right" })).error).toBe("rate_limited");
+    expect((await post(srv.url, { login: ["alice"], password: "right" })).error).toBe("invalid_request");
+    // `username` means nothing to this app's key: the default's rule does not apply.
+    expect((await post(srv.url, { username: ["x"], password: "x" })).error).toBe("invalid_credentials");
+    expect(seen).toHaveLength(3);
+  });
+});
+
+describe("successful logins per user and per address", () => {
+  /** Any name with the password "demo" signs in, without scrypt: the test counts requests, not hashing. */
+  const authenticate = (c: Credentials) =>
+    typeof c.username === "string" && c.password === "demo" ? { userId: c.username } : null;
+
+  it("has documented defaults", () => {
+    expect(RATE_LIMIT_DEFAULTS.successPerUser).toEqual({ points: 20, duration: 60_000 });
+    expect(RATE_LIMIT_DEFAULTS.successPerIp).toEqual({ points: 300, duration: 60_000 });
+  });
+
+  it("a flood of one account's logins gets 429 rate_limited with Retry-After past the limit, and changes no session", async () => {
+    const srv = await server({ authenticate, rateLimit: { successPerUser: { points: 10, duration: 60_000 } } });
+    const results = [];
+    for (let i = 0; i < 100; i++) results.push(await attempt(srv.url, "alice", "demo"));
+    expect(results.slice(0, 10).map((r) => r.status)).toEqual(Array(10).fill(200));
+    const refused = results.slice(10);
+    expect(refused.every((r) => r.status === 429 && r.error === "rate_limited")).toBe(true);
+    for (const r of refused) {
+      const retryAfter = Number(r.headers.get("retry-after"));
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(60);
+      expect(r.body.retryAfter).toBe(retryAfter);
+    }
+    // The tenth login's session is the live one: the refused logins ended nothing.
+    const last = results[9]?.body as unknown as { session: { id: string }; token: string };
+    expect((await srv.solo.store.listLive("alice")).map((s) => s.id)).toEqual([last.session.id]);
+    expect((await call(srv.url, "/auth/session", last.token)).status).toBe(200);
+    // Ten sessions were made (one live, nine replaced), not a hundred.
+    const audit = await srv.solo.store.queryAudit({ userId: "alice", limit: 500 });
+    expect(audit.filter((e) => e.kind === "login")).toHaveLength(10);
+    // Other accounts sign in.
+    expect((await attempt(srv.url, "bob", "demo")).status).toBe(200);
+  });
+
+  it("counts after the credentials and before the session: a refused login leaves the live session and its socket alone", async () => {
+    const srv = await server({
+      authenticate,
+      rateLimit: { successPerUser: { points: 1, duration: 60_000 }, loginPerUser: false },
+    });
+    const first = await attempt(srv.url, "alice", "demo");
+    expect(first.status).toBe(200);
+    const live = first.body as unknown as { session: { id: string }; token: string };
+    const socket = await connect(srv.url, live.token);
+    sockets.push(socket);
+    let revoked = false;
+    socket.on("session:revoked", () => {
+      revoked = true;
+    });
+    expect((await attempt(srv.url, "alice", "wrong")).error).toBe("invalid_credentials"); // not a success
+    expect((await attempt(srv.url, "alice", "demo")).error).toBe("rate_limited");
+    expect((await post(srv.url, { username: "alice", password: "demo", takeover: true })).error).toBe("rate_limited");
+    expect((await srv.solo.store.get(live.session.id))?.ended).toBeNull();
+    expect((await call(srv.url, "/auth/session", live.token)).status).toBe(200);
+    expect(socket.connected).toBe(true);
+    expect(revoked).toBe(false);
+  });
+
+  it("limits one address signing in many accounts; other addresses are not affected", async () => {
+    const srv = await server({ authenticate, rateLimit: { successPerIp: { points: 5, duration: 60_000 } } });
+    const office = "192.0.2.44";
+    for (let i = 0; i < 5; i++) expect((await attempt(srv.url, `user${i}`, "demo", office)).status).toBe(200);
+    const limited = await attempt(srv.url, "user5", "demo", office);
+    expect(limited.error).toBe("rate_limited");
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect((await attempt(srv.url, "user5", "demo", "192.0.2.45")).status).toBe(200);
+  });
+
+  it("turned off, lets a flood through, and the store still keeps at most 50 replaced sessions of the account", async () => {
+    const srv = await server({ authenticate, rateLimit: { successPerUser: false } });
+    const logins = [];
+    for (let i = 0; i < 60; i++) {
+      const res = await attempt(srv.url, "alice", "demo");
+      expect(res.status).toBe(200);
+      logins.push(res.body as unknown as { session: { id: string }; token: string });
+    }
+    const ids = logins.map((l) => l.session.id);
+    // 59 were replaced: the newest 50 tombstones are kept, the 9 oldest are gone.
+    for (const id of ids.slice(0, 9)) expect(await srv.solo.store.get(id), id).toBeNull();
+    for (const id of ids.slice(9, 59)) expect((await srv.solo.store.get(id))?.ended?.reason, id).toBe("replaced");
+    expect((await srv.solo.store.get(ids[59] as string))?.ended).toBeNull();
+    // The oldest devices' tokens are now unknown sessions; the newer ones still learn who replaced them.
+    expect(((await call(srv.url, "/auth/session", logins[0]?.token as string)).body as ErrorBody).error).toBe(
+      "invalid_token",
+    );
+    expect(((await call(srv.url, "/auth/session", logins[9]?.token as string)).body as ErrorBody).error).toBe(
+      "session_replaced",
+    );
+  });
+});
+
 describe("login rate limiting per address", () => {
   it("limits one address guessing across many names; other addresses are not affected", async () => {
     const srv = await server({ rateLimit: { loginPerIp: { points: 8, duration: 60_000 }, loginPerUser: false } });
@@ -142,6 +314,8 @@ describe("rate limit options", () => {
       { loginPerUser: { points: 1.5, duration: 1000 } },
       { handshakePerIp: { points: 5, duration: -1 } },
       { handshakePerSession: { points: 5, duration: 1000, block: Number.NaN } },
+      { successPerUser: { points: 0, duration: 60_000 } },
+      { successPerIp: true },
       { loginKey: "username" },
       { redis: {} },
     ]) {

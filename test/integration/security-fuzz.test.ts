@@ -18,6 +18,8 @@ let victimSocket: ClientSocket;
 let victimRecord: SessionRecord;
 let revoked = 0;
 let serverKid: string;
+let adminToken: string;
+let adminSessionId: string;
 const statuses = new Map<number, number>();
 const codes = new Map<string, number>();
 
@@ -38,6 +40,9 @@ beforeAll(async () => {
   });
   victimRecord = (await srv.solo.store.get(victim.session.id)) as SessionRecord;
   serverKid = String(serverKeys(srv.dataDir)[0]?.kid);
+  const admin = await login(srv.url, { username: "admin", password: "admin" });
+  adminToken = admin.token;
+  adminSessionId = admin.session.id;
 });
 afterAll(async () => {
   victimSocket.close();
@@ -250,6 +255,59 @@ const strayRequestArb = fc
     return { method, path, headers, body: method === "GET" || method === "HEAD" ? undefined : body };
   });
 
+/** Percent-escapes that do not decode: not hex, cut short, invalid or overlong UTF-8, a lone surrogate. */
+const BAD_ESCAPES = [
+  "%",
+  "%Z",
+  "%ZZ",
+  "%G0",
+  "%8",
+  "%E0%A4%A",
+  "%E0%A4",
+  "%C0%AF",
+  "%ED%A0%80",
+  "%FF",
+  "%C3%28",
+  "%F4%90%80%80",
+];
+
+/** A path segment with at least one escape that does not decode, amid safe characters and good escapes. */
+const badSegmentArb = fc
+  .tuple(
+    fc.array(
+      fc.oneof(
+        fc.constantFrom("a", "b", "z", "0", "-", "_", "%20", "%41", "%C3%A9"),
+        printable(3).map(encodeURIComponent),
+      ),
+      { maxLength: 4 },
+    ),
+    fc.constantFrom(...BAD_ESCAPES),
+    fc.array(fc.constantFrom("a", "1", "%2F", "%25", "~"), { maxLength: 4 }),
+  )
+  .map(([before, bad, after]) => `${before.join("")}${bad}${after.join("")}`);
+
+/** Malformed escapes in every path under the router, with and without an admin's token. */
+const badPathRequestArb = fc
+  .tuple(
+    fc.constantFrom("GET", "POST", "DELETE", "PUT"),
+    badSegmentArb,
+    fc.constantFrom(
+      (x: string) => `/auth/admin/users/${x}/sessions`,
+      (x: string) => `/auth/admin/sessions/${x}`,
+      (x: string) => `/auth/admin/${x}`,
+      (x: string) => `/auth/admin/${x}/sessions`,
+      (x: string) => `/auth/${x}`,
+      (x: string) => `/auth/${x}/session`,
+      (x: string) => `/auth/admin/sessions?user=${x}`,
+      (x: string) => `/auth/admin/audit?session=${x}&user=${x}`,
+    ),
+    fc.boolean(),
+  )
+  .map(([method, segment, place, asAdmin]): FuzzRequest => {
+    const headers: Record<string, string> = asAdmin ? { authorization: `Bearer ${adminToken}` } : {};
+    return { method, path: place(segment), headers };
+  });
+
 // ---------------------------------------------------------------- the properties
 
 type HandshakeOutcome = { kind: "connected" } | { kind: "refused"; code: unknown } | { kind: "closed"; reason: string };
@@ -303,9 +361,9 @@ async function victimIntact(): Promise<void> {
   expect(record?.lastSeenAt).toBe(victimRecord.lastSeenAt);
   expect(victimSocket.connected).toBe(true);
   expect(revoked).toBe(0);
-  // Nobody else got a session either.
+  // Nobody else got a session either (the admin signed in before the fuzz, to reach the admin routes).
   const all = await srv.solo.store.listAllLive({ limit: 100 });
-  expect(all.sessions.map((s) => s.id)).toEqual([victim.session.id]);
+  expect(all.sessions.map((s) => s.id).sort()).toEqual([victim.session.id, adminSessionId].sort());
 }
 
 describe("fuzz", () => {
@@ -321,6 +379,30 @@ describe("fuzz", () => {
 
   it("random methods and paths on the auth router: never a 5xx", async () => {
     await fc.assert(fc.asyncProperty(strayRequestArb, send), { numRuns: 500 });
+    await victimIntact();
+  });
+
+  it("malformed percent-escapes in any path, with and without an admin's token: never a 5xx", async () => {
+    await fc.assert(fc.asyncProperty(badPathRequestArb, send), { numRuns: 400 });
+    await victimIntact();
+  });
+
+  it("answers a malformed percent-escape in an admin path with 400 invalid_request (examples)", async () => {
+    const admin = { authorization: `Bearer ${adminToken}` };
+    for (const [method, path] of [
+      ["DELETE", "/auth/admin/users/%ZZ/sessions"],
+      ["DELETE", "/auth/admin/sessions/%E0%A4%A"],
+      ["DELETE", "/auth/admin/sessions/%ED%A0%80"],
+      ["DELETE", "/auth/admin/users/bob%/sessions"],
+      ["GET", "/auth/admin/users/%C0%AF/sessions"],
+    ] as const) {
+      const res = await fetch(`${srv.url}${path}`, { method, headers: admin });
+      expect(res.status, `${method} ${path}`).toBe(400);
+      expect(((await res.json()) as { error: string }).error, `${method} ${path}`).toBe("invalid_request");
+    }
+    // Without a session the admin routes answer 401 first, as for any path.
+    const anonymous = await fetch(`${srv.url}/auth/admin/users/%ZZ/sessions`, { method: "DELETE" });
+    expect(anonymous.status).toBe(401);
     await victimIntact();
   });
 

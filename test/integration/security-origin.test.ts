@@ -208,7 +208,7 @@ describe("CORS for allowlisted origins", () => {
 
 describe("the Socket.IO handshake", () => {
   it("refuses a hostile Origin and a null Origin before the upgrade, over WebSocket and long-polling", async () => {
-    const srv = await server();
+    const srv = await server({ transports: ["websocket", "polling"] });
     const { token } = await login(srv.url);
     for (const origin of [EVIL, "null"]) {
       for (const transports of [["websocket"], ["polling"]]) {
@@ -222,7 +222,7 @@ describe("the Socket.IO handshake", () => {
   });
 
   it("accepts the server's own origin, an allowlisted origin, and no Origin (non-browser clients)", async () => {
-    const srv = await server();
+    const srv = await server({ transports: ["websocket", "polling"] });
     const { token } = await login(srv.url);
     const headerSets: Record<string, string>[] = [{ origin: srv.url }, { origin: APP }, {}];
     for (const extraHeaders of headerSets) {

@@ -1,6 +1,8 @@
+import { io } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ErrorBody, ErrorCode, LoginResponse } from "../../server/protocol.js";
+import type { ConnectErrorData, ErrorBody, ErrorCode, LoginResponse } from "../../server/protocol.js";
 import { call, connect, handshakeError, login } from "../support/client.js";
+import { testResources } from "../support/resources.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import {
   b64,
@@ -208,5 +210,141 @@ describe("token attacks on HTTP and on the Socket.IO handshake", () => {
 
   it("still serves the victim's session after all of the above", async () => {
     expect(await outcomes(victim.token)).toEqual(everywhere("ok"));
+  });
+});
+
+// A present but malformed Authorization header is refused with invalid_token on every path that
+// reads a token; it never falls back to the cookie, and it never skips the CSRF check for a
+// request that the cookie would then authenticate (issue 12, point 6).
+describe("a malformed Authorization header next to a valid cookie", () => {
+  const { server, track } = testResources();
+  const EVIL = "https://evil.example";
+  const MALFORMED = [
+    "Bearer x y",
+    "Bearer",
+    "Bearer ",
+    "Basic YWxpY2U6ZGVtbw==",
+    "Token abc",
+    "Bearer: abc",
+    "Bearer,abc",
+    "abc",
+  ];
+
+  async function cookieLogin(url: string, username = "alice", password = "demo") {
+    const res = await login(url, { username, password });
+    return { ...res, cookie: (res.cookie as string).split(";")[0] as string };
+  }
+
+  /** The connect_error of a handshake to `nsp` carrying these headers (no `auth.token`). */
+  function headerHandshake(
+    url: string,
+    nsp: string,
+    headers: Record<string, string>,
+  ): Promise<ConnectErrorData | "ok"> {
+    const socket = io(`${url}${nsp}`, {
+      transports: ["websocket"],
+      reconnection: false,
+      forceNew: true,
+      extraHeaders: headers,
+    });
+    track(socket);
+    return new Promise((resolve) => {
+      socket.once("connect", () => resolve("ok"));
+      socket.once("connect_error", (error: Error & { data?: ConnectErrorData }) =>
+        resolve(error.data ?? { code: "internal_error", message: error.message }),
+      );
+    });
+  }
+
+  it("is refused with invalid_token on GET /auth/session, requireSession() and POST /auth/logout, and the cookie stays", async () => {
+    const srv = await server();
+    const alice = await cookieLogin(srv.url);
+    // The baseline: the cookie alone is a live session.
+    expect((await call(srv.url, "/auth/session", null, { headers: { cookie: alice.cookie } })).status).toBe(200);
+    expect((await call(srv.url, "/api/notes", null, { headers: { cookie: alice.cookie } })).status).toBe(200);
+
+    for (const authorization of MALFORMED) {
+      const headers = { cookie: alice.cookie, authorization };
+      for (const [method, path] of [
+        ["GET", "/auth/session"],
+        ["GET", "/api/notes"],
+        ["POST", "/api/notes"],
+        ["POST", "/auth/logout"],
+        ["POST", "/auth/logout?scope=all"],
+      ] as const) {
+        const res = await call(srv.url, path, null, { method, headers: { ...headers, origin: srv.url } });
+        expect(res.status, `${authorization} ${method} ${path}`).toBe(401);
+        expect((res.body as ErrorBody).error, `${authorization} ${method} ${path}`).toBe("invalid_token");
+        // The cookie was not what the request was judged by: it is not cleared.
+        expect(res.headers.get("set-cookie"), `${authorization} ${method} ${path}`).toBeNull();
+      }
+    }
+    // Nothing was ended or changed: the cookie still holds the live session.
+    expect((await call(srv.url, "/auth/session", null, { headers: { cookie: alice.cookie } })).status).toBe(200);
+    expect((await srv.solo.store.get(alice.session.id))?.ended).toBeNull();
+  });
+
+  it("does not let a cross-site request skip the CSRF check and then ride the cookie", async () => {
+    const srv = await server();
+    const alice = await cookieLogin(srv.url);
+    for (const authorization of MALFORMED) {
+      for (const origin of [EVIL, undefined]) {
+        const headers: Record<string, string> = { cookie: alice.cookie, authorization };
+        if (origin) headers.origin = origin;
+        const note = await call(srv.url, "/api/notes", null, { method: "POST", headers });
+        expect(note.status, `${authorization} ${origin}`).not.toBe(201);
+        expect((note.body as ErrorBody).error, `${authorization} ${origin}`).toBe("invalid_token");
+      }
+    }
+    // The CSRF decision follows the token actually used: the cookie alone from a foreign origin is
+    // refused by the origin check, a well-formed Bearer token is not ambient and passes.
+    const forged = await call(srv.url, "/api/notes", null, {
+      method: "POST",
+      headers: { cookie: alice.cookie, origin: EVIL },
+    });
+    expect((forged.body as ErrorBody).error).toBe("origin_not_allowed");
+    const bearer = await call(srv.url, "/api/notes", alice.token, {
+      method: "POST",
+      headers: { cookie: alice.cookie, origin: EVIL },
+    });
+    expect(bearer.status).toBe(201);
+    expect((await srv.solo.store.get(alice.session.id))?.ended).toBeNull();
+  });
+
+  it("is refused with invalid_token on the /session and /admin handshakes, which read the same headers", async () => {
+    const srv = await server();
+    const alice = await cookieLogin(srv.url);
+    const admin = await cookieLogin(srv.url, "admin", "admin");
+    expect(await headerHandshake(srv.url, "/session", { cookie: alice.cookie })).toBe("ok");
+    expect(await headerHandshake(srv.url, "/admin", { cookie: admin.cookie })).toBe("ok");
+    for (const authorization of MALFORMED) {
+      const session = await headerHandshake(srv.url, "/session", { cookie: alice.cookie, authorization });
+      expect(session === "ok" ? "ok" : session.code, authorization).toBe("invalid_token");
+      const feed = await headerHandshake(srv.url, "/admin", { cookie: admin.cookie, authorization });
+      expect(feed === "ok" ? "ok" : feed.code, authorization).toBe("invalid_token");
+    }
+    // A token in the handshake's auth payload is what is used then, as before.
+    const socket = track(await connect(srv.url, alice.token, { extraHeaders: { authorization: "Bearer x y" } }));
+    expect(socket.connected).toBe(true);
+  });
+
+  it("is refused with invalid_token by POST /auth/introspect; no header at all is missing_token", async () => {
+    const secret = "0123456789abcdef-introspect";
+    const srv = await server({ introspectSecret: secret });
+    const alice = await cookieLogin(srv.url);
+    const body = new URLSearchParams({ token: alice.token });
+    for (const authorization of [...MALFORMED, `Bearer ${secret} extra`]) {
+      const res = await call(srv.url, "/auth/introspect", null, { method: "POST", headers: { authorization }, body });
+      expect(res.status, authorization).toBe(401);
+      expect((res.body as ErrorBody).error, authorization).toBe("invalid_token");
+    }
+    const none = await call(srv.url, "/auth/introspect", null, { method: "POST", body });
+    expect((none.body as ErrorBody).error).toBe("missing_token");
+    const good = await call(srv.url, "/auth/introspect", null, {
+      method: "POST",
+      headers: { authorization: `bearer \t${secret}` },
+      body,
+    });
+    expect(good.body).toMatchObject({ active: true });
   });
 });

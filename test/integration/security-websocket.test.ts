@@ -106,7 +106,7 @@ describe("oversized packets", () => {
   });
 
   it("an oversized handshake is cut off before it is read, and an oversized long-polling body gets 413", async () => {
-    const srv = await server();
+    const srv = await server({ transports: ["websocket", "polling"] });
     const huge = io(`${srv.url}/session`, {
       auth: { token: "t".repeat(200_000) },
       transports: ["websocket"],
@@ -135,7 +135,11 @@ describe("oversized packets", () => {
 
 describe("handshake floods", () => {
   it("limits handshakes from one address; other addresses and plain HTTP keep working", async () => {
-    const srv = await server({ trustProxy: true, rateLimit: { handshakePerIp: { points: 10, duration: 60_000 } } });
+    const srv = await server({
+      trustProxy: true,
+      transports: ["websocket", "polling"],
+      rateLimit: { handshakePerIp: { points: 10, duration: 60_000 } },
+    });
     const flooder = { "x-forwarded-for": "203.0.113.50" };
     const answers = await Promise.all(Array.from({ length: 200 }, () => rawHandshake(srv.url, "polling", flooder)));
     expect(answers.filter((a) => a.status === 200)).toHaveLength(10);

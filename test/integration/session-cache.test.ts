@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ErrorBody } from "../../server/protocol.js";
+import { MemoryStore } from "../../server/store/memory.js";
+import type { SessionRecord } from "../../server/store/types.js";
 import { call, login } from "../support/client.js";
 import { manualClock } from "../support/clock.js";
 import { testResources } from "../support/resources.js";
@@ -7,6 +9,36 @@ import { testResources } from "../support/resources.js";
 const { server } = testResources();
 
 const code = (res: { body: unknown }) => (res.body as ErrorBody).error;
+
+/** A memory store whose next `get` of one session reads, then waits for `release()` before answering. */
+class SlowReadStore extends MemoryStore {
+  #held: { id: string; entered: () => void; gate: Promise<void> } | null = null;
+
+  /** Holds the next read of `id`; resolves `entered` once that read has happened. */
+  hold(id: string): { entered: Promise<void>; release: () => void } {
+    let release = () => {};
+    let entered = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const enteredPromise = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    this.#held = { id, entered, gate };
+    return { entered: enteredPromise, release };
+  }
+
+  override async get(id: string): Promise<SessionRecord | null> {
+    const result = await super.get(id);
+    const held = this.#held;
+    if (held && held.id === id) {
+      this.#held = null;
+      held.entered();
+      await held.gate;
+    }
+    return result;
+  }
+}
 
 describe("the check cache (sessionCacheTtl)", () => {
   it("sees every end made through this node at once", async () => {
@@ -54,5 +86,20 @@ describe("the check cache (sessionCacheTtl)", () => {
     clock.advance(20 * 60_000); // 40 min after the cached lastSeenAt, 20 after the real one
     expect((await call(srv.url, "/api/notes", first.token)).status).toBe(200);
     expect((await srv.solo.store.get(first.session.id))?.ended).toBeNull();
+  });
+
+  it("does not remember a read that an end overtook (the notice came in while the read was in flight)", async () => {
+    const clock = manualClock();
+    const store = new SlowReadStore();
+    const srv = await server({ clock: clock.now, sessionCacheTtl: 60_000, store });
+    const first = await login(srv.url);
+    const { entered, release } = store.hold(first.session.id);
+    const during = call(srv.url, "/api/notes", first.token);
+    await entered; // the check has read the session live; its answer is held back
+    expect(await srv.solo.endSession(first.session.id)).toBe(true); // the end, and its notice, come first
+    release();
+    expect((await during).status).toBe(200); // it read the session before the end: fair
+    // ...but that copy must not answer later checks.
+    expect(code(await call(srv.url, "/api/notes", first.token))).toBe("session_revoked");
   });
 });

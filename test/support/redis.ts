@@ -4,6 +4,7 @@ import { createServer, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
 import { startTestServer, type TestServer } from "./server.js";
 
 /** A real redis-server started for a test run, in its own temp directory, on a free port. */
@@ -22,8 +23,16 @@ export interface TestRedis {
 
 /** Options of {@link startRedis}. */
 export interface StartRedisOptions {
-  /** Append-only file with `appendfsync always`, so a crash loses no acknowledged write. @default false */
+  /** Append-only file, so a crash of the redis process loses no acknowledged write. @default false */
   aof?: boolean;
+  /** `appendfsync` with `aof` (`always`: fsync before each reply; `everysec`: Redis's default). @default "always" */
+  appendfsync?: "always" | "everysec";
+  /**
+   * Cluster mode (`cluster-enabled yes`) holding every slot itself: one shard, which a plain
+   * client can use, and which refuses a script whose keys are in two slots (`CROSSSLOT`).
+   * @default false
+   */
+  cluster?: boolean;
 }
 
 const live = new Set<ChildProcess>();
@@ -65,7 +74,8 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<TestR
     "--appendonly",
     options.aof ? "yes" : "no",
     "--appendfsync",
-    "always",
+    options.appendfsync ?? "always",
+    ...(options.cluster ? ["--cluster-enabled", "yes", "--cluster-config-file", join(dir, "nodes.conf")] : []),
     "--protected-mode",
     "no",
     "--loglevel",
@@ -102,6 +112,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<TestR
       if (attempt >= 3) throw error;
     }
   }
+  if (options.cluster) await claimAllSlots(port);
 
   const stop = async ({ crash = false } = {}): Promise<void> => {
     const proc = child;
@@ -126,6 +137,22 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<TestR
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Gives a fresh cluster-mode server every slot and waits for `cluster_state:ok` (nodes.conf keeps them across restarts). */
+async function claimAllSlots(port: number): Promise<void> {
+  const admin = new Redis({ port, host: "127.0.0.1", lazyConnect: true });
+  try {
+    await admin.connect();
+    await admin.call("CLUSTER", "ADDSLOTSRANGE", "0", "16383");
+    const deadline = Date.now() + 10_000;
+    while (!String(await admin.call("CLUSTER", "INFO")).includes("cluster_state:ok")) {
+      if (Date.now() > deadline) throw new Error("the one-shard cluster did not reach cluster_state:ok");
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  } finally {
+    admin.disconnect();
+  }
 }
 
 /** True when something on the port answers PING with PONG. */
@@ -173,7 +200,13 @@ export interface NodeProcess {
 }
 
 /** Starts `test/support/redis-node.ts` in a child process (tsx); resolves once it listens. */
-export async function startNodeProcess(options: ClusterNodeOptions & { nodeId: string }): Promise<NodeProcess> {
+export async function startNodeProcess(
+  options: ClusterNodeOptions & {
+    nodeId: string;
+    /** The node SIGKILLs itself once a claim that ends sessions has committed, before it returns. */
+    dieAfterCommit?: boolean;
+  },
+): Promise<NodeProcess> {
   const script = join(dirname(fileURLToPath(import.meta.url)), "redis-node.ts");
   const child = spawn(process.execPath, ["--import", "tsx", script], {
     env: {
@@ -182,6 +215,7 @@ export async function startNodeProcess(options: ClusterNodeOptions & { nodeId: s
       KEY_PREFIX: options.keyPrefix,
       DATA_DIR: options.dataDir,
       NODE_ID: options.nodeId,
+      DIE_AFTER_COMMIT: options.dieAfterCommit ? "1" : "0",
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -215,6 +249,32 @@ export async function startNodeProcess(options: ClusterNodeOptions & { nodeId: s
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
       await exited;
     },
+  };
+}
+
+/** Ids of a redis-server's client connections named `name` (`CLIENT LIST`). */
+export async function connectionIds(admin: Redis, name: string): Promise<string[]> {
+  const list = String(await admin.call("CLIENT", "LIST"));
+  return list
+    .split("\n")
+    .filter((line) => line.split(" ").includes(`name=${name}`))
+    .map((line) => /^id=(\d+)/.exec(line)?.[1] as string);
+}
+
+/**
+ * Drops one client connection (by id) and keeps it, or any other new connection, from coming
+ * back (`maxclients` lowered to the connections that remain) until the returned function is
+ * called. `admin` is a connection of the test's own that stays open.
+ */
+export async function holdConnectionDown(admin: Redis, id: string): Promise<() => Promise<void>> {
+  const before = (await admin.call("CONFIG", "GET", "maxclients")) as string[];
+  const count = String(await admin.call("CLIENT", "LIST"))
+    .trim()
+    .split("\n").length;
+  await admin.call("CONFIG", "SET", "maxclients", String(count - 1));
+  await admin.call("CLIENT", "KILL", "ID", id);
+  return async () => {
+    await admin.call("CONFIG", "SET", "maxclients", before[1] ?? "10000");
   };
 }
 

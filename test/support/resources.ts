@@ -40,12 +40,18 @@ export function testResources() {
       servers.push(s);
       return s;
     },
-    /** The `npm start` server on a free port, SQLite in a temp dir, silent. */
-    async standalone(): Promise<Standalone> {
+    /**
+     * The `npm start` server on a free port, SQLite in a temp dir, silent. `env` adds variables
+     * (e.g. `SOLO_IDLE_TIMEOUT`), `solo` options the environment cannot give (e.g. a `clock`).
+     */
+    async standalone(
+      env: NodeJS.ProcessEnv = {},
+      solo: NonNullable<Parameters<typeof startStandalone>[1]>["solo"] = {},
+    ): Promise<Standalone> {
       const dir = tempDir();
       const server = await startStandalone(
-        { PORT: "0", HOST: "127.0.0.1", SOLO_DATA_DIR: dir, LOG_LEVEL: "silent" },
-        { solo: { logger: pino({ level: "silent" }) } },
+        { PORT: "0", HOST: "127.0.0.1", SOLO_DATA_DIR: dir, LOG_LEVEL: "silent", ...env },
+        { solo: { logger: pino({ level: "silent" }), ...solo } },
       );
       standalones.push({ server, dir });
       return server;

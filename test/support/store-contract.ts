@@ -1,13 +1,14 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { SoloError } from "../../server/errors.js";
 import { decide, type PolicySpec } from "../../server/policy.js";
-import type {
-  AuditKind,
-  Decide,
-  DeviceInfo,
-  NewAuditEvent,
-  SessionRecord,
-  SessionStore,
+import {
+  type AuditKind,
+  type Decide,
+  type DeviceInfo,
+  type NewAuditEvent,
+  REPLACED_TOMBSTONES_PER_USER,
+  type SessionRecord,
+  type SessionStore,
 } from "../../server/store/types.js";
 
 const T0 = Date.parse("2026-03-02T10:00:00Z");
@@ -170,6 +171,63 @@ export function storeContract(name: string, makeStore: () => Promise<SessionStor
         await Promise.all(racers.map((s) => store.claim(s, policy({ maxSessions: 3 }))));
         expect(await store.listLive("alice")).toHaveLength(3);
         expect(await store.countLive()).toBe(3);
+      });
+    });
+
+    describe("bounded tombstones", () => {
+      it(`keeps a user's newest ${REPLACED_TOMBSTONES_PER_USER} replaced sessions and deletes older ones on claim; other ends and other users are kept`, async () => {
+        const store = await fresh();
+        const cap = REPLACED_TOMBSTONES_PER_USER;
+        // A session that ended another way, and another user's replaced session: not counted.
+        const loggedOut = record("alice", T0 - 2000);
+        await store.claim(loggedOut, newestWins);
+        await store.end(loggedOut.id, { at: T0 - 1000, reason: "logout", by: null });
+        const bob1 = record("bob", T0 - 2000);
+        const bob2 = record("bob", T0 - 1000);
+        await store.claim(bob1, newestWins);
+        await store.claim(bob2, policy("newest-wins", T0 - 1000));
+
+        const alice: SessionRecord[] = [];
+        for (let i = 0; i < cap + 6; i++) {
+          const s = record("alice", T0 + i * 1000);
+          alice.push(s);
+          expect((await store.claim(s, policy("newest-wins", s.createdAt))).kind).toBe("admitted");
+        }
+        // cap + 5 were replaced: the 5 oldest go (the deletion may finish just after the claim).
+        const gone = alice.slice(0, 5);
+        await vi.waitFor(
+          async () => {
+            for (const s of gone) expect(await store.get(s.id), s.id).toBeNull();
+          },
+          { timeout: 2000, interval: 20 },
+        );
+        for (const s of alice.slice(5, cap + 5)) expect((await store.get(s.id))?.ended?.reason, s.id).toBe("replaced");
+        expect((await store.get(alice[cap + 5]?.id as string))?.ended).toBeNull();
+        expect((await store.listLive("alice")).map((s) => s.id)).toEqual([alice[cap + 5]?.id]);
+        expect((await store.get(loggedOut.id))?.ended?.reason).toBe("logout");
+        expect((await store.get(bob1.id))?.ended?.reason).toBe("replaced");
+        expect((await store.get(bob2.id))?.ended).toBeNull();
+
+        // A claim that replaces several at once (maxSessions lowered) still leaves the newest cap.
+        const many = policy({ maxSessions: 3 });
+        const carol: SessionRecord[] = [];
+        for (let i = 0; i < cap + 3; i++) {
+          const s = record("carol", T0 + i * 1000);
+          carol.push(s);
+          await store.claim(s, policy({ maxSessions: cap + 3 }, s.createdAt));
+        }
+        const last = record("carol", T0 + (cap + 3) * 1000);
+        const result = await store.claim(last, many);
+        expect(result.kind === "admitted" && result.evicted.length).toBe(cap + 1);
+        await vi.waitFor(
+          async () => {
+            let kept = 0;
+            for (const s of carol) if ((await store.get(s.id))?.ended?.reason === "replaced") kept++;
+            expect(kept).toBe(cap);
+          },
+          { timeout: 2000, interval: 20 },
+        );
+        expect(await store.listLive("carol")).toHaveLength(3);
       });
     });
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { readEnv } from "../../server/env.js";
-import { parseDuration } from "../../server/options.js";
+import { DEFAULTS, defaultTouchInterval, parseDuration, resolveOptions } from "../../server/options.js";
+
+const authenticate = () => null;
 
 describe("the standalone server's environment", () => {
   it("has the documented defaults", () => {
@@ -23,11 +25,14 @@ describe("the standalone server's environment", () => {
       SOLO_POLICY: "max:3",
       SOLO_ALLOWED_ORIGINS: "https://app.example.com, https://admin.example.com",
       SOLO_IDLE_TIMEOUT: "90s",
+      SOLO_TOUCH_INTERVAL: "20s",
       SOLO_MAX_AGE: "8h",
       SOLO_ABANDON_GRACE: "2m",
       SOLO_AUDIT_RETENTION: "30d",
       SOLO_INTROSPECT_SECRET: "0123456789abcdef",
       SOLO_TRUST_PROXY: "true",
+      SOLO_PUBLIC_ORIGIN: "https://App.Example.com/",
+      SOLO_TRANSPORTS: "websocket, polling",
       LOG_LEVEL: "warn",
     });
     expect(config.port).toBe(0);
@@ -39,11 +44,14 @@ describe("the standalone server's environment", () => {
       policy: { maxSessions: 3 },
       allowedOrigins: ["https://app.example.com", "https://admin.example.com"],
       idleTimeout: 90_000,
+      touchInterval: 20_000,
       maxAge: 8 * 3600_000,
       abandonGrace: 120_000,
       auditRetention: 30 * 24 * 3600_000,
       introspectSecret: "0123456789abcdef",
       trustProxy: true,
+      publicOrigin: "https://app.example.com",
+      transports: ["websocket", "polling"],
     });
     expect(config.logLevel).toBe("warn");
   });
@@ -56,6 +64,9 @@ describe("the standalone server's environment", () => {
       SOLO_IDLE_TIMEOUT: { SOLO_IDLE_TIMEOUT: "soon" },
       SOLO_MAX_AGE: { SOLO_MAX_AGE: "-1h" },
       SOLO_INTROSPECT_SECRET: { SOLO_INTROSPECT_SECRET: "short" },
+      SOLO_PUBLIC_ORIGIN: { SOLO_PUBLIC_ORIGIN: "https://app.example.com/login" },
+      SOLO_TRANSPORTS: { SOLO_TRANSPORTS: "websocket,jsonp" },
+      SOLO_TOUCH_INTERVAL: { SOLO_TOUCH_INTERVAL: "often" },
     };
     for (const [name, env] of Object.entries(cases)) {
       expect(() => readEnv(env), name).toThrow(TypeError);
@@ -71,5 +82,52 @@ describe("the standalone server's environment", () => {
     expect(parseDuration("500ms", "X")).toBe(500);
     expect(parseDuration("45", "X")).toBe(45_000);
     expect(parseDuration("1.5h", "X")).toBe(5_400_000);
+  });
+});
+
+describe("short idle timeouts (issue 12, point 14)", () => {
+  it("SOLO_IDLE_TIMEOUT=45s starts with a touch interval of a quarter of it, 11.25 s", () => {
+    const config = readEnv({ SOLO_IDLE_TIMEOUT: "45s" });
+    expect(config.options.touchInterval).toBeUndefined();
+    const options = resolveOptions({ ...config.options, authenticate }, "node");
+    expect(options.idleTimeout).toBe(45_000);
+    expect(options.touchInterval).toBe(11_250);
+  });
+
+  it("derives the default touch interval from the idle timeout: a quarter, at most 60 s", () => {
+    expect(resolveOptions({ authenticate }, "n").touchInterval).toBe(60_000); // 30 min idle
+    expect(DEFAULTS.touchInterval).toBe(60_000);
+    for (const [idle, touch] of [
+      [1000, 250],
+      [45_000, 11_250],
+      [60_000, 15_000],
+      [240_000, 60_000],
+      [241_000, 60_000],
+      [8 * 3600_000, 60_000],
+    ] as const) {
+      expect(defaultTouchInterval(idle), String(idle)).toBe(touch);
+      expect(resolveOptions({ authenticate, idleTimeout: idle }, "n").touchInterval, String(idle)).toBe(touch);
+    }
+  });
+
+  it("keeps an explicit touch interval, and refuses one not shorter than the idle timeout with a TypeError", () => {
+    expect(resolveOptions({ authenticate, idleTimeout: 45_000, touchInterval: 5000 }, "n").touchInterval).toBe(5000);
+    expect(() => resolveOptions({ authenticate, idleTimeout: 45_000, touchInterval: 45_000 }, "n")).toThrow(TypeError);
+    expect(() => resolveOptions({ authenticate, idleTimeout: 45_000, touchInterval: 60_000 }, "n")).toThrow(
+      /options\.touchInterval/,
+    );
+    expect(() => resolveOptions({ authenticate, touchInterval: 31 * 60_000 }, "n")).toThrow(/options\.touchInterval/);
+  });
+
+  it("reads SOLO_TOUCH_INTERVAL and names it when it is not shorter than the idle timeout", () => {
+    expect(readEnv({ SOLO_IDLE_TIMEOUT: "45s", SOLO_TOUCH_INTERVAL: "10s" }).options.touchInterval).toBe(10_000);
+    for (const env of [
+      { SOLO_IDLE_TIMEOUT: "45s", SOLO_TOUCH_INTERVAL: "45s" },
+      { SOLO_IDLE_TIMEOUT: "45s", SOLO_TOUCH_INTERVAL: "1m" },
+      { SOLO_TOUCH_INTERVAL: "31m" }, // the default idle timeout is 30 minutes
+    ]) {
+      expect(() => readEnv(env), JSON.stringify(env)).toThrow(TypeError);
+      expect(() => readEnv(env), JSON.stringify(env)).toThrow("SOLO_TOUCH_INTERVAL");
+    }
   });
 });

@@ -477,7 +477,18 @@ describe("options", () => {
     [{ activityInterval: -1 }],
     [{ reconnectDelay: 5000, reconnectDelayMax: 1000 }],
     [{ transport: 42 }],
+    [{ transports: "websocket" }],
+    [{ transports: ["websocket", "jsonp"] }],
   ])("rejects %j with a TypeError at construction", (bad) => {
     expect(() => createSoloClient(bad as SoloClientOptions)).toThrow(TypeError);
+  });
+
+  it("connects over WebSocket only by default, like the server; `transports` opts in to long-polling", async () => {
+    const plain = setup({ "POST /auth/login": () => json(200, LOGIN) });
+    await plain.client.login({ username: "alice", password: "demo" });
+    expect(plain.channels.last().options).toMatchObject({ transports: ["websocket"], path: "/socket.io" });
+    const both = setup({ "POST /auth/login": () => json(200, LOGIN) }, { transports: ["websocket", "polling"] });
+    await both.client.login({ username: "alice", password: "demo" });
+    expect(both.channels.last().options.transports).toEqual(["websocket", "polling"]);
   });
 });
