@@ -331,8 +331,7 @@ class Client implements SoloClient {
       this.#openSocket();
       this.#setConnection("connecting"); // told to the other tabs: this one leads now
       return () => {
-        this.#channel?.close();
-        this.#setChannel(null);
+        this.#drop();
         // Another tab leads now (or none, when this one leaves): ask for the leader's connection.
         this.#tabs?.post({ t: "hi" });
       };
@@ -362,7 +361,8 @@ class Client implements SoloClient {
       },
     };
     channel = this.#o.transport({ ...this.#o.channel, token: this.#token }, handlers);
-    this.#setChannel(channel);
+    this.#channel = channel; // none was held: a session's channel opens after the last one was dropped
+    this.#events.emit("leader", true);
   }
 
   #onNotice(notice: RevocationNotice): void {
@@ -618,8 +618,7 @@ class Client implements SoloClient {
     this.#epoch++;
     this.#leave?.();
     this.#leave = null;
-    this.#channel?.close();
-    this.#setChannel(null);
+    this.#drop();
     this.#stopActivity?.();
     this.#stopActivity = null;
     if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
@@ -641,11 +640,12 @@ class Client implements SoloClient {
     if (epoch === this.#epoch && !this.#destroyed) this.#setState({ status: "anonymous" });
   }
 
-  /** Holds (or drops) the session channel; emits `leader` when this tab starts or stops holding one. */
-  #setChannel(channel: Channel | null): void {
-    const change = !this.#channel !== !channel;
-    this.#channel = channel;
-    if (change && !this.#destroyed) this.#events.emit("leader", !!channel);
+  /** Closes the session channel this tab holds, if any, and tells (`leader`: false) that it no longer leads. */
+  #drop(): void {
+    if (!this.#channel) return;
+    this.#channel.close();
+    this.#channel = null;
+    if (!this.#destroyed) this.#events.emit("leader", false);
   }
 
   #setState(state: SoloState): void {
