@@ -129,9 +129,9 @@ export interface SoloServerOptions {
   handshakeTimeout?: number;
   /**
    * How often the server pings each Socket.IO connection (engine.io `pingInterval`). With
-   * `pingTimeout`, it bounds how long a connection whose browser vanished without closing it
-   * (a network gone, a laptop put to sleep; with polling on, a tab closed mid-upgrade) still counts as connected:
-   * at most `pingInterval + pingTimeout`. Browsers answer a ping as it arrives (no timer is
+   * `pingTimeout`, it bounds how long a connection whose browser vanished without closing it (a
+   * network gone, a laptop put to sleep; with polling on, a tab closed mid-upgrade) still counts
+   * as connected: at most `pingInterval + pingTimeout`. Browsers answer a ping as it arrives (no timer is
    * involved, so hidden tabs answer too); a shorter interval costs one small frame per
    * connection per interval. Applies to the Socket.IO server that `attach()` creates, not to
    * one you pass in. @default 10_000
