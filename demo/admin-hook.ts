@@ -33,11 +33,15 @@ export function showAdminWhenAllowed(solo: SoloClient, slot: HTMLElement): void 
 function start(solo: SoloClient, slot: HTMLElement, sessionId: string): { sessionId: string; stop(): void } {
   let stopped = false;
   let view: AdminView | null = null;
+  delete slot.dataset.access;
   (async () => {
     const res = await solo.fetch(`/auth/admin/sessions?limit=${FIRST_PAGE}`, {
       headers: { accept: "application/json" },
     });
-    if (stopped || res.status !== 200) return;
+    if (stopped) return;
+    // The answer decided: `data-access` on the slot says so (the view follows only when granted).
+    slot.dataset.access = res.status === 200 ? "granted" : "denied";
+    if (res.status !== 200) return;
     const first = (await res.json()) as AdminSessionsResponse;
     const { mountAdmin } = await import("./admin.js");
     if (stopped) return;

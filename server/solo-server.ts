@@ -175,6 +175,8 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
       connections: new ConnectionLimiter(o.rateLimit.connectionsPerIp),
       transports: o.transports,
       handshakeTimeout: o.handshakeTimeout,
+      pingInterval: o.pingInterval,
+      pingTimeout: o.pingTimeout,
     },
     ackTimeout: o.ackTimeout,
     touchInterval: o.touchInterval,
