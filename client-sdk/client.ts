@@ -65,7 +65,10 @@ export interface SoloClient {
    * the one connection of this browser).
    */
   readonly connection: ConnectionStatus;
-  /** True while this tab holds the session channel (the leader among this browser's tabs, or a page alone). */
+  /**
+   * True while this tab holds the session channel (the leader among this browser's tabs, or a
+   * page alone). The `leader` event tells each change.
+   */
   readonly leader: boolean;
   /** Settles once the start-up check of `/auth/session` is done (at once with `restore: false`). */
   readonly ready: Promise<SoloState>;
@@ -328,8 +331,9 @@ class Client implements SoloClient {
       this.#openSocket();
       this.#setConnection("connecting"); // told to the other tabs: this one leads now
       return () => {
-        this.#channel?.close();
-        this.#channel = null;
+        this.#drop();
+        // Another tab leads now (or none, when this one leaves): ask for the leader's connection.
+        this.#tabs?.post({ t: "hi" });
       };
     });
   }
@@ -357,7 +361,8 @@ class Client implements SoloClient {
       },
     };
     channel = this.#o.transport({ ...this.#o.channel, token: this.#token }, handlers);
-    this.#channel = channel;
+    this.#channel = channel; // none was held: a session's channel opens after the last one was dropped
+    this.#events.emit("leader", true);
   }
 
   #onNotice(notice: RevocationNotice): void {
@@ -370,7 +375,6 @@ class Client implements SoloClient {
     if (revocation) return this.#revoke(revocation);
     if (ASK_AGAIN.has(data.code)) return this.#askServer();
     // The store is down, too many connections, ...: try again later.
-    this.#setConnection("reconnecting");
     this.#retryLater();
   }
 
@@ -385,7 +389,6 @@ class Client implements SoloClient {
         if (check.session.id === sessionId) {
           if (this.#tabs) {
             // The elected tab holds the channel: take it back, with backoff.
-            this.#setConnection("reconnecting");
             this.#retryLater();
           } else {
             // Another connection of this session (another tab, not coordinated) holds the channel.
@@ -411,12 +414,10 @@ class Client implements SoloClient {
           this.#setState({ status: "anonymous" });
           return;
         }
-        this.#setConnection("reconnecting");
         this.#retryLater();
         return;
       }
       case "unreachable":
-        this.#setConnection("reconnecting");
         this.#retryLater();
         return;
     }
@@ -556,7 +557,13 @@ class Client implements SoloClient {
     this.#held = null;
   }
 
+  /**
+   * The channel is down for now: say so, and connect again with backoff. A tab that stopped
+   * leading meanwhile has nothing to retry: the new leader's connection is its own.
+   */
   #retryLater(): void {
+    if (!this.#channel) return;
+    this.#setConnection("reconnecting");
     if (this.#retryTimer !== null) return;
     const { reconnectDelay, reconnectDelayMax } = this.#o.channel;
     const base = Math.min(reconnectDelayMax, reconnectDelay * 2 ** this.#retries);
@@ -611,8 +618,7 @@ class Client implements SoloClient {
     this.#epoch++;
     this.#leave?.();
     this.#leave = null;
-    this.#channel?.close();
-    this.#channel = null;
+    this.#drop();
     this.#stopActivity?.();
     this.#stopActivity = null;
     if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
@@ -632,6 +638,14 @@ class Client implements SoloClient {
   #failLogin(epoch: number): void {
     this.#tabs?.post({ t: "failed" });
     if (epoch === this.#epoch && !this.#destroyed) this.#setState({ status: "anonymous" });
+  }
+
+  /** Closes the session channel this tab holds, if any, and tells (`leader`: false) that it no longer leads. */
+  #drop(): void {
+    if (!this.#channel) return;
+    this.#channel.close();
+    this.#channel = null;
+    if (!this.#destroyed) this.#events.emit("leader", false);
   }
 
   #setState(state: SoloState): void {

@@ -128,7 +128,7 @@ interface Snapshot {
 
 /**
  * The session, the state and the actions of the nearest {@link SoloProvider}. Re-renders on
- * every change of state or connection, in this tab and (through the SDK) in the others.
+ * every change of state, connection or leadership, in this tab and (through the SDK) in the others.
  *
  * @example
  * ```tsx
@@ -179,7 +179,12 @@ function subscription(client: SoloClient | null): {
   };
   const subscribe = (changed: () => void) => {
     if (!client) return () => {};
-    const off = [client.on("state", changed), client.on("connected", changed), client.on("disconnected", changed)];
+    const off = [
+      client.on("state", changed),
+      client.on("connected", changed),
+      client.on("disconnected", changed),
+      client.on("leader", changed),
+    ];
     return () => {
       for (const stop of off) stop();
     };

@@ -244,6 +244,12 @@ export interface SoloClientEvents {
   connected: ConnectedEvent;
   /** The session channel went down. */
   disconnected: DisconnectedEvent;
+  /**
+   * This tab started (`true`) or stopped (`false`) holding the session channel for the
+   * browser's tabs (see `solo.leader`): it was elected, or another tab took over (the leader
+   * came back from a freeze, two tabs claimed at once without Web Locks), or the session ended.
+   */
+  leader: boolean;
 }
 
 /**
@@ -251,7 +257,7 @@ export interface SoloClientEvents {
  *
  * @example
  * ```ts
- * const names: SoloClientEventName[] = ["revoked", "state", "connected", "disconnected"];
+ * const names: SoloClientEventName[] = ["revoked", "state", "connected", "disconnected", "leader"];
  * ```
  */
 export type SoloClientEventName = keyof SoloClientEvents;

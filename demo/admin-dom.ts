@@ -3,8 +3,13 @@
  * event, badges and the texts people read. No state and no network here (see ./admin.ts).
  */
 
-import type { AuditEventView, AuditKind, DeliveryStatus, DeviceView } from "solo-session/protocol";
-import { ENDING_KINDS } from "./admin-state.js";
+import {
+  type AuditEventView,
+  type AuditKind,
+  type DeliveryStatus,
+  type DeviceView,
+  isEndingKind,
+} from "solo-session/protocol";
 
 const KIND: Record<AuditKind, { label: string; tone: "good" | "warn" | "bad" | "neutral" }> = {
   login: { label: "Signed in", tone: "good" },
@@ -128,7 +133,7 @@ export function eventRow(e: AuditEventView): HTMLTableRowElement {
   row.dataset.eventId = e.id;
   row.dataset.kind = e.kind;
   if (e.sessionId !== null) row.dataset.sessionId = e.sessionId;
-  if (ENDING_KINDS.has(e.kind)) row.dataset.ends = "true";
+  if (isEndingKind(e.kind)) row.dataset.ends = "true";
 
   const when = cell("Time", "cell-time");
   when.append(timeEl(e.at, absolute(e.at)));
@@ -180,10 +185,10 @@ export function setDelivery(row: HTMLTableRowElement, status: DeliveryStatus | n
   const kind = row.dataset.kind as AuditKind;
   const current = target.firstElementChild as HTMLElement | null;
   if (status === null) {
-    if (current && !ENDING_KINDS.has(kind)) return;
+    if (current && !isEndingKind(kind)) return;
     const none = span("admin-muted", "—");
-    none.title = ENDING_KINDS.has(kind) ? "Not recorded" : "No notice: this event did not end a session";
-    const label = span("visually-hidden", ENDING_KINDS.has(kind) ? "not recorded" : "none");
+    none.title = isEndingKind(kind) ? "Not recorded" : "No notice: this event did not end a session";
+    const label = span("visually-hidden", isEndingKind(kind) ? "not recorded" : "none");
     none.setAttribute("aria-hidden", "true");
     target.replaceChildren(none, label);
     return;

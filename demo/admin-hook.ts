@@ -7,14 +7,7 @@
 
 import type { AdminSessionsResponse } from "solo-session/protocol";
 import type { SoloClient, SoloState } from "../client-sdk/index.js";
-
-/** The live admin view; `destroy()` closes its feed and removes it. */
-export interface AdminView {
-  destroy(): void;
-}
-
-/** The first page of live sessions the view starts with. */
-export const FIRST_PAGE = 50;
+import { type AdminView, FIRST_PAGE } from "./admin-state.js";
 
 /**
  * Shows the admin view in `slot` while an admin's session is live, and removes it when the
@@ -40,11 +33,15 @@ export function showAdminWhenAllowed(solo: SoloClient, slot: HTMLElement): void 
 function start(solo: SoloClient, slot: HTMLElement, sessionId: string): { sessionId: string; stop(): void } {
   let stopped = false;
   let view: AdminView | null = null;
+  delete slot.dataset.access;
   (async () => {
     const res = await solo.fetch(`/auth/admin/sessions?limit=${FIRST_PAGE}`, {
       headers: { accept: "application/json" },
     });
-    if (stopped || res.status !== 200) return;
+    if (stopped) return;
+    // The answer decided: `data-access` on the slot says so (the view follows only when granted).
+    slot.dataset.access = res.status === 200 ? "granted" : "denied";
+    if (res.status !== 200) return;
     const first = (await res.json()) as AdminSessionsResponse;
     const { mountAdmin } = await import("./admin.js");
     if (stopped) return;

@@ -3,12 +3,21 @@
  * delivery updates forward only. No DOM here, so it can be tested on its own.
  */
 
-import type { AuditEventView, AuditKind, DeliveryStatus, DeliveryUpdate } from "solo-session/protocol";
+import {
+  type AuditEventView,
+  DELIVERY_RANK,
+  type DeliveryStatus,
+  type DeliveryUpdate,
+  isEndingKind,
+} from "solo-session/protocol";
 
-/** The kinds that end a session; each session has at most one such event, which carries the delivery. */
-export const ENDING_KINDS: ReadonlySet<AuditKind> = new Set(["replaced", "logout", "revoked", "idle", "expired"]);
+/** The live admin view; `destroy()` closes its feed and removes it. */
+export interface AdminView {
+  destroy(): void;
+}
 
-const RANK: Record<DeliveryStatus, number> = { pending: 0, delivered: 1, acknowledged: 2 };
+/** The first page of live sessions the view starts with. */
+export const FIRST_PAGE = 50;
 
 /** The further of two delivery statuses: a notice never moves backwards. */
 export function furthest(a: DeliveryStatus, b: DeliveryStatus): DeliveryStatus;
@@ -16,7 +25,7 @@ export function furthest(a: DeliveryStatus | null, b: DeliveryStatus | null): De
 export function furthest(a: DeliveryStatus | null, b: DeliveryStatus | null): DeliveryStatus | null {
   if (a === null) return b;
   if (b === null) return a;
-  return RANK[b] > RANK[a] ? b : a;
+  return DELIVERY_RANK[b] > DELIVERY_RANK[a] ? b : a;
 }
 
 const ids = new Intl.Collator("en", { numeric: true });
@@ -62,7 +71,7 @@ export class Trail {
     const added: string[] = [];
     for (const incoming of events) {
       const event = { ...incoming };
-      if (event.sessionId !== null && ENDING_KINDS.has(event.kind)) {
+      if (event.sessionId !== null && isEndingKind(event.kind)) {
         const early = this.#early.get(event.sessionId);
         if (early !== undefined) {
           event.delivery = furthest(event.delivery, early);
@@ -90,7 +99,7 @@ export class Trail {
    * Returns the id of the event that changed, or null (unknown yet, or not forward).
    */
   deliver(update: DeliveryUpdate): string | null {
-    const event = this.#events.find((e) => e.sessionId === update.sessionId && ENDING_KINDS.has(e.kind));
+    const event = this.#events.find((e) => e.sessionId === update.sessionId && isEndingKind(e.kind));
     if (!event) {
       const early = this.#early.get(update.sessionId);
       this.#early.delete(update.sessionId);

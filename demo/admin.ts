@@ -39,8 +39,8 @@ import {
   timeEl,
   tr,
 } from "./admin-dom.js";
-import { type AdminView, FIRST_PAGE } from "./admin-hook.js";
-import { Trail } from "./admin-state.js";
+
+import { type AdminView, FIRST_PAGE, Trail } from "./admin-state.js";
 
 /** What the view needs from the page. */
 export interface MountOptions {

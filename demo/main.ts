@@ -178,6 +178,11 @@ solo.on("disconnected", (event) => {
   const kind = event.cause === "closed" ? "info" : "warn";
   log(kind, "Disconnected", `(${event.cause})${event.reconnecting ? ", reconnecting" : ""}`);
 });
+solo.on("leader", (leading) => {
+  renderConnection();
+  if (leading) log("info", "Leading", "this tab holds the channel for the browser's tabs");
+  else log("info", "Not leading", "this tab no longer holds the channel");
+});
 solo.on("revoked", (r) => {
   const by = r.by ? ` by ${device(r.by.device.browser, r.by.device.os)}` : "";
   log("bad", "Revoked", `${r.code}${by}, found by ${r.source}; local data cleared`);

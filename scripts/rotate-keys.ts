@@ -11,7 +11,7 @@
  */
 import { parseArgs } from "node:util";
 import { parseDuration } from "../server/options/options.js";
-import { rotateKeyFile } from "../server/tokens/keys.js";
+import { rotateKeyFile } from "../server/tokens/key-file.js";
 
 function main(): void {
   const { values } = parseArgs({

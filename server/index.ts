@@ -70,5 +70,6 @@ export type {
   SessionStore,
 } from "./store/types.js";
 export { REPLACED_TOMBSTONES_PER_USER } from "./store/types.js";
-export type { PrivateJwk, PrivateJwks, PublicJwk, RotateOptions, Rotation } from "./tokens/keys.js";
-export { rotateKeyFile } from "./tokens/keys.js";
+export type { RotateOptions, Rotation } from "./tokens/key-file.js";
+export { rotateKeyFile } from "./tokens/key-file.js";
+export type { PrivateJwk, PrivateJwks, PublicJwk } from "./tokens/key-ring.js";

@@ -40,8 +40,8 @@ import { startSweeper } from "./sessions/sweeper.js";
 import { openStore } from "./store/index.js";
 import { MeasuredStore } from "./store/measured.js";
 import type { SessionStore } from "./store/types.js";
+import { loadKeyRing } from "./tokens/key-file.js";
 import { startKeyReload } from "./tokens/key-reload.js";
-import { loadKeyRing } from "./tokens/keys.js";
 import { TokenService } from "./tokens/tokens.js";
 import { closeAll } from "./util/close-all.js";
 
@@ -175,6 +175,8 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
       connections: new ConnectionLimiter(o.rateLimit.connectionsPerIp),
       transports: o.transports,
       handshakeTimeout: o.handshakeTimeout,
+      pingInterval: o.pingInterval,
+      pingTimeout: o.pingTimeout,
     },
     ackTimeout: o.ackTimeout,
     touchInterval: o.touchInterval,

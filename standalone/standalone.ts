@@ -14,6 +14,8 @@ export interface Standalone {
   url: string;
   http: Server;
   solo: SoloServer;
+  /** The Socket.IO server attached to `http`. */
+  io: ReturnType<SoloServer["attach"]>;
   close(): Promise<void>;
 }
 
@@ -79,7 +81,7 @@ export async function startStandalone(
   else app.get("/", (_req, res) => res.type("text").send("The demo page is not built: run npm run build:demo."));
 
   const http = createServer(app);
-  solo.attach(http);
+  const io = solo.attach(http);
   await new Promise<void>((resolve, reject) => {
     http.once("error", reject);
     http.listen(config.port, config.host, () => resolve());
@@ -100,6 +102,7 @@ export async function startStandalone(
     url,
     http,
     solo,
+    io,
     async close() {
       await solo.close();
       http.closeAllConnections();

@@ -1,5 +1,15 @@
-/** How a login attempt ended, as counted in `solo_logins_total{outcome}`. */
-export type LoginOutcome = "success" | "invalid_credentials" | "refused" | "rate_limited" | "invalid_request" | "error";
+/** How a login attempt can end, as counted in `solo_logins_total{outcome}`. */
+export const LOGIN_OUTCOMES = [
+  "success",
+  "invalid_credentials",
+  "refused",
+  "rate_limited",
+  "invalid_request",
+  "error",
+] as const;
+
+/** How a login attempt ended (see {@link LOGIN_OUTCOMES}). */
+export type LoginOutcome = (typeof LOGIN_OUTCOMES)[number];
 
 /**
  * The outcome of a login from the status of its answer.

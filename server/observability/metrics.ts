@@ -1,9 +1,9 @@
 import type { RequestHandler } from "express";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { ErrorCode, RevocationReason } from "../../protocol/index.js";
+import { DELIVERY_STATUSES, type ErrorCode, REVOCATION_REASONS } from "../../protocol/index.js";
 import type { SessionService } from "../sessions/service.js";
 import type { DeliveryStatus } from "../store/types.js";
-import type { LoginOutcome } from "./login-outcome.js";
+import { LOGIN_OUTCOMES, type LoginOutcome } from "./login-outcome.js";
 
 /** Where the gauges read their values at scrape time. */
 export interface MetricsSources {
@@ -20,16 +20,8 @@ export interface MetricsSources {
   onError: (error: unknown) => void;
 }
 
-const LOGIN_OUTCOMES: readonly LoginOutcome[] = [
-  "success",
-  "invalid_credentials",
-  "refused",
-  "rate_limited",
-  "invalid_request",
-  "error",
-];
-const REASONS: readonly RevocationReason[] = ["replaced", "logout", "revoked", "idle", "expired"];
-const NOTICE_STATUSES: readonly Exclude<DeliveryStatus, "pending">[] = ["delivered", "acknowledged"];
+/** The statuses a notice reaches after it was sent (`pending` is where every notice starts). */
+const NOTICE_STATUSES = DELIVERY_STATUSES.filter((s): s is Exclude<DeliveryStatus, "pending"> => s !== "pending");
 
 /** Default process metrics (CPU, memory, event loop, GC) are process-wide: one set per process. */
 let processRegistry: Registry | null = null;
@@ -98,7 +90,7 @@ export class Metrics {
       labelNames: ["reason"],
       registers,
     });
-    for (const reason of REASONS) this.#kicks.inc({ reason }, 0);
+    for (const reason of REVOCATION_REASONS) this.#kicks.inc({ reason }, 0);
     this.#notices = new Counter({
       name: "solo_revocation_notices_total",
       help: "session:revoked notices by how far they got: delivered (sent to a live socket or shown on next contact), acknowledged.",

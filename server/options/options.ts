@@ -7,7 +7,7 @@ import { assertPolicySpec, type PolicyOption } from "../sessions/policy.js";
 import type { AuthenticatedUser, Credentials } from "../sessions/user.js";
 import { STORE_DEFAULTS } from "../store/defaults.js";
 import type { SessionStore } from "../store/types.js";
-import type { PrivateJwks } from "../tokens/keys.js";
+import type { PrivateJwks } from "../tokens/key-ring.js";
 
 /**
  * Checks a login's credentials. Return the user, or null for wrong credentials (answered
@@ -116,6 +116,22 @@ export interface SoloServerOptions {
    * this long after opening, or since it left the last one, is closed. @default 10_000
    */
   handshakeTimeout?: number;
+  /**
+   * How often the server pings each Socket.IO connection (engine.io `pingInterval`). With
+   * `pingTimeout`, it bounds how long a connection whose browser vanished without closing it (a
+   * network gone, a laptop put to sleep; with polling on, a tab closed mid-upgrade) still counts
+   * as connected: at most `pingInterval + pingTimeout`. Browsers answer a ping as it arrives (no timer is
+   * involved, so hidden tabs answer too); a shorter interval costs one small frame per
+   * connection per interval. Applies to the Socket.IO server that `attach()` creates, not to
+   * one you pass in. @default 10_000
+   */
+  pingInterval?: number;
+  /**
+   * How long the server waits for the answer to a ping before it closes the connection
+   * (engine.io `pingTimeout`); the SDK then reconnects. Raise it for links that can stall for
+   * longer (a slow mobile network). @default 5000
+   */
+  pingTimeout?: number;
   /** How often `<dataDir>/keys.json` is checked for a rotation; 0 turns the check off. @default 2000 */
   keyReloadInterval?: number;
   /** Ended sessions are remembered this long after their token expired. @default 24 hours */
@@ -166,6 +182,8 @@ export interface ResolvedOptions {
   trustProxy: boolean;
   rateLimit: ResolvedRateLimits;
   handshakeTimeout: number;
+  pingInterval: number;
+  pingTimeout: number;
   keyReloadInterval: number;
   tombstoneRetention: number;
   auditRetention: number;
@@ -208,6 +226,8 @@ export const DEFAULTS = {
   cookie: { name: "solo_session", secure: "auto", sameSite: "lax" },
   trustProxy: false,
   handshakeTimeout: 10_000,
+  pingInterval: 10_000,
+  pingTimeout: 5000,
   keyReloadInterval: 2000,
   tombstoneRetention: STORE_DEFAULTS.tombstoneRetention,
   auditRetention: STORE_DEFAULTS.auditRetention,
@@ -260,6 +280,8 @@ export function resolveOptions(options: SoloServerOptions): ResolvedOptions {
     trustProxy: options.trustProxy ?? DEFAULTS.trustProxy,
     rateLimit: resolveRateLimits(options.rateLimit),
     handshakeTimeout: duration("handshakeTimeout", options.handshakeTimeout, DEFAULTS.handshakeTimeout, 1),
+    pingInterval: duration("pingInterval", options.pingInterval, DEFAULTS.pingInterval, 1),
+    pingTimeout: duration("pingTimeout", options.pingTimeout, DEFAULTS.pingTimeout, 1),
     keyReloadInterval: duration("keyReloadInterval", options.keyReloadInterval, DEFAULTS.keyReloadInterval),
     tombstoneRetention: duration("tombstoneRetention", options.tombstoneRetention, DEFAULTS.tombstoneRetention),
     auditRetention: duration("auditRetention", options.auditRetention, DEFAULTS.auditRetention),

@@ -31,6 +31,10 @@ export interface IoServerDeps {
   transports: readonly Transport[];
   /** A connection in no namespace this long (after opening, or after leaving the last one) is closed (ms). */
   handshakeTimeout: number;
+  /** The Engine.IO heartbeat: a ping this often (ms)... */
+  pingInterval: number;
+  /** ...and a connection whose answer does not come within this long (ms) is closed. */
+  pingTimeout: number;
 }
 
 /**
@@ -53,7 +57,10 @@ export interface IoServerDeps {
  *
  * @example
  * ```ts
- * const io = createIoServer(httpServer, { handshake, origins, limiter, connections, transports: ["websocket"], handshakeTimeout: 10_000 });
+ * const io = createIoServer(httpServer, {
+ *   handshake, origins, limiter, connections,
+ *   transports: ["websocket"], handshakeTimeout: 10_000, pingInterval: 10_000, pingTimeout: 5000,
+ * });
  * ```
  */
 export function createIoServer(target: HttpServer | HttpsServer, deps: IoServerDeps): SoloIo {
@@ -62,6 +69,8 @@ export function createIoServer(target: HttpServer | HttpsServer, deps: IoServerD
     serveClient: false,
     maxHttpBufferSize: MAX_CLIENT_MESSAGE,
     connectTimeout: deps.handshakeTimeout,
+    pingInterval: deps.pingInterval,
+    pingTimeout: deps.pingTimeout,
     transports: [...deps.transports],
     // Runs for the engine handshake only (a request without `sid`), after the guard below.
     allowRequest: (req, callback) => {

@@ -4,8 +4,8 @@ import { ENDED_CODE, type ErrorCode, type RevocationNotice, type RevocationReaso
 import { SoloError } from "../errors/solo-error.js";
 import type { DeliveryStatus, DeviceInfo, SessionRecord, SessionStore } from "../store/types.js";
 import type { SessionClaims, TokenService } from "../tokens/tokens.js";
-import { BoundedMap } from "../util/bounded-map.js";
 import type { AuditTrail } from "./audit.js";
+import { CheckCache } from "./check-cache.js";
 import type { PolicyOption } from "./policy.js";
 import { decide, type PolicySpec } from "./policy.js";
 import type { AuthenticatedUser } from "./user.js";
@@ -58,9 +58,6 @@ export interface SessionServiceOptions {
   clock: () => number;
 }
 
-/** Live sessions remembered by the check cache, at most. */
-const SESSION_CACHE_MAX = 10_000;
-
 /** Largest batch of stale sessions handled per sweep step. */
 const SWEEP_BATCH = 500;
 
@@ -75,13 +72,8 @@ export class SessionService extends EventEmitter<SessionEvents> {
   readonly #audit: AuditTrail;
   readonly #options: SessionServiceOptions;
   #notifier: Notifier | null = null;
-  /** Live sessions recently read from the store, with the time (the clock's) they may be used until. */
-  readonly #live = new BoundedMap<string, { session: SessionRecord; until: number }>(SESSION_CACHE_MAX);
-  /**
-   * Store reads in flight for the cache, by session: an end heard while one is in flight voids
-   * it (the read may predate the end, and its answer may arrive after the notice).
-   */
-  readonly #reads = new Map<string, object>();
+  /** Live sessions recently read from the store (see `sessionCacheTtl`). */
+  readonly #cache: CheckCache;
 
   constructor(store: SessionStore, tokens: TokenService, audit: AuditTrail, options: SessionServiceOptions) {
     super();
@@ -89,6 +81,7 @@ export class SessionService extends EventEmitter<SessionEvents> {
     this.tokens = tokens;
     this.#audit = audit;
     this.#options = options;
+    this.#cache = new CheckCache(store, options.sessionCacheTtl, options.clock);
   }
 
   /** Connects the realtime side; until then, ended sessions learn it on their next request. */
@@ -154,7 +147,7 @@ export class SessionService extends EventEmitter<SessionEvents> {
       // An expired token is still looked up, so that the answer says why its session ended
       // (session_expired, session_replaced...) for as long as the store remembers it.
       const { claims, expired } = await this.tokens.verifyAllowingExpiry(token);
-      const { session, cached } = await this.#lookup(claims.sid);
+      const { session, cached } = await this.#cache.lookup(claims.sid);
       if (!session || session.userId !== claims.sub) throw new SoloError(expired ? "token_expired" : "invalid_token");
       if (session.ended) {
         this.delivered(session.id, "delivered");
@@ -185,13 +178,12 @@ export class SessionService extends EventEmitter<SessionEvents> {
    * anything needs work or a decision: then call {@link check}.
    */
   checkCached(token: string | null): Checked | null {
-    if (token === null || this.#options.sessionCacheTtl <= 0) return null;
+    if (token === null || !this.#cache.enabled) return null;
     const claims = this.tokens.cached(token);
     if (!claims) return null;
-    const hit = this.#live.get(claims.sid);
-    const now = this.#options.clock();
-    if (!hit || hit.until <= now || hit.session.userId !== claims.sub || this.#lapse(hit.session, now)) return null;
-    return { claims, session: hit.session };
+    const session = this.#cache.peek(claims.sid);
+    if (!session || session.userId !== claims.sub || this.#lapse(session, this.#options.clock())) return null;
+    return { claims, session };
   }
 
   /**
@@ -199,35 +191,7 @@ export class SessionService extends EventEmitter<SessionEvents> {
    * Sessions ended through this service are forgotten as they end.
    */
   forget(sessionId: string): void {
-    this.#live.delete(sessionId);
-    this.#reads.delete(sessionId);
-  }
-
-  /**
-   * The session for a check: from the store, or, within `sessionCacheTtl` of reading it live,
-   * from memory. Every end this node makes or hears of removes it at once, so the cache only
-   * matters for an end it was not told of (another process on the same SQLite file without
-   * the Redis adapter, or an end the Redis ends stream no longer held for this node): that is
-   * refused at most `sessionCacheTtl` later. Socket handshakes re-read the store after joining
-   * their room regardless.
-   */
-  async #lookup(sessionId: string): Promise<{ session: SessionRecord | null; cached: boolean }> {
-    const ttl = this.#options.sessionCacheTtl;
-    if (ttl <= 0) return { session: await this.store.get(sessionId), cached: false };
-    const hit = this.#live.get(sessionId);
-    if (hit && hit.until > this.#options.clock()) return { session: hit.session, cached: true };
-    const read = {};
-    this.#reads.set(sessionId, read);
-    let voided = true;
-    const session = await this.store.get(sessionId).finally(() => {
-      voided = this.#reads.get(sessionId) !== read;
-      if (!voided) this.#reads.delete(sessionId);
-    });
-    // An end heard of during the read may postdate it: answer with the read, remember nothing.
-    if (session && !session.ended && !voided) {
-      this.#live.set(sessionId, { session, until: this.#options.clock() + ttl });
-    }
-    return { session, cached: false };
+    this.#cache.forget(sessionId);
   }
 
   /**

@@ -13,9 +13,9 @@
  * @module
  */
 
-export { runStoreContract, type StoreContractOptions } from "../store/contract/index.js";
 export { auditCursor } from "../store/shared/paging.js";
 export { applyDecision } from "../store/shared/sessions.js";
 /** The store interface and the records it holds. */
 export type * from "../store/types.js";
 export { REPLACED_TOMBSTONES_PER_USER } from "../store/types.js";
+export { runStoreContract, type StoreContractOptions } from "./contract/index.js";

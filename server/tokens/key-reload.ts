@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { reloadKeyRing, watchKeyFile } from "./keys.js";
+import { reloadKeyRing, watchKeyFile } from "./key-file.js";
 import type { TokenService } from "./tokens.js";
 
 /** Keeps a running server's keys in step with `<dataDir>/keys.json` (key rotation without restart). */

@@ -1,7 +1,7 @@
 import { decodeJwt, errors, type JWTHeaderParameters, jwtVerify, SignJWT } from "jose";
 import { SoloError } from "../errors/solo-error.js";
 import { BoundedMap } from "../util/bounded-map.js";
-import { ALLOWED_ALGORITHMS, type KeyRing, type RingKey, signingKey } from "./keys.js";
+import { ALLOWED_ALGORITHMS, type KeyRing, type RingKey, signingKey } from "./key-ring.js";
 
 /** The `typ` header of a session token (RFC 8725 §3.11: explicit typing). */
 export const TOKEN_TYPE = "session+jwt";

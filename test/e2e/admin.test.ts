@@ -1,11 +1,11 @@
 import type { BrowserContext, BrowserContextOptions, Locator, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { DELIVERY_RANK } from "../../protocol/index.js";
 import { UA } from "../support/client.js";
-import { type Demo, shot as fullShot, startDemo } from "./demo.js";
+import { type Demo, shot as fullShot, sessionIdOf, startDemo } from "./demo.js";
 
 const IPHONE =
   "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
-const DELIVERY_RANK = { pending: 0, delivered: 1, acknowledged: 2 } as const;
 
 let demo: Demo;
 
@@ -32,9 +32,7 @@ async function signIn(page: Page, username: string, password = "demo"): Promise<
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("heading", { name: `Signed in as ${username}` }).waitFor();
   await page.locator('#connection[data-status="connected"]').waitFor();
-  const id = await page.locator("#fact-id").getAttribute("title");
-  if (!id) throw new Error("no session id on the page");
-  return id;
+  return sessionIdOf(page);
 }
 
 const shot = (page: Page, name: string): Promise<Buffer> => fullShot(page, name);
@@ -95,8 +93,8 @@ describe("the admin view", () => {
     const probe = c.page.waitForResponse((res) => new URL(res.url()).pathname === "/auth/admin/sessions");
     await signIn(c.page, "carol");
     expect((await probe).status()).toBe(403);
-    // Give a wrongly loaded view the time to appear.
-    await c.page.waitForTimeout(300);
+    // The page has read that answer (it marks the slot); a wrongly loaded view would start now.
+    await c.page.locator('#admin-slot[data-access="denied"]').waitFor({ state: "attached" });
     expect(await c.page.locator("section.admin").count()).toBe(0);
     expect(await c.page.locator("#admin-slot").isHidden()).toBe(true);
     expect(assets.filter((path) => /admin/i.test(path))).toEqual([]);
@@ -224,11 +222,12 @@ describe("the admin view", () => {
     const admin = adminView(a.page);
     await admin.feed.and(a.page.locator('[data-status="connected"]')).waitFor();
     await a.context.setOffline(true);
+    // The view closed its feed (the server may keep the dead connection until its ping times out,
+    // but nothing that arrives on it reaches the page): what happens now, A learns only by catching up.
     await admin.feed.and(a.page.locator('[data-status="offline"]')).waitFor();
 
     const b = await open({ userAgent: UA.firefoxWindows });
     const bSession = await signIn(b.page, "carol");
-    await a.page.waitForTimeout(500);
     expect(await admin.session(bSession).count()).toBe(0);
 
     await a.context.setOffline(false);

@@ -5,6 +5,7 @@ import type { BrowserContext, BrowserContextOptions, Page } from "playwright-cor
 import { type Standalone, startStandalone } from "../../standalone/standalone.js";
 import { launchBrowser, type TestBrowser } from "../support/browser.js";
 import { tempDir } from "../support/server.js";
+import { type SessionSockets, watchSockets } from "./sockets.js";
 
 const ROOT = join(import.meta.dirname, "../..");
 export const DEMO_DIR = join(ROOT, "dist/demo");
@@ -24,12 +25,14 @@ function newest(dir: string): number {
 export interface Demo {
   server: Standalone;
   browser: TestBrowser;
+  /** The server's sockets, per session (tests count their own sessions' sockets only). */
+  sockets: SessionSockets;
   /** Page errors and CSP refusals seen so far (a test's afterEach expects none). */
   problems: string[];
   /** A new browser (context) with one page on `path` (default: the demo page). */
   open(options?: BrowserContextOptions, path?: string): Promise<{ context: BrowserContext; page: Page }>;
-  /** Another tab in the same browser, on `path`. */
-  tab(context: BrowserContext, path?: string): Promise<Page>;
+  /** Another tab in the same browser, on `path`; `init` runs in the page before its own scripts. */
+  tab(context: BrowserContext, path?: string, init?: () => void): Promise<Page>;
   /** Closes the contexts opened since the last call. */
   closeContexts(): Promise<void>;
   close(): Promise<void>;
@@ -61,15 +64,18 @@ export async function startDemo(env: NodeJS.ProcessEnv = {}): Promise<Demo> {
       if (/Content Security Policy|Refused to/i.test(message.text())) problems.push(`csp: ${message.text()}`);
     });
   };
-  const tab = async (context: BrowserContext, path = "/") => {
+  const tab = async (context: BrowserContext, path = "/", init?: () => void) => {
     const page = await context.newPage();
     watch(page);
+    if (init) await page.addInitScript(init);
     await page.goto(server.url + path);
     return page;
   };
+  const sockets = watchSockets(server.io);
   return {
     server,
     browser,
+    sockets,
     problems,
     async open(options = {}, path = "/") {
       const context = await browser.context({ viewport: { width: 1280, height: 860 }, ...options });
@@ -81,6 +87,7 @@ export async function startDemo(env: NodeJS.ProcessEnv = {}): Promise<Demo> {
       for (const context of contexts.splice(0)) await context.close();
     },
     async close() {
+      sockets.close();
       await browser.close();
       await server.close();
       rmSync(dataDir, { recursive: true, force: true });
@@ -99,6 +106,13 @@ export async function fillSignIn(page: Page, username: string, password = "demo"
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+/** The id of the session the demo page shows (its full id is the title of `#fact-id`). */
+export async function sessionIdOf(page: Page): Promise<string> {
+  const id = await page.locator("#fact-id").getAttribute("title");
+  if (!id) throw new Error("no session id on the page");
+  return id;
 }
 
 /** Waits until the page's session channel is live (held here or by another tab). */

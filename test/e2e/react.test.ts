@@ -1,24 +1,15 @@
-import type { IncomingMessage } from "node:http";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { SessionResponse } from "../../protocol/index.js";
 import { UA } from "../support/client.js";
 import { type Demo, live, shot, signIn, startDemo } from "./demo.js";
 
 let demo: Demo;
-let upgrades = 0;
-const onUpgrade = (req: IncomingMessage) => {
-  if (req.url?.startsWith("/socket.io/")) upgrades++;
-};
 
 beforeAll(async () => {
   demo = await startDemo();
-  demo.server.http.on("upgrade", onUpgrade);
 });
 afterAll(async () => {
-  demo?.server.http.off("upgrade", onUpgrade);
   await demo?.close();
-});
-beforeEach(() => {
-  upgrades = 0;
 });
 afterEach(async () => {
   await demo.closeContexts();
@@ -34,9 +25,12 @@ describe("the React example page (SoloProvider + useSoloSession, in StrictMode)"
     await a.page.getByLabel("Draft note").fill("drafted in React");
     await a.page.getByRole("button", { name: "Load notes" }).click();
     await a.page.locator('#notes-status[data-status="200"]').waitFor();
-    // StrictMode runs the provider's effect twice: still one client, one socket.
-    await a.page.waitForTimeout(1000);
-    expect(upgrades).toBe(1);
+    // StrictMode runs the provider's effect twice: still one client, one socket of the session.
+    const session = await a.page.evaluate(
+      async () => ((await (await fetch("/auth/session")).json()) as SessionResponse).session.id,
+    );
+    expect(demo.sockets.count(session)).toBe(1);
+    expect(demo.sockets.connections(session)).toHaveLength(1);
     await shot(a.page, "react-1-signed-in");
 
     // A reload keeps the session (the client made in the effect restores it from the cookie).

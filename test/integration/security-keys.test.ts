@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ErrorBody } from "../../protocol/index.js";
-import type { PrivateJwks } from "../../server/tokens/keys.js";
+import type { PrivateJwks } from "../../server/tokens/key-ring.js";
 import { type ClientSocket, call, connect, handshakeError, login } from "../support/client.js";
 import { startTestServer, type TestServer, tempDir } from "../support/server.js";
 

@@ -4,10 +4,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SoloError } from "../../server/errors/solo-error.js";
 import { resolveOptions } from "../../server/options/options.js";
 import { decide, type PolicySpec } from "../../server/sessions/policy.js";
-import { record } from "../../server/store/contract/fixtures.js";
 import { type EndEntry, parseEndEntry } from "../../server/store/redis/codec.js";
 import { RedisStore } from "../../server/store/redis/store.js";
 import type { Decide, SessionStore } from "../../server/store/types.js";
+import { record } from "../../server/testing/contract/fixtures.js";
 import { freePort, startRedis, type TestRedis, uniquePrefix } from "../support/redis.js";
 
 let redis: TestRedis;

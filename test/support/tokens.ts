@@ -6,7 +6,7 @@
 import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { PrivateJwk } from "../../server/tokens/keys.js";
+import type { PrivateJwk } from "../../server/tokens/key-ring.js";
 
 export type Json = Record<string, unknown>;
 

@@ -2,17 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  generatePrivateJwk,
-  KEYS_FILE,
-  loadKeyRing,
-  type PrivateJwk,
-  type PrivateJwks,
-  reloadKeyRing,
-  rotateKeyFile,
-  signingKey,
-  watchKeyFile,
-} from "../../server/tokens/keys.js";
+import { KEYS_FILE, loadKeyRing, reloadKeyRing, rotateKeyFile, watchKeyFile } from "../../server/tokens/key-file.js";
+import { generatePrivateJwk, type PrivateJwk, type PrivateJwks, signingKey } from "../../server/tokens/key-ring.js";
 
 const HOUR = 3600_000;
 const dirs: string[] = [];

@@ -1,9 +1,10 @@
 // @vitest-environment happy-dom
 import { act, createElement, StrictMode } from "react";
 import { createRoot, type Root } from "react-dom/client";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createSoloClient, type SoloClient } from "../../client-sdk/index.js";
 import { SoloProvider, type SoloSession, useSoloSession } from "../../client-sdk/react.js";
+import type { TabMessage } from "../../client-sdk/tabs.js";
 import { error, fakeFetch, fakeTransport, json, sessionView } from "./sdk-fakes.js";
 
 beforeAll(() => {
@@ -104,6 +105,39 @@ describe("SoloProvider and useSoloSession()", () => {
     });
     expect(view.last().state.status).toBe("anonymous");
     expect(view.last().connection).toBe("idle");
+  });
+
+  it("re-renders when this tab stops leading, though its state and connection stay the same", async () => {
+    const s1 = sessionView("s1");
+    const transport = fakeTransport();
+    // With the tabs' election on (no Web Locks in happy-dom: heartbeats over BroadcastChannel).
+    const client = createSoloClient({
+      fetch: fakeFetch({ "GET /auth/session": () => json(200, { session: s1 }) }).fetch,
+      transport: transport.transport,
+      warning: false,
+    });
+    const rival = new BroadcastChannel(`solo-session ${new URL("/auth", location.href).href}`);
+    try {
+      const view = await render(client);
+      await act(async () => {
+        await vi.waitFor(() => expect(client.leader).toBe(true), { timeout: 3000 });
+        transport.last().handlers.connected();
+      });
+      expect([view.last().leader, view.last().connection]).toEqual([true, "connected"]);
+      // Another tab leads too, with a higher id (ids are below 1): this one steps down.
+      await act(async () => {
+        rival.postMessage({ t: "hb", id: 2, lead: true } satisfies TabMessage);
+        await vi.waitFor(() => expect(client.leader).toBe(false));
+      });
+      expect([view.last().leader, view.last().connection, view.last().state.status]).toEqual([
+        false,
+        "connected",
+        "active",
+      ]);
+    } finally {
+      rival.close();
+      client.destroy();
+    }
   });
 
   it("a client passed as is belongs to the caller: used at once, not destroyed on unmount", async () => {

@@ -23,6 +23,8 @@ interface Tab {
   warnings: Revocation[];
   revoked: Revocation[];
   connected: number;
+  /** The `leader` events, in order. */
+  leading: boolean[];
 }
 
 const tabs: Tab[] = [];
@@ -58,6 +60,7 @@ function openTab(session: SessionView | null, routes: Parameters<typeof fakeFetc
     warnings: [],
     revoked: [],
     connected: 0,
+    leading: [],
   };
   tab.client = createSoloClient({
     fetch: server.fetch,
@@ -66,6 +69,7 @@ function openTab(session: SessionView | null, routes: Parameters<typeof fakeFetc
   });
   tab.client.on("revoked", (r) => tab.revoked.push(r));
   tab.client.on("connected", () => tab.connected++);
+  tab.client.on("leader", (leading) => tab.leading.push(leading));
   tabs.push(tab);
   return tab;
 }
@@ -129,6 +133,25 @@ describe("tabs with Web Locks", () => {
     next.channel.handlers.connected();
     const other = opened.find((t) => t !== leader && t !== next.leader);
     await vi.waitFor(() => expect(other?.client.connection).toBe("connected"));
+  });
+
+  it("emits leader: true in the tab elected, then in the next one when it goes; false on sign-out", async () => {
+    const s1 = sessionView("s1");
+    const logout = { "POST /auth/logout": () => new Response(null, { status: 204 }) };
+    const opened = [openTab(s1, logout), openTab(s1, logout), openTab(s1, logout)];
+    await Promise.all(opened.map((t) => t.client.ready));
+    await vi.waitFor(() => expect(openChannels()).toHaveLength(1));
+    const { leader } = leaderOf(opened);
+    expect(opened.map((t) => t.leading)).toEqual(opened.map((t) => (t === leader ? [true] : [])));
+    leader.client.destroy(); // the tab closes: a destroyed client tells nothing more
+    await vi.waitFor(() => expect(openChannels()).toHaveLength(1));
+    const next = leaderOf(opened.filter((t) => t !== leader)).leader;
+    expect(leader.leading).toEqual([true]);
+    expect(next.leading).toEqual([true]);
+    await opened.find((t) => t !== leader && t !== next)?.client.logout();
+    await vi.waitFor(() => expect(next.leading).toEqual([true, false]));
+    expect(next.client.leader).toBe(false);
+    expect(opened.filter((t) => t !== leader && t !== next).map((t) => t.leading)).toEqual([[]]);
   });
 
   it("a follower's activity is reported by the leader's channel", async () => {
@@ -343,6 +366,22 @@ describe("tabs with Web Locks", () => {
   });
 });
 
+/** The tabs' BroadcastChannel, as another tab of this page would open it. */
+const tabsChannel = () => new BroadcastChannel(`solo-session ${new URL("/auth", location.href).href}`);
+
+/** Resolves after `n` heartbeats of a leader were sent over the tabs' channel. */
+function leaderHeartbeats(n: number): Promise<void> {
+  const bus = tabsChannel();
+  let heard = 0;
+  return new Promise<void>((resolve) => {
+    bus.onmessage = (event: MessageEvent<TabMessage>) => {
+      if (event.data.t !== "hb" || !event.data.lead || ++heard < n) return;
+      bus.close();
+      resolve();
+    };
+  });
+}
+
 describe("tabs without Web Locks (heartbeats over BroadcastChannel)", () => {
   it("elect one leader, and another within a second of the leader leaving", async () => {
     const opened = await threeTabs();
@@ -354,9 +393,62 @@ describe("tabs without Web Locks (heartbeats over BroadcastChannel)", () => {
     leader.client.destroy(); // as on pagehide: the leader says goodbye
     await vi.waitFor(() => expect(openChannels()).toHaveLength(1), { timeout: 1000, interval: 10 });
     expect(Date.now() - gone).toBeLessThan(1000);
-    // And it stays one.
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    // And it stays one, over the new leader's next three heartbeats.
+    await leaderHeartbeats(3);
     expect(openChannels()).toHaveLength(1);
+  });
+});
+
+describe("a leader that meets a rival leader (no Web Locks)", () => {
+  it("steps down: emits leader: false, closes its channel, and shows the new leader's connection", async () => {
+    // The leader's own check of its session, after the server dropped its socket, answers only when told.
+    let hold = false;
+    let answer: () => void = () => {};
+    const s1 = sessionView("s1");
+    const route = () =>
+      hold
+        ? new Promise<Response>((resolve) => (answer = () => resolve(json(200, { session: s1 }))))
+        : json(200, { session: s1 });
+    const opened = [
+      openTab(s1, { "GET /auth/session": route }),
+      openTab(s1, { "GET /auth/session": route }),
+      openTab(s1, { "GET /auth/session": route }),
+    ];
+    await Promise.all(opened.map((t) => t.client.ready));
+    await vi.waitFor(() => expect(openChannels()).toHaveLength(1), { timeout: 3000 });
+    const { leader, channel, followers } = leaderOf(opened);
+    channel.handlers.connected();
+    await vi.waitFor(() => expect(opened.every((t) => t.client.connection === "connected")).toBe(true));
+
+    // Another tab leads too (this one was frozen meanwhile): the server dropped this tab's socket
+    // for the other's, and the other's heartbeat arrives while this tab asks the server.
+    const rival = tabsChannel();
+    const asked: TabMessage[] = [];
+    rival.onmessage = (event: MessageEvent<TabMessage>) => {
+      asked.push(event.data);
+      if (event.data.t === "hi") rival.postMessage({ t: "conn", s: "connected" } satisfies TabMessage);
+    };
+    try {
+      hold = true;
+      channel.handlers.disconnected("server");
+      rival.postMessage({ t: "hb", id: 2, lead: true } satisfies TabMessage); // ids are below 1: the rival's is higher
+      await vi.waitFor(() => expect(leader.leading).toEqual([true, false]));
+      expect(leader.client.leader).toBe(false);
+      expect(channel.closed).toBe(true);
+      answer(); // the server says the session is live: the tab that no longer leads does not reconnect
+      await vi.waitFor(() => expect(asked.some((m) => m.t === "hi")).toBe(true));
+      await vi.waitFor(() => expect(leader.client.connection).toBe("connected"));
+      await settle(10);
+      expect(leader.client.connection).toBe("connected");
+      expect(channel.calls).not.toContain("reconnect");
+      expect(openChannels()).toHaveLength(0); // the rival (another tab) holds the one channel
+      expect(followers.map((t) => [t.client.leader, t.leading])).toEqual([
+        [false, []],
+        [false, []],
+      ]);
+    } finally {
+      rival.close();
+    }
   });
 });
 

@@ -53,7 +53,7 @@ describe("public types", () => {
   });
 
   it("event payloads", () => {
-    expectTypeOf<SoloClientEventName>().toEqualTypeOf<"revoked" | "state" | "connected" | "disconnected">();
+    expectTypeOf<SoloClientEventName>().toEqualTypeOf<"revoked" | "state" | "connected" | "disconnected" | "leader">();
     expectTypeOf<SoloClientEvents["revoked"]>().toEqualTypeOf<Revocation>();
     expectTypeOf<SoloClientEvents["state"]>().toEqualTypeOf<SoloState>();
     expectTypeOf<SoloClientEvents["connected"]>().toEqualTypeOf<ConnectedEvent>();
@@ -61,6 +61,7 @@ describe("public types", () => {
     expectTypeOf<SoloClientEvents["disconnected"]>().toEqualTypeOf<DisconnectedEvent>();
     expectTypeOf<DisconnectedEvent>().toEqualTypeOf<{ cause: DisconnectCause; reconnecting: boolean }>();
     expectTypeOf<DisconnectCause>().toEqualTypeOf<"network" | "offline" | "standby" | "closed">();
+    expectTypeOf<SoloClientEvents["leader"]>().toEqualTypeOf<boolean>();
 
     const solo = {} as SoloClient;
     expectTypeOf(solo.on<"revoked">)

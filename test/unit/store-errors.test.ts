@@ -3,10 +3,10 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { SoloError } from "../../server/errors/solo-error.js";
-import { record } from "../../server/store/contract/fixtures.js";
 import { toStoreError } from "../../server/store/shared/errors.js";
 import { SqliteStore } from "../../server/store/sqlite/store.js";
 import type { Decide } from "../../server/store/types.js";
+import { record } from "../../server/testing/contract/fixtures.js";
 import { tempDir } from "../support/server.js";
 
 const admit: Decide = () => ({ kind: "admit", evict: [] });

@@ -1,7 +1,8 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { ErrorCode } from "../../protocol/index.js";
 import { SoloError } from "../../server/errors/solo-error.js";
-import { generatePrivateJwk, type KeyRing, loadKeyRing, type PrivateJwk } from "../../server/tokens/keys.js";
+import { loadKeyRing } from "../../server/tokens/key-file.js";
+import { generatePrivateJwk, type KeyRing, type PrivateJwk } from "../../server/tokens/key-ring.js";
 import { isCompactJws, MAX_TOKEN_LENGTH, TokenService } from "../../server/tokens/tokens.js";
 import {
   b64,

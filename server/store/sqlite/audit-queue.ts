@@ -7,12 +7,13 @@
  * @module
  */
 
-import type Database from "better-sqlite3";
 import { toStoreError } from "../shared/errors.js";
-import type { Statements } from "./statements.js";
 
 /** An audit write waiting for the next batch: an append returns its id, an update nothing. */
 export type AuditWrite = () => string | undefined;
+
+/** Wraps a function so that each call runs in one `BEGIN IMMEDIATE` transaction. */
+export type Immediate = <A extends unknown[], R>(fn: (...args: A) => R) => (...args: A) => R;
 
 interface Queued {
   run: AuditWrite;
@@ -26,14 +27,18 @@ export class AuditQueue {
   #queued: Queued[] = [];
   #timer: NodeJS.Immediate | null = null;
 
-  /** `maxLength`: the newest events kept; older ones are deleted in each batch that appends. */
-  constructor(db: Database.Database, stmt: Statements, maxLength: number) {
-    this.#commit = db.transaction((writes: readonly Queued[]) => {
+  /**
+   * `immediate` runs a function in one `BEGIN IMMEDIATE` transaction (`(fn) =>
+   * db.transaction(fn).immediate`); `deleteUpTo` deletes the events with an id at or below
+   * the one given, so that each batch that appends keeps the newest `maxLength` events.
+   */
+  constructor(immediate: Immediate, deleteUpTo: (id: number) => void, maxLength: number) {
+    this.#commit = immediate((writes: readonly Queued[]) => {
       const results = writes.map((w) => w.run());
       const newest = results.findLast((id) => id !== undefined);
-      if (newest !== undefined) stmt.capAudit.run(Number(newest) - maxLength);
+      if (newest !== undefined) deleteUpTo(Number(newest) - maxLength);
       return results;
-    }).immediate;
+    });
   }
 
   /** Queues a write for the next batch; resolves when it is committed. */

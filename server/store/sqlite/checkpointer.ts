@@ -8,7 +8,6 @@
 
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
-import type Database from "better-sqlite3";
 
 const WORKER = `
 const { workerData, parentPort } = require("node:worker_threads");
@@ -38,7 +37,11 @@ export interface Checkpointer {
  * Starts checkpointing `filename` every `interval` ms on a worker thread, and moves the
  * store's own connection's automatic checkpoint to the backstop size.
  */
-export function startCheckpointer(db: Database.Database, filename: string, interval: number): Checkpointer {
+export function startCheckpointer(
+  db: { pragma(source: string): unknown },
+  filename: string,
+  interval: number,
+): Checkpointer {
   db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
   const driver = createRequire(import.meta.url).resolve("better-sqlite3");
   const worker = new Worker(WORKER, { eval: true, workerData: { driver, filename, interval } });

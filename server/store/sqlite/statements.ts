@@ -6,14 +6,24 @@
  * @module
  */
 
-import type Database from "better-sqlite3";
 import { DELIVERY_RANK, DELIVERY_STATUSES, ENDING_KINDS } from "../../../protocol/index.js";
 import { AUDIT_FILTERS } from "../shared/audit.js";
 import type { LivePosition } from "../shared/paging.js";
 import type { AuditQuery } from "../types.js";
 import { AUDIT_COLUMN, type AuditRow, type SessionRow, type toRow } from "./schema.js";
 
-type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
+/**
+ * The part of a prepared statement the store uses. better-sqlite3's statements have it; it is
+ * written out here so that the published declarations name no driver types.
+ */
+export interface Statement<P extends unknown[], R = unknown> {
+  run(...params: P): { changes: number; lastInsertRowid: number | bigint };
+  get(...params: P): R | undefined;
+  all(...params: P): R[];
+}
+
+/** Prepares a statement: `(sql) => db.prepare(sql)`. */
+export type Prepare = (sql: string) => Statement<unknown[]>;
 
 /** The store's prepared statements. */
 export interface Statements {
@@ -37,7 +47,9 @@ export interface Statements {
 }
 
 /** Prepares every fixed statement of the store once. */
-export function prepareStatements(db: Database.Database): Statements {
+export function prepareStatements(prepare: Prepare): Statements {
+  // Typed per statement, as the driver's own generic `prepare<P, R>` would (an assertion about the SQL).
+  const db = { prepare: <P extends unknown[], R = unknown>(sql: string) => prepare(sql) as Statement<P, R> };
   return {
     get: db.prepare<[string], SessionRow>("SELECT * FROM sessions WHERE id = ?"),
     live: db.prepare<[string], SessionRow>(

@@ -85,8 +85,12 @@ export class SqliteStore implements SessionStore {
       this.#checkpointer = startCheckpointer(db, options.filename, interval);
     }
 
-    this.#stmt = prepareStatements(db);
-    this.#audit = new AuditQueue(db, this.#stmt, options.auditMaxLength ?? STORE_DEFAULTS.auditMaxLength);
+    this.#stmt = prepareStatements((sql) => db.prepare(sql));
+    this.#audit = new AuditQueue(
+      (fn) => db.transaction(fn).immediate,
+      (id) => this.#stmt.capAudit.run(id),
+      options.auditMaxLength ?? STORE_DEFAULTS.auditMaxLength,
+    );
 
     this.#claimTx = db.transaction((session: SessionRecord, decide: Decide): ClaimResult => {
       const live = this.#stmt.live.all(session.userId).map(fromRow);

@@ -7,8 +7,8 @@
 
 import { describe, expect, it } from "vitest";
 import { SoloError } from "../../errors/solo-error.js";
-import { auditCursor } from "../shared/paging.js";
-import type { AuditEvent } from "../types.js";
+import { auditCursor } from "../../store/shared/paging.js";
+import type { AuditEvent } from "../../store/types.js";
 import { audit, type Fresh, record, T0 } from "./fixtures.js";
 
 /** Registers the audit and life-cycle tests; `fresh` gives a new, empty store. */

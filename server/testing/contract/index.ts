@@ -7,7 +7,7 @@
  */
 
 import { afterEach, describe } from "vitest";
-import type { SessionStore } from "../types.js";
+import type { SessionStore } from "../../store/types.js";
 import { auditContract } from "./audit.js";
 import { claimContract } from "./claim.js";
 import { sessionsContract } from "./sessions.js";

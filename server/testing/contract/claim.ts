@@ -6,7 +6,7 @@
  */
 
 import { describe, expect, it, vi } from "vitest";
-import { REPLACED_TOMBSTONES_PER_USER, type SessionRecord } from "../types.js";
+import { REPLACED_TOMBSTONES_PER_USER, type SessionRecord } from "../../store/types.js";
 import { type Fresh, newestWins, policy, record, T0 } from "./fixtures.js";
 
 /** Registers the claim tests; `fresh` gives a new, empty store (closed after the test). */

@@ -7,7 +7,7 @@
 
 import { type AuditKind, isEndingKind } from "../../../protocol/index.js";
 import { decide, type PolicySpec } from "../../sessions/policy.js";
-import type { Decide, DeviceInfo, NewAuditEvent, SessionRecord, SessionStore } from "../types.js";
+import type { Decide, DeviceInfo, NewAuditEvent, SessionRecord, SessionStore } from "../../store/types.js";
 
 /** Gives a new, empty store for one test (closed after it). */
 export type Fresh = () => Promise<SessionStore>;

@@ -7,7 +7,7 @@
 
 import { describe, expect, it } from "vitest";
 import { SoloError } from "../../errors/solo-error.js";
-import type { SessionRecord } from "../types.js";
+import type { SessionRecord } from "../../store/types.js";
 import { audit, type Fresh, HOUR, newestWins, policy, record, T0 } from "./fixtures.js";
 
 /** Registers the tests of everything but claim and audit; `fresh` gives a new, empty store. */
