@@ -14,6 +14,7 @@ export type Fresh = () => Promise<SessionStore>;
 
 /** The time the tests happen at. */
 export const T0 = Date.parse("2026-03-02T10:00:00Z");
+/** One hour in milliseconds. */
 export const HOUR = 3_600_000;
 
 const device = (name: string): DeviceInfo => ({ name, browser: "Firefox 132", os: "Windows 10", ip: "10.0.0.1" });
@@ -50,6 +51,7 @@ export const policy =
   (live) =>
     decide(spec, live, { now, takeover, abandonGrace: 60_000 });
 
+/** The default policy, decided at {@link T0}. */
 export const newestWins = policy("newest-wins");
 
 /** An audit event of `kind`; an ending kind starts with delivery `pending`. */
