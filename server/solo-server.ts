@@ -27,7 +27,7 @@ import { LoginLimiter } from "./ratelimit/login.js";
 import { ConnectionLimiter, HandshakeLimiter } from "./ratelimit/sockets.js";
 import { AdminFeed } from "./realtime/admin-feed.js";
 import { Handshake } from "./realtime/handshake.js";
-import { openScaleOut } from "./realtime/redis-scale-out.js";
+import { openScaleOut } from "./realtime/redis/scale-out.js";
 import { Realtime } from "./realtime/session-channel.js";
 import type { SoloIo } from "./realtime/types.js";
 import { clientAddress } from "./request/client-address.js";

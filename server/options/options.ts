@@ -5,6 +5,7 @@ import type { Transport } from "../../protocol/index.js";
 import { type RateLimitOptions, type ResolvedRateLimits, resolveRateLimits } from "../ratelimit/limits.js";
 import { assertPolicySpec, type PolicyOption } from "../sessions/policy.js";
 import type { AuthenticatedUser, Credentials } from "../sessions/user.js";
+import { STORE_DEFAULTS } from "../store/defaults.js";
 import type { SessionStore } from "../store/types.js";
 import type { PrivateJwks } from "../tokens/key-ring.js";
 
@@ -195,11 +196,19 @@ export interface ResolvedOptions {
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
-/** The defaults, in one place. */
+/** The stores' own defaults (Redis command timeout, SQLite checkpoint interval, audit cap...). */
+export { STORE_DEFAULTS } from "../store/defaults.js";
+
+/** The defaults, in one place (the stores' own in {@link STORE_DEFAULTS}). */
 export const DEFAULTS = {
   store: "sqlite",
   dataDir: "./data",
-  redis: { url: "redis://127.0.0.1:6379", keyPrefix: "solo", adapter: true, reconcileInterval: 30_000 },
+  redis: {
+    url: STORE_DEFAULTS.redis.url,
+    keyPrefix: STORE_DEFAULTS.redis.keyPrefix,
+    adapter: true,
+    reconcileInterval: 30_000,
+  },
   policy: "newest-wins",
   abandonGrace: MINUTE,
   issuer: "solo-session",
@@ -220,8 +229,8 @@ export const DEFAULTS = {
   pingInterval: 10_000,
   pingTimeout: 5000,
   keyReloadInterval: 2000,
-  tombstoneRetention: 24 * HOUR,
-  auditRetention: 90 * 24 * HOUR,
+  tombstoneRetention: STORE_DEFAULTS.tombstoneRetention,
+  auditRetention: STORE_DEFAULTS.auditRetention,
 } as const satisfies Partial<ResolvedOptions>;
 
 /**
