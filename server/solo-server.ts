@@ -21,7 +21,8 @@ import { createRequireSession, type RequireSessionOptions } from "./http/require
 import { defaultLogger } from "./observability/logger.js";
 import { Metrics } from "./observability/metrics.js";
 import { logSessionEvents } from "./observability/session-log.js";
-import { resolveOptions, type SoloServerOptions } from "./options/options.js";
+import { resolveOptions } from "./options/resolve.js";
+import type { SoloServerOptions } from "./options/types.js";
 import { openLimiterBackend } from "./ratelimit/backend.js";
 import { LoginLimiter } from "./ratelimit/login.js";
 import { ConnectionLimiter, HandshakeLimiter } from "./ratelimit/sockets.js";

@@ -6,7 +6,7 @@
  */
 
 import { join } from "node:path";
-import type { ResolvedOptions } from "../options/options.js";
+import type { ResolvedOptions } from "../options/types.js";
 import { MemoryStore } from "./memory/store.js";
 import { RedisStore } from "./redis/store.js";
 import { SqliteStore } from "./sqlite/store.js";

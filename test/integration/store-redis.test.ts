@@ -2,7 +2,7 @@ import { Redis } from "ioredis";
 import { runStoreContract } from "solo-session/server/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SoloError } from "../../server/errors/solo-error.js";
-import { resolveOptions } from "../../server/options/options.js";
+import { resolveOptions } from "../../server/options/resolve.js";
 import { decide, type PolicySpec } from "../../server/sessions/policy.js";
 import { type EndEntry, parseEndEntry } from "../../server/store/redis/codec.js";
 import { RedisStore } from "../../server/store/redis/store.js";
