@@ -8,7 +8,7 @@
 
 import type { Server as HttpServer } from "node:http";
 import type { Server as HttpsServer } from "node:https";
-import type { RequestHandler, Router } from "express";
+import type { ErrorRequestHandler, Request, RequestHandler, Response, Router } from "express";
 import type { Registry } from "prom-client";
 import type { Server as IoServer } from "socket.io";
 import { createAdminRouter } from "./http/admin.js";
@@ -17,7 +17,13 @@ import { type CorsOptions, createCors } from "./http/cors.js";
 import { createHealthRouter } from "./http/health.js";
 import { createIntrospectRouter } from "./http/introspect.js";
 import { loginOutcomes, requestIds } from "./http/observe.js";
-import { createRequireSession, type RequireSessionOptions } from "./http/require-session.js";
+import { createErrorHandler, createRequireSession, type RequireSessionOptions } from "./http/require-session.js";
+import {
+  type EndSessionOptions,
+  SessionStarter,
+  type StartedSession,
+  type StartSessionInput,
+} from "./http/start-session.js";
 import { defaultLogger } from "./observability/logger.js";
 import { Metrics } from "./observability/metrics.js";
 import { logSessionEvents } from "./observability/session-log.js";
@@ -28,7 +34,7 @@ import { LoginLimiter } from "./ratelimit/login.js";
 import { ConnectionLimiter, HandshakeLimiter } from "./ratelimit/sockets.js";
 import { AdminFeed } from "./realtime/admin-feed.js";
 import { Handshake } from "./realtime/handshake.js";
-import { openScaleOut } from "./realtime/redis/scale-out.js";
+import { ScaleOut } from "./realtime/scale-out.js";
 import { Realtime } from "./realtime/session-channel.js";
 import type { SoloIo } from "./realtime/types.js";
 import { clientAddress } from "./request/client-address.js";
@@ -49,6 +55,13 @@ import { closeAll } from "./util/close-all.js";
 /** A composed solo-session server. */
 export interface SoloServer {
   /**
+   * Resolves once the server can serve: its signing keys loaded, its store connected (and
+   * migrated), its scale-out open. Requests and handshakes that arrive earlier wait for it.
+   * Rejects when the server cannot start (a store unreachable for 10 s, unreadable keys): then
+   * every request answers 503 `store_unavailable`; exit and let your supervisor restart you.
+   */
+  readonly ready: Promise<void>;
+  /**
    * The `/auth` routes: login, session, logout, jwks.json, introspect, and the admin API under
    * `/admin`. Mount with `app.use("/auth", solo.router)`.
    */
@@ -59,8 +72,26 @@ export interface SoloServer {
   metrics: RequestHandler;
   /** The registry of the `solo_*` series alone, to merge into an app's own registry. */
   registry: Registry;
-  /** Middleware for the existing API: 401 with the code for anything but a live session; sets `req.solo`. */
+  /**
+   * Middleware for the existing API: sets `req.solo` for a live session; anything else goes to
+   * `next(error)` as a `SoloError` (401 with the code, 403 `forbidden`) unless `optional` lets
+   * an anonymous request through or `onError` answers it.
+   */
   requireSession(options?: RequireSessionOptions): RequestHandler;
+  /** The error handler that answers `requireSession()`'s refusals with the documented body; other errors pass on. */
+  errorHandler(): ErrorRequestHandler;
+  /**
+   * Starts a session from the app's own login route, after its own checks (password and MFA,
+   * OAuth, a magic link): the same success limits, atomic claim, policy, kick and cookie as
+   * `POST /auth/login`. Throws a `SoloError` (`session_active` under a refusing policy,
+   * `rate_limited`, `store_unavailable`).
+   */
+  startSession(req: Request, res: Response, user: StartSessionInput): Promise<StartedSession>;
+  /**
+   * Ends the request's session (or with `scope: "all"` every session of its user) from the app's
+   * own logout route, and clears the cookie. Idempotent; resolves false when nothing was live.
+   */
+  endSession(req: Request, res: Response, options?: EndSessionOptions): Promise<boolean>;
   /**
    * CORS for the allowlisted origins (`allowedOrigins`), for the app's own API when its
    * frontend is on another origin: `app.use("/api", solo.cors(), solo.requireSession())`.
@@ -71,10 +102,10 @@ export interface SoloServer {
   reloadKeys(): Promise<string[]>;
   /** Starts the session channel on an http(s) server or an existing Socket.IO server. */
   attach(target: HttpServer | HttpsServer | IoServer): SoloIo;
-  /** Ends one session (reason `revoked`); its device is told at once. Returns false if it was not live. */
-  endSession(sessionId: string): Promise<boolean>;
+  /** Ends one session by id (reason `revoked`), e.g. from an admin tool; its device is told at once. Returns false if it was not live. */
+  revokeSession(sessionId: string): Promise<boolean>;
   /** Ends every session of a user (reason `revoked`), e.g. after a password change. Returns how many. */
-  endUserSessions(userId: string): Promise<number>;
+  revokeUserSessions(userId: string | number): Promise<number>;
   /** Ends idle and expired sessions now (it also runs on a timer). Returns how many ended. */
   sweep(): Promise<number>;
   /** Re-checks this node's sockets against the store; revokes zombies. Returns how many. */
@@ -87,7 +118,9 @@ export interface SoloServer {
 
 /**
  * Creates a solo-session server: the store, tokens, policy, HTTP routes, middleware and the
- * realtime channel, wired together. Throws a TypeError at once for a bad option.
+ * realtime channel, wired together. Synchronous (usable from CommonJS as is): what must
+ * connect or load does so in the background, and `ready` says when it has. Throws a TypeError
+ * at once for a bad option.
  *
  * @example
  * ```ts
@@ -95,30 +128,31 @@ export interface SoloServer {
  * import { createServer } from "node:http";
  * import { createSoloServer } from "solo-session/server";
  *
- * const solo = await createSoloServer({
+ * const solo = createSoloServer({
  *   authenticate: async ({ username, password }) => (await users.check(username, password)) ? { userId: String(username) } : null,
  * });
  * const app = express();
  * app.use("/auth", solo.router);
  * app.use("/api", solo.requireSession());
+ * app.use(solo.errorHandler());
  * const server = createServer(app);
  * solo.attach(server);
  * server.listen(3000);
  * ```
  */
-export async function createSoloServer(options: SoloServerOptions): Promise<SoloServer> {
+export function createSoloServer(options: SoloServerOptions): SoloServer {
   const o = resolveOptions(options);
   const logger = o.logger ?? defaultLogger();
-  const ring = await loadKeyRing({ signingKeys: o.signingKeys, dataDir: o.keysDir });
-  const rawStore = await openStore(o);
-  const cluster = await openScaleOut(rawStore, o.redis, logger).catch(async (error: unknown) => {
-    await rawStore.close();
-    throw error;
-  });
+  const ring = loadKeyRing({ signingKeys: o.signingKeys, dataDir: o.keysDir });
+  const rawStore = openStore(o);
+  const storeReady = Promise.resolve(rawStore.ready?.());
+  const scaleOut = new ScaleOut(rawStore, o.redis, logger, storeReady);
+  const ready = Promise.all([ring, storeReady, scaleOut.ready]).then(() => undefined);
+  ready.catch((error: unknown) => logger.error({ err: error }, "solo-session could not start"));
   const metrics: Metrics = new Metrics({
     sessionsLive: () => store.countLive(),
     socketsConnected: () => realtime.localSockets,
-    ...(cluster ? { redisUp: () => cluster.up } : {}),
+    ...(scaleOut.redis ? { redisUp: () => scaleOut.up } : {}),
     onError: (error) => logger.warn({ err: error }, "metrics source failed"),
   });
   const store: SessionStore = new MeasuredStore(rawStore, (op) => metrics.storeOperation(op));
@@ -129,10 +163,10 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
     clock: o.clock,
   });
   const audit = new AuditTrail(store, o.nodeId, (error) => logger.warn({ err: error }, "audit write failed"));
-  const service = new SessionService(store, tokens, audit, o);
+  const service = new SessionService(store, tokens, audit, { ...o, ready: Promise.all([ring, storeReady]) });
   metrics.observe(service);
   const logins = logSessionEvents(service, logger);
-  const cookie = new SessionCookie(o.cookie, o.trustProxy);
+  const cookie = new SessionCookie(o.cookie, o.trustProxy, o.token);
   const origins: OriginPolicy = {
     allowedOrigins: o.allowedOrigins,
     publicOrigin: o.publicOrigin,
@@ -140,14 +174,24 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
   };
   const csrf = csrfCheck(origins);
   const limiterBackend = openLimiterBackend(o.rateLimit, o.redis, o.store === "redis", logger);
-  const keys = startKeyReload(tokens, o.keyReloadInterval, logger);
+  const keys = ring.then(() => startKeyReload(tokens, o.keyReloadInterval, logger));
+  const loginLimiter = new LoginLimiter(o.rateLimit, limiterBackend.backend);
+  const starter = new SessionStarter({
+    service,
+    cookie,
+    csrf,
+    limiter: loginLimiter,
+    clientAddress: (req) => clientAddress(req, o.trustProxy),
+    clock: o.clock,
+    logger,
+  });
 
   const requireSession = createRequireSession({ service, cookie, csrf });
   const router = createAuthRouter({
     service,
     authenticate: o.authenticate,
     cookie,
-    clock: o.clock,
+    starter,
     logger,
     guards: [(req, _res, next) => next(csrf(req) ?? undefined)],
     before: [
@@ -159,10 +203,10 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
     ],
     extra: [
       createIntrospectRouter({ service, secret: o.introspectSecret }),
-      createAdminRouter({ service, requireAdmin: requireSession({ role: "admin" }) }),
+      createAdminRouter({ service, requireAdmin: requireSession({ roles: ["admin"] }) }),
     ],
     cors: createCors(o.allowedOrigins),
-    loginLimiter: new LoginLimiter(o.rateLimit, limiterBackend.backend),
+    loginLimiter,
     clientAddress: (req) => clientAddress(req, o.trustProxy),
   });
   const handshakeLimiter = new HandshakeLimiter(o.rateLimit);
@@ -198,32 +242,36 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
   const sweeper = startSweeper(() => service.sweep(), o.sweepInterval, logger);
 
   return {
+    ready,
     router,
     health: createHealthRouter({ store }),
     metrics: metrics.handler(),
     registry: metrics.registry,
     requireSession,
+    errorHandler: createErrorHandler,
+    startSession: (req, res, user) => starter.start(req, res, user),
+    endSession: (req, res, endOptions) => starter.end(req, res, endOptions),
     cors: (corsOptions) => createCors(o.allowedOrigins, corsOptions),
-    reloadKeys: keys.reload,
+    reloadKeys: async () => (await keys).reload(),
     attach(target) {
       const io = realtime.attach(target);
-      cluster?.install(io, realtime);
+      scaleOut.install(io, realtime);
       feed.attach(io);
       return io;
     },
-    endSession: (sessionId) => service.end(sessionId, "revoked", null),
-    endUserSessions: (userId) => service.endAll(userId, "revoked", null),
+    revokeSession: (sessionId) => service.end(sessionId, "revoked", null),
+    revokeUserSessions: (userId) => service.endAll(String(userId), "revoked", null),
     sweep: () => service.sweep(),
     reconcile: () => realtime.reconcile(),
     store: rawStore,
     close: () =>
       closeAll([
         () => sweeper.stop(),
-        () => keys.stop(),
+        async () => (await keys.catch(() => null))?.stop(),
         () => service.setNotifier(null),
         () => feed.close(),
         () => realtime.close(),
-        () => cluster?.close(),
+        () => scaleOut.close(),
         () => store.close(),
         () => limiterBackend.close(),
       ]),

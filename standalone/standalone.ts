@@ -39,12 +39,18 @@ export async function startStandalone(
   const config = readEnv(env);
   const logger = overrides.solo?.logger ?? createLogger(config.logLevel);
   const users = await DemoUsers.create(DEMO_ACCOUNTS);
-  const solo = await createSoloServer({
+  const solo = createSoloServer({
     ...config.options,
     logger,
     ...overrides.solo,
     authenticate: users.authenticate,
   });
+  try {
+    await solo.ready;
+  } catch (error) {
+    await solo.close();
+    throw error;
+  }
 
   const app = express();
   app.disable("x-powered-by");
@@ -75,6 +81,8 @@ export async function startStandalone(
       ],
     });
   });
+
+  app.use("/api", solo.errorHandler());
 
   const demoDir = overrides.demoDir ?? findDemoDir();
   if (demoDir) app.use(express.static(demoDir, { index: "index.html" }));

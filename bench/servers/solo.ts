@@ -31,6 +31,8 @@ try {
     // One load generator, one address: login limits would measure the limiter, not the claim.
     rateLimit: false,
   });
+  // Builds from before 0.2.0 have no `ready` (their creation was asynchronous).
+  await (solo as Partial<Pick<SoloServer, "ready">>).ready;
 } catch (error) {
   if (config.store !== "redis") throw error;
   send({ type: "unavailable", reason: error instanceof Error ? error.message : String(error) });
@@ -45,6 +47,8 @@ app.get("/hello", (_req, res) => {
 app.get("/api/hello", solo.requireSession(), (_req, res) => {
   res.json({ hello: "world" });
 });
+// Before 0.2.0 requireSession() answered its refusals itself.
+if ("errorHandler" in solo) app.use(solo.errorHandler());
 
 const http = createServer(app);
 const redis: Redis[] = [];

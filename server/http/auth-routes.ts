@@ -1,22 +1,24 @@
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import type { Logger } from "pino";
-import { isSessionEndedCode, type LoginResponse, type SessionResponse } from "../../protocol/index.js";
+import type { LoginResponse, SessionResponse } from "../../protocol/index.js";
 import { SoloError } from "../errors/solo-error.js";
 import type { Authenticate } from "../options/types.js";
 import type { LoginLimiter } from "../ratelimit/login.js";
 import type { SessionCookie } from "../request/cookies.js";
-import { describeDevice } from "../sessions/device.js";
 import type { SessionService } from "../sessions/service.js";
-import type { AuthenticatedUser, Credentials } from "../sessions/user.js";
+import type { Credentials } from "../sessions/user.js";
 import { sessionView } from "../sessions/views.js";
 import { sendError, toSoloError } from "./respond.js";
+import type { SessionStarter } from "./start-session.js";
 
 /** What the auth router needs. */
 export interface AuthRouterDeps {
   service: SessionService;
-  authenticate: Authenticate;
+  /** Checks a login's credentials; null: no built-in login (the app starts sessions itself). */
+  authenticate: Authenticate | null;
   cookie: SessionCookie;
-  clock: () => number;
+  /** Opens the session of a login (success limits, claim, cookie) and ends the one of a logout. */
+  starter: SessionStarter;
   logger: Logger;
   /** Runs before each state-changing route (origin check, rate limits). */
   guards: express.RequestHandler[];
@@ -28,7 +30,7 @@ export interface AuthRouterDeps {
    */
   loginLimiter?: LoginLimiter;
   /** The client's address, as rate limits count it. */
-  clientAddress?: (req: Request) => string;
+  clientAddress: (req: Request) => string;
   /** Extra routes mounted on the router (admin API, introspection). */
   extra?: Router[];
   /** Runs first on every request (request ids, observers). */
@@ -53,7 +55,7 @@ export function createAuthRouter(deps: AuthRouterDeps): Router {
   });
   if (deps.cors) router.use(deps.cors);
 
-  router.post("/login", ...deps.guards, requireJson, json, async (req, res) => {
+  router.post("/login", builtInLogin(deps.authenticate), ...deps.guards, requireJson, json, async (req, res) => {
     const body: unknown = req.body;
     if (typeof body !== "object" || body === null || Array.isArray(body)) {
       throw new SoloError("invalid_request", {}, "The body must be a JSON object.");
@@ -67,7 +69,7 @@ export function createAuthRouter(deps: AuthRouterDeps): Router {
     }
     // A malformed login name is refused before it is counted and before authenticate sees it.
     const name = deps.loginLimiter ? deps.loginLimiter.loginName(credentials as Credentials) : null;
-    const address = deps.clientAddress ? deps.clientAddress(req) : (req.socket.remoteAddress ?? "unknown");
+    const address = deps.clientAddress(req);
     let attempt: Awaited<ReturnType<LoginLimiter["begin"]>> | null = null;
     try {
       attempt = (await deps.loginLimiter?.begin(address, name)) ?? null;
@@ -76,26 +78,15 @@ export function createAuthRouter(deps: AuthRouterDeps): Router {
         deps.logger.warn({ ip: address }, "login rate limited");
       throw error;
     }
-    const user = checkUser(await deps.authenticate(credentials as Credentials, req));
-    if (!user) {
-      throw new SoloError("invalid_credentials");
-    }
-    try {
-      // Counted before the claim: a login refused here opens no session and ends none.
-      await attempt?.succeeded(user.userId);
-    } catch (error) {
-      if (error instanceof SoloError && error.code === "rate_limited")
-        deps.logger.warn({ ip: address }, "successful logins rate limited");
-      throw error;
-    }
-    const info = describeDevice(req.get("user-agent"), req.ip, (device as { name?: unknown } | undefined)?.name);
-    const opened = await deps.service.open(user, info, takeover === true);
-    deps.cookie.set(req, res, opened.token, opened.session.expiresAt, deps.clock());
-    const answer: LoginResponse = {
-      token: opened.token,
-      session: sessionView(opened.session),
-      replaced: opened.replaced.map(sessionView),
-    };
+    const user = await (deps.authenticate as Authenticate)(credentials as Credentials, req);
+    if (user === null || user === undefined) throw new SoloError("invalid_credentials");
+    const deviceName = (device as { name?: unknown } | undefined)?.name;
+    const answer: LoginResponse = await deps.starter.start(
+      req,
+      res,
+      { ...user, device: typeof deviceName === "string" ? { name: deviceName } : {}, takeover: takeover === true },
+      attempt ?? undefined,
+    );
     res.status(200).json(answer);
   });
 
@@ -111,20 +102,12 @@ export function createAuthRouter(deps: AuthRouterDeps): Router {
     if (scope !== undefined && scope !== "all" && scope !== "session") {
       throw new SoloError("invalid_request", {}, 'scope must be "session" or "all".');
     }
-    try {
-      const { session } = await deps.service.check(deps.cookie.token(req));
-      if (scope === "all") await deps.service.endAll(session.userId, "logout", session.userId);
-      else await deps.service.end(session.id, "logout", session.userId);
-    } catch (error) {
-      // Logging out of a session that has already ended is done: idempotent.
-      if (!(error instanceof SoloError && isSessionEndedCode(error.code))) throw error;
-    }
-    // Clear the cookie when it held the session that was ended (or every session was).
-    if (scope === "all" || !deps.cookie.holdsOther(req)) deps.cookie.clear(req, res);
+    await deps.starter.end(req, res, { scope: scope === "all" ? "all" : "session" });
     res.status(204).end();
   });
 
-  router.get("/jwks.json", (_req, res) => {
+  router.get("/jwks.json", async (_req, res) => {
+    await deps.service.tokens.ready();
     res.set("Cache-Control", "public, max-age=300");
     res.json(deps.service.tokens.jwks);
   });
@@ -143,6 +126,17 @@ export function createAuthRouter(deps: AuthRouterDeps): Router {
   return router;
 }
 
+/** Without `authenticate`, the app signs in through its own route (`startSession`): 404 here. */
+function builtInLogin(authenticate: Authenticate | null) {
+  return (_req: Request, _res: Response, next: NextFunction): void => {
+    next(
+      authenticate
+        ? undefined
+        : new SoloError("not_found", {}, "This server has no built-in login: sign in through the app."),
+    );
+  };
+}
+
 /** Login bodies must be JSON: a cross-site form cannot send that without a CORS preflight. */
 function requireJson(req: Request, _res: Response, next: NextFunction): void {
   if (!req.is("application/json")) {
@@ -150,16 +144,4 @@ function requireJson(req: Request, _res: Response, next: NextFunction): void {
     return;
   }
   next();
-}
-
-/** Validates what the app's authenticate returned. */
-function checkUser(user: AuthenticatedUser | null | undefined): AuthenticatedUser | null {
-  if (user === null || user === undefined) return null;
-  if (typeof user !== "object" || typeof user.userId !== "string" || user.userId === "" || user.userId.length > 256) {
-    throw new TypeError("authenticate() must return { userId: non-empty string, roles?: string[] } or null");
-  }
-  if (user.roles !== undefined && !(Array.isArray(user.roles) && user.roles.every((r) => typeof r === "string"))) {
-    throw new TypeError("authenticate() returned roles that are not an array of strings");
-  }
-  return user;
 }

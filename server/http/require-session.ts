@@ -1,4 +1,4 @@
-import type { NextFunction, Request, RequestHandler, Response } from "express";
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from "express";
 import type { SessionView } from "../../protocol/index.js";
 import { SoloError } from "../errors/solo-error.js";
 import type { SessionCookie } from "../request/cookies.js";
@@ -27,8 +27,22 @@ declare module "express-serve-static-core" {
 
 /** Options of `requireSession()`. */
 export interface RequireSessionOptions {
-  /** Only sessions whose user has this role pass; others get 403 `forbidden`. */
-  role?: string;
+  /**
+   * Let requests without any credential through, with `req.solo` undefined (anonymous reads an
+   * app personalises when signed in). A credential that is there is still checked: an ended
+   * session's token is refused with its reason, a malformed one with `invalid_token`.
+   * @default false
+   */
+  optional?: boolean;
+  /** Only sessions whose user has at least one of these roles pass; others get 403 `forbidden`. */
+  roles?: readonly string[];
+  /**
+   * What a refusal does. By default it goes to `next(error)` as a {@link SoloError} (`status`,
+   * `code`, details such as `by`), so the app's own error handler and format apply;
+   * `solo.errorHandler()` writes solo-session's documented body. Give a function to answer it
+   * here instead.
+   */
+  onError?: (error: SoloError, req: Request, res: Response, next: NextFunction) => void;
 }
 
 /** What the middleware needs. */
@@ -65,27 +79,38 @@ class SoloContext implements SoloRequestContext {
 }
 
 /**
- * Builds `requireSession()`: each request's token (bearer or cookie) is verified and its
- * session checked in the store. A present but malformed `Authorization` header is 401
- * `invalid_token`, never a fall back to the cookie; a cookie-carried token on a state-changing
- * request must pass the CSRF check. A refusal answers 401 with the stable code (and `by` for a
- * replaced session); a pass sets `req.solo` and counts as activity.
+ * Builds `requireSession()`: each request's token (see the `token` option: bearer or cookie by
+ * default) is verified and its session checked in the store. A present but malformed
+ * credential is `invalid_token`, never a fall back to the cookie; a cookie-carried token on a
+ * state-changing request must pass the CSRF check. A refusal goes to `next(error)` as a
+ * `SoloError` (401 with the stable code, `by` for a replaced session; 403 `forbidden` for a
+ * missing role) unless `onError` answers it; a pass sets `req.solo` and counts as activity.
+ * Works in Express 4 and 5 apps alike.
  */
 export function createRequireSession(deps: MiddlewareDeps) {
   return function requireSession(options: RequireSessionOptions = {}): RequestHandler {
-    if (options.role !== undefined && (typeof options.role !== "string" || options.role === "")) {
-      throw new TypeError("requireSession: options.role must be a non-empty string");
+    const { optional = false, roles, onError } = options;
+    if (typeof optional !== "boolean") throw new TypeError("requireSession: options.optional must be true or false");
+    if (
+      roles !== undefined &&
+      (!Array.isArray(roles) || roles.length === 0 || !roles.every((r) => typeof r === "string" && r !== ""))
+    ) {
+      throw new TypeError("requireSession: options.roles must be a non-empty array of role names");
+    }
+    if (onError !== undefined && typeof onError !== "function") {
+      throw new TypeError("requireSession: options.onError must be a function (error, req, res, next)");
     }
     /** Sets `req.solo` for a checked session, or throws `forbidden`. */
     const admit = (req: Request, { claims, session }: Checked): void => {
-      if (options.role !== undefined && !claims.roles.includes(options.role)) throw new SoloError("forbidden");
+      if (roles !== undefined && !roles.some((role) => claims.roles.includes(role))) throw new SoloError("forbidden");
       deps.service.activity(session);
       req.solo = new SoloContext(session, claims);
     };
-    const refuse = (req: Request, res: Response, error: unknown): void => {
+    const refuse = (req: Request, res: Response, next: NextFunction, error: unknown): void => {
       const solo = toSoloError(error);
       deps.cookie.clearIfRefused(req, res, solo.code);
-      sendError(res, solo);
+      if (onError) onError(solo, req, res, next);
+      else next(solo);
     };
     return function soloRequireSession(req: Request, res: Response, next: NextFunction): void {
       let token: string | null;
@@ -99,10 +124,15 @@ export function createRequireSession(deps: MiddlewareDeps) {
           if (refused) throw refused;
         }
         token = carried.token;
+        if (token === null && optional) {
+          req.solo = undefined;
+          next();
+          return;
+        }
         cached = deps.service.checkCached(token); // the common path: no await at all
         if (cached) admit(req, cached);
       } catch (error) {
-        refuse(req, res, error);
+        refuse(req, res, next, error);
         return;
       }
       if (cached) {
@@ -114,13 +144,34 @@ export function createRequireSession(deps: MiddlewareDeps) {
           try {
             admit(req, checked);
           } catch (error) {
-            refuse(req, res, error);
+            refuse(req, res, next, error);
             return;
           }
           next();
         },
-        (error: unknown) => refuse(req, res, error),
+        (error: unknown) => refuse(req, res, next, error),
       );
     };
+  };
+}
+
+/**
+ * The error handler for `requireSession()`'s refusals: answers a {@link SoloError} with
+ * solo-session's documented body (`{ error, message, ...details }`, its status, `Retry-After`
+ * where due) and passes anything else on to the app's next error handler.
+ *
+ * @example
+ * ```ts
+ * app.use("/api", solo.requireSession(), apiRoutes);
+ * app.use(solo.errorHandler());
+ * ```
+ */
+export function createErrorHandler(): ErrorRequestHandler {
+  return function soloErrorHandler(error: unknown, _req: Request, res: Response, next: NextFunction): void {
+    if (!(error instanceof SoloError) || res.headersSent) {
+      next(error);
+      return;
+    }
+    sendError(res, error);
   };
 }

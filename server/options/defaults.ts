@@ -39,6 +39,7 @@ export const DEFAULTS = {
   allowedOrigins: [],
   transports: ["websocket"],
   cookie: { name: "solo_session", secure: "auto", sameSite: "lax" },
+  token: { schemes: ["Bearer"] as readonly string[], cookie: true, read: null },
   trustProxy: false,
   handshakeTimeout: 10_000,
   pingInterval: 10_000,

@@ -8,9 +8,10 @@
 import { hostname } from "node:os";
 import type { Transport } from "../../protocol/index.js";
 import { resolveRateLimits } from "../ratelimit/limits.js";
+import type { TokenSource } from "../request/credentials.js";
 import { assertPolicySpec } from "../sessions/policy.js";
 import { DEFAULTS, defaultTouchInterval } from "./defaults.js";
-import type { RedisOptions, ResolvedOptions, SoloServerOptions } from "./types.js";
+import type { RedisOptions, ResolvedOptions, SoloServerOptions, TokenOptions } from "./types.js";
 
 /**
  * Applies defaults and validates. Throws a TypeError naming the bad option, at construction
@@ -18,7 +19,7 @@ import type { RedisOptions, ResolvedOptions, SoloServerOptions } from "./types.j
  */
 export function resolveOptions(options: SoloServerOptions): ResolvedOptions {
   if (typeof options !== "object" || options === null) throw new TypeError("createSoloServer: options are required");
-  if (typeof options.authenticate !== "function") {
+  if (options.authenticate !== undefined && typeof options.authenticate !== "function") {
     throw new TypeError("createSoloServer: options.authenticate must be a function (credentials, req) => user | null");
   }
   const store = options.store ?? DEFAULTS.store;
@@ -35,7 +36,7 @@ export function resolveOptions(options: SoloServerOptions): ResolvedOptions {
 
   const idleTimeout = duration("idleTimeout", options.idleTimeout, DEFAULTS.idleTimeout, 1000);
   const resolved: ResolvedOptions = {
-    authenticate: options.authenticate,
+    authenticate: options.authenticate ?? null,
     store,
     dataDir: options.dataDir ?? DEFAULTS.dataDir,
     keysDir: options.dataDir !== undefined || store !== "memory" ? (options.dataDir ?? DEFAULTS.dataDir) : null,
@@ -56,6 +57,7 @@ export function resolveOptions(options: SoloServerOptions): ResolvedOptions {
     publicOrigin: options.publicOrigin === undefined ? null : origin("publicOrigin", options.publicOrigin),
     transports: transports(options.transports ?? DEFAULTS.transports),
     cookie: { ...DEFAULTS.cookie, ...options.cookie },
+    token: tokenSource(options.token),
     trustProxy: options.trustProxy ?? DEFAULTS.trustProxy,
     rateLimit: resolveRateLimits(options.rateLimit),
     handshakeTimeout: duration("handshakeTimeout", options.handshakeTimeout, DEFAULTS.handshakeTimeout, 1),
@@ -155,4 +157,26 @@ function transports(list: readonly Transport[]): readonly Transport[] {
     throw new TypeError('createSoloServer: options.transports must be ["websocket"], ["polling"] or both');
   }
   return [...list];
+}
+
+function tokenSource(given: TokenOptions | undefined): TokenSource {
+  if (given === undefined) return DEFAULTS.token;
+  if (typeof given !== "object" || given === null)
+    throw new TypeError("createSoloServer: options.token must be an object");
+  const schemes = given.schemes ?? DEFAULTS.token.schemes;
+  if (
+    !Array.isArray(schemes) ||
+    schemes.length === 0 ||
+    !schemes.every((s) => typeof s === "string" && /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(s))
+  ) {
+    throw new TypeError(
+      'createSoloServer: options.token.schemes must be a non-empty array of scheme names like "Bearer"',
+    );
+  }
+  const cookie = given.cookie ?? DEFAULTS.token.cookie;
+  if (typeof cookie !== "boolean") throw new TypeError("createSoloServer: options.token.cookie must be true or false");
+  if (given.read !== undefined && typeof given.read !== "function") {
+    throw new TypeError("createSoloServer: options.token.read must be a function (req) => string | null");
+  }
+  return { schemes: [...schemes], cookie, read: given.read ?? null };
 }

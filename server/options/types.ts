@@ -5,10 +5,12 @@
  * @module
  */
 
+import type { IncomingMessage } from "node:http";
 import type { Request } from "express";
 import type { Logger } from "pino";
 import type { Transport } from "../../protocol/index.js";
 import type { RateLimitOptions, ResolvedRateLimits } from "../ratelimit/limits.js";
+import type { TokenSource } from "../request/credentials.js";
 import type { PolicyOption } from "../sessions/policy.js";
 import type { AuthenticatedUser, Credentials } from "../sessions/user.js";
 import type { SessionStore } from "../store/types.js";
@@ -38,6 +40,29 @@ export interface RedisOptions {
   reconcileInterval?: number;
 }
 
+/**
+ * Where a request's session token is read (HTTP requests and Socket.IO handshakes alike). A
+ * present but malformed credential is always `invalid_token`, never ignored.
+ *
+ * @example
+ * ```ts
+ * // A RealWorld-style API whose clients send `Authorization: Token <jwt>`:
+ * createSoloServer({ authenticate, token: { schemes: ["Token", "Bearer"] } });
+ * ```
+ */
+export interface TokenOptions {
+  /** `Authorization` schemes that carry the token, compared case-insensitively. @default ["Bearer"] */
+  schemes?: readonly string[];
+  /** Read the session cookie (`cookie.name`) when a request has no `Authorization` header. @default true */
+  cookie?: boolean;
+  /**
+   * Your own reader, replacing `schemes` and `cookie`: return the token, or null when the
+   * request has none; throw `new SoloError("invalid_token")` for a malformed credential. Its
+   * tokens count as ambient for the CSRF check (as a cookie would).
+   */
+  read?: (req: IncomingMessage) => string | null;
+}
+
 /** Cookie settings. */
 export interface CookieOptions {
   /** @default "solo_session" (and `__Host-solo_session` when secure) */
@@ -50,8 +75,12 @@ export interface CookieOptions {
 
 /** Options of `createSoloServer`. Durations are in milliseconds. */
 export interface SoloServerOptions {
-  /** Checks credentials at login. Required. */
-  authenticate: Authenticate;
+  /**
+   * Checks the credentials of `POST /auth/login`. Leave it out when the app keeps its own login
+   * route and starts sessions with `solo.startSession()`: `POST /auth/login` then answers 404
+   * `not_found`. @default none
+   */
+  authenticate?: Authenticate;
   /** Where sessions live. @default "sqlite" */
   store?: "sqlite" | "memory" | "redis" | SessionStore;
   /** Directory of the SQLite database and the generated signing keys. @default "./data" */
@@ -110,6 +139,11 @@ export interface SoloServerOptions {
   /** @default {} */
   cookie?: CookieOptions;
   /**
+   * Where a request's session token is read: the `Authorization` schemes, whether the cookie is
+   * read, or a function of your own. @default `{ schemes: ["Bearer"], cookie: true }`
+   */
+  token?: TokenOptions;
+  /**
    * Trust `X-Forwarded-Proto` to tell https and the last `X-Forwarded-For` entry as the client's
    * address (set when behind one TLS-terminating proxy). @default false
    */
@@ -159,7 +193,7 @@ export interface SoloServerOptions {
 
 /** Options after defaults, as the modules use them. */
 export interface ResolvedOptions {
-  authenticate: Authenticate;
+  authenticate: Authenticate | null;
   store: "sqlite" | "memory" | "redis" | SessionStore;
   dataDir: string;
   /**
@@ -184,6 +218,7 @@ export interface ResolvedOptions {
   publicOrigin: string | null;
   transports: readonly Transport[];
   cookie: Required<CookieOptions>;
+  token: TokenSource;
   trustProxy: boolean;
   rateLimit: ResolvedRateLimits;
   handshakeTimeout: number;

@@ -77,13 +77,22 @@ export class LoginLimiter {
           this.#perIp?.reward(ipKey, 1),
           this.#perUser && userKey ? this.#perUser.delete(userKey) : null,
         ]);
-        refuseIfLimited(
-          await Promise.allSettled([
-            this.#successPerUser ? this.#successPerUser.consume(userIdKey(userId)) : Promise.resolve(null),
-            this.#successPerIp ? this.#successPerIp.consume(ipKey) : Promise.resolve(null),
-          ]),
-        );
+        await this.countSuccess(address, userId);
       },
     };
+  }
+
+  /**
+   * Counts a successful sign-in of `userId` from `address` (per user and per address); throws
+   * `rate_limited` over a success limit, before any session is opened. The app's own login
+   * route reaches it through `startSession`.
+   */
+  async countSuccess(address: string, userId: string): Promise<void> {
+    refuseIfLimited(
+      await Promise.allSettled([
+        this.#successPerUser ? this.#successPerUser.consume(userIdKey(userId)) : Promise.resolve(null),
+        this.#successPerIp ? this.#successPerIp.consume(addressKey(address)) : Promise.resolve(null),
+      ]),
+    );
   }
 }

@@ -2,7 +2,15 @@ import type { IncomingMessage } from "node:http";
 import type { Request, Response } from "express";
 import type { ErrorCode } from "../../protocol/index.js";
 import type { CookieOptions } from "../options/types.js";
-import { cookieValue, HOST_PREFIX, parseAuthorization, type RequestToken, requestToken } from "./credentials.js";
+import {
+  cookieValue,
+  HOST_PREFIX,
+  parseAuthorization,
+  type RequestToken,
+  requestToken,
+  TOKEN_SCHEMES,
+  type TokenSource,
+} from "./credentials.js";
 import { isSecure } from "./origin.js";
 
 /**
@@ -39,10 +47,17 @@ export function refusesCookie(code: ErrorCode): boolean {
 export class SessionCookie {
   readonly #options: Required<CookieOptions>;
   readonly #trustProxy: boolean;
+  readonly #source: TokenSource;
 
-  constructor(options: Required<CookieOptions>, trustProxy: boolean) {
+  /** `source`: where a request's token is read (the `token` option); the cookie is this one. */
+  constructor(
+    options: Required<CookieOptions>,
+    trustProxy: boolean,
+    source: TokenSource = { schemes: TOKEN_SCHEMES, cookie: true, read: null },
+  ) {
     this.#options = options;
     this.#trustProxy = trustProxy;
+    this.#source = source;
   }
 
   set(req: Request, res: Response, token: string, expiresAt: number, now: number): void {
@@ -71,8 +86,9 @@ export class SessionCookie {
   }
 
   /**
-   * The request's token: the Bearer token, else (no `Authorization` header at all) this cookie
-   * (the `__Host-` one under https). Throws `invalid_token` for a malformed `Authorization` header.
+   * The request's token: from the `Authorization` header (`Bearer` by default, see the `token`
+   * option), else (no `Authorization` header at all) this cookie (the `__Host-` one under
+   * https), or the app's own reader. Throws `invalid_token` for a malformed credential.
    */
   token(req: IncomingMessage): string | null {
     return this.requestToken(req).token;
@@ -80,7 +96,7 @@ export class SessionCookie {
 
   /** The request's token and whether it came from the cookie (see {@link token}). */
   requestToken(req: IncomingMessage): RequestToken {
-    return requestToken(req, this.#options.name, this.#secure(req));
+    return requestToken(req, this.#options.name, this.#secure(req), this.#source);
   }
 
   /**
@@ -90,7 +106,8 @@ export class SessionCookie {
    * be cleared because of this request's token.
    */
   holdsOther(req: IncomingMessage): boolean {
-    const auth = parseAuthorization(req.headers.authorization);
+    if (this.#source.read) return false;
+    const auth = parseAuthorization(req.headers.authorization, this.#source.schemes);
     if (auth.kind === "absent") return false;
     const inCookie = cookieValue(req.headers.cookie, this.#name(this.#secure(req)));
     return inCookie !== null && (auth.kind === "malformed" || inCookie !== auth.credential);

@@ -4,8 +4,24 @@ import { SoloError } from "../errors/solo-error.js";
 /** The prefix browsers only accept on a Secure, host-only cookie with `Path=/`. */
 export const HOST_PREFIX = "__Host-";
 
-/** The `Authorization` schemes a session token may be sent under (compared case-insensitively). */
+/** The `Authorization` schemes a session token is read under by default (compared case-insensitively). */
 export const TOKEN_SCHEMES: readonly string[] = ["Bearer"];
+
+/**
+ * Where a request's session token is read (the `token` option of `createSoloServer`, resolved).
+ * `read` replaces the other two when given.
+ */
+export interface TokenSource {
+  /** `Authorization` schemes that carry the token. */
+  readonly schemes: readonly string[];
+  /** Whether the session cookie is read when the request has no `Authorization` header. */
+  readonly cookie: boolean;
+  /**
+   * The app's own reader: the token, or null when the request carries none; throws
+   * `SoloError("invalid_token")` for a malformed credential.
+   */
+  readonly read: ((req: IncomingMessage) => string | null) | null;
+}
 
 /**
  * What a request's `Authorization` header says: nothing (`absent`), a credential under one of
@@ -51,9 +67,12 @@ export interface RequestToken {
 }
 
 /**
- * The session token of a request: `Authorization: Bearer <token>`, else (only when there is no
- * `Authorization` header at all) the session cookie. Never the URL. A present but malformed
- * `Authorization` header throws `invalid_token`: it never falls back to the cookie.
+ * The session token of a request: `Authorization: <scheme> <token>` for one of `source.schemes`
+ * (`Bearer` by default), else (only when there is no `Authorization` header at all) the session
+ * cookie, if `source.cookie`; or whatever the app's `source.read` returns. Never the URL. A
+ * present but malformed `Authorization` header throws `invalid_token`: it never falls back to
+ * the cookie. A token from `source.read` counts as ambient (`fromCookie`): the CSRF check
+ * applies to it, since solo-session cannot know where the app found it.
  *
  * `secure` says which cookie the server sets for this request: true, only `__Host-<name>` is
  * read (an unprefixed cookie could have been planted by a sibling subdomain or over plain
@@ -65,10 +84,21 @@ export interface RequestToken {
  * if (fromCookie && !sameOrigin(req)) refuse();
  * ```
  */
-export function requestToken(req: IncomingMessage, cookieName: string, secure?: boolean): RequestToken {
-  const auth = parseAuthorization(req.headers.authorization);
+export function requestToken(
+  req: IncomingMessage,
+  cookieName: string,
+  secure?: boolean,
+  source: TokenSource = { schemes: TOKEN_SCHEMES, cookie: true, read: null },
+): RequestToken {
+  if (source.read) {
+    const token = source.read(req);
+    if (token !== null && (typeof token !== "string" || token === "")) throw new SoloError("invalid_token");
+    return { token, fromCookie: token !== null };
+  }
+  const auth = parseAuthorization(req.headers.authorization, source.schemes);
   if (auth.kind === "malformed") throw new SoloError("invalid_token");
   if (auth.kind === "credential") return { token: auth.credential, fromCookie: false };
+  if (!source.cookie) return { token: null, fromCookie: false };
   const cookie = req.headers.cookie;
   let token: string | null;
   if (secure === true) token = cookieValue(cookie, HOST_PREFIX + cookieName);

@@ -1,5 +1,5 @@
 import type { ClaimDecision, SessionRecord } from "../store/types.js";
-import type { AuthenticatedUser } from "./user.js";
+import type { SessionUser } from "./user.js";
 
 /**
  * How a new login treats the user's live sessions.
@@ -15,7 +15,7 @@ import type { AuthenticatedUser } from "./user.js";
 export type PolicySpec = "newest-wins" | "oldest-wins" | "confirm" | { readonly maxSessions: number };
 
 /** A policy for everyone, or chosen per user (for example by role). */
-export type PolicyOption = PolicySpec | ((user: AuthenticatedUser) => PolicySpec);
+export type PolicyOption = PolicySpec | ((user: SessionUser) => PolicySpec);
 
 /**
  * How often a node confirms its sockets' presence in the store under `policy`, in ms; 0 when no

@@ -8,7 +8,7 @@ import type { AuditTrail } from "./audit.js";
 import { CheckCache } from "./check-cache.js";
 import type { PolicyOption } from "./policy.js";
 import { decide, type PolicySpec } from "./policy.js";
-import type { AuthenticatedUser } from "./user.js";
+import type { SessionUser } from "./user.js";
 import { replacedBy, revocationNotice, sessionView } from "./views.js";
 
 /** Delivers revocation notices to a session's sockets, wherever they are. */
@@ -56,6 +56,11 @@ export interface SessionServiceOptions {
   /** How long (ms) a live session read from the store may answer later checks; 0: always read. */
   sessionCacheTtl: number;
   clock: () => number;
+  /**
+   * Resolves when the keys and the store can serve: until then every operation waits; if it
+   * rejects, every operation answers `store_unavailable`. @default ready at once
+   */
+  ready?: Promise<unknown>;
 }
 
 /** Largest batch of stale sessions handled per sweep step. */
@@ -74,6 +79,9 @@ export class SessionService extends EventEmitter<SessionEvents> {
   #notifier: Notifier | null = null;
   /** Live sessions recently read from the store (see `sessionCacheTtl`). */
   readonly #cache: CheckCache;
+  /** Set once the keys and the store can serve (see `ready`). */
+  #started = false;
+  readonly #starting: Promise<void>;
 
   constructor(store: SessionStore, tokens: TokenService, audit: AuditTrail, options: SessionServiceOptions) {
     super();
@@ -82,6 +90,20 @@ export class SessionService extends EventEmitter<SessionEvents> {
     this.#audit = audit;
     this.#options = options;
     this.#cache = new CheckCache(store, options.sessionCacheTtl, options.clock);
+    this.#starting = Promise.resolve(options.ready).then(
+      () => {
+        this.#started = true;
+      },
+      () => {
+        throw new SoloError("store_unavailable", {}, "The session service did not start; see the server's log.");
+      },
+    );
+    this.#starting.catch(() => {}); // answered to each caller
+  }
+
+  /** Waits until the keys and the store can serve; `store_unavailable` if they never will. */
+  #whenStarted(): Promise<void> | undefined {
+    return this.#started ? undefined : this.#starting;
   }
 
   /** Connects the realtime side; until then, ended sessions learn it on their next request. */
@@ -93,7 +115,8 @@ export class SessionService extends EventEmitter<SessionEvents> {
    * Opens a session for an authenticated user. Under a refusing policy, throws
    * `session_active` with the active session.
    */
-  async open(user: AuthenticatedUser, device: DeviceInfo, takeover: boolean): Promise<Opened> {
+  async open(user: SessionUser, device: DeviceInfo, takeover: boolean): Promise<Opened> {
+    await this.#whenStarted();
     const now = this.#options.clock();
     const id = randomBytes(16).toString("base64url");
     const session: SessionRecord = {
@@ -119,7 +142,7 @@ export class SessionService extends EventEmitter<SessionEvents> {
     const token = await this.tokens.sign({
       userId: user.userId,
       sessionId: id,
-      roles: user.roles ?? [],
+      roles: user.roles,
       issuedAt: now,
       expiresAt: session.expiresAt,
     });
@@ -129,7 +152,7 @@ export class SessionService extends EventEmitter<SessionEvents> {
   }
 
   /** The policy that applies to a user. */
-  policyFor(user: AuthenticatedUser): PolicySpec {
+  policyFor(user: SessionUser): PolicySpec {
     const option = this.#options.policy;
     return typeof option === "function" ? option(user) : option;
   }
@@ -143,6 +166,7 @@ export class SessionService extends EventEmitter<SessionEvents> {
    */
   async check(token: string | null): Promise<Checked> {
     try {
+      await this.#whenStarted();
       if (token === null) throw new SoloError("missing_token");
       // An expired token is still looked up, so that the answer says why its session ended
       // (session_expired, session_replaced...) for as long as the store remembers it.
@@ -210,6 +234,7 @@ export class SessionService extends EventEmitter<SessionEvents> {
    * Reads the session fresh, so a session already past its deadline is ended, not revived.
    */
   async activityById(sessionId: string): Promise<void> {
+    await this.#whenStarted();
     this.forget(sessionId);
     const session = await this.store.get(sessionId);
     if (!session || session.ended) return;
@@ -220,11 +245,13 @@ export class SessionService extends EventEmitter<SessionEvents> {
 
   /** Ends one session (logout or an administrator's revoke). Returns false if it was not live. */
   async end(sessionId: string, reason: "logout" | "revoked", actor: string | null): Promise<boolean> {
+    await this.#whenStarted();
     return (await this.#end(sessionId, reason, actor)) !== null;
   }
 
   /** Ends every live session of a user. Returns how many. */
   async endAll(userId: string, reason: "logout" | "revoked", actor: string | null): Promise<number> {
+    await this.#whenStarted();
     const ended = await this.store.endAll(userId, { at: this.#options.clock(), reason, by: null });
     for (const s of ended) this.#tell(s, actor);
     return ended.length;
@@ -236,6 +263,7 @@ export class SessionService extends EventEmitter<SessionEvents> {
    * sessions it ended. Runs on a timer; call it directly in tests with an injected clock.
    */
   async sweep(): Promise<number> {
+    await this.#whenStarted();
     const now = this.#options.clock();
     let count = 0;
     for (;;) {
@@ -264,6 +292,7 @@ export class SessionService extends EventEmitter<SessionEvents> {
    * token introspection by other services. Returns null for anything not live.
    */
   async inspect(token: string): Promise<Checked | null> {
+    await this.#whenStarted();
     let claims: SessionClaims;
     try {
       claims = await this.tokens.verify(token);

@@ -15,10 +15,19 @@ import type { SessionStore } from "./types.js";
 /** The SQLite file inside the data directory. */
 export const SQLITE_FILE = "solo.db";
 
-/** Opens the configured store. A SessionStore instance is used as given. */
-export async function openStore(
+/**
+ * Opens the configured store, at once; a store that must connect first says when it can serve
+ * through its `ready()`. A SessionStore instance is used as given.
+ *
+ * @example
+ * ```ts
+ * const store = openStore(resolveOptions({ authenticate, store: "redis" }));
+ * await store.ready?.();
+ * ```
+ */
+export function openStore(
   options: Pick<ResolvedOptions, "store" | "dataDir" | "redis" | "tombstoneRetention" | "auditRetention">,
-): Promise<SessionStore> {
+): SessionStore {
   const store = options.store;
   if (typeof store !== "string") return store;
   switch (store) {
@@ -26,21 +35,13 @@ export async function openStore(
       return new SqliteStore({ filename: join(options.dataDir, SQLITE_FILE) });
     case "memory":
       return new MemoryStore();
-    case "redis": {
-      const redis = new RedisStore({
+    case "redis":
+      return new RedisStore({
         url: options.redis.url,
         keyPrefix: options.redis.keyPrefix,
         tombstoneRetention: options.tombstoneRetention,
         auditRetention: options.auditRetention,
       });
-      try {
-        await redis.ready();
-      } catch (error) {
-        await redis.close();
-        throw error;
-      }
-      return redis;
-    }
     default:
       throw new TypeError(`createSoloServer: unknown store "${String(store)}"`);
   }

@@ -182,6 +182,12 @@ export interface SessionStore {
   /** Audit events, newest first, filtered and paged. A malformed `before` is `invalid_request`. */
   queryAudit(query: AuditQuery): Promise<AuditEvent[]>;
 
+  /**
+   * Resolves once the store can serve (connected, its schema in place); rejects when it cannot
+   * within its own timeout. Optional: a store without it is ready at once. `createSoloServer`'s
+   * `ready` waits for it, and no session is opened or checked before.
+   */
+  ready?(): Promise<void>;
   /** Resolves when the store is reachable; rejects otherwise. */
   ping(): Promise<void>;
   /** Releases the backend. Idempotent; every other method rejects with `store_unavailable` after it. */

@@ -69,24 +69,39 @@ interface CacheEntry {
  * Replacing the ring ({@link TokenService.setRing}) evicts cached tokens of removed keys.
  */
 export class TokenService {
-  #ring: KeyRing;
+  #ring: KeyRing | null = null;
+  readonly #loaded: Promise<KeyRing>;
   readonly #options: TokenServiceOptions;
   readonly #cache: BoundedMap<string, CacheEntry>;
   readonly #inflight = new Map<string, Promise<CacheEntry>>();
 
-  constructor(ring: KeyRing, options: TokenServiceOptions) {
-    this.#ring = ring;
+  /**
+   * `ring` may still be loading (a promise): signing and verifying wait for it, and
+   * {@link ready} says when it is there (or why it could not be loaded).
+   */
+  constructor(ring: KeyRing | Promise<KeyRing>, options: TokenServiceOptions) {
+    this.#loaded = Promise.resolve(ring).then((loaded) => {
+      this.#ring ??= loaded;
+      return this.#ring;
+    });
+    this.#loaded.catch(() => {}); // reported through ready(); never an unhandled rejection
     this.#options = options;
     this.#cache = new BoundedMap(options.cacheSize ?? TOKEN_CACHE_SIZE);
   }
 
-  /** The public JWKS document. */
-  get jwks(): KeyRing["jwks"] {
-    return this.#ring.jwks;
+  /** Resolves with the key ring once it is loaded; rejects when it cannot be. */
+  ready(): Promise<KeyRing> {
+    return this.#loaded;
   }
 
-  /** The key ring in use. */
+  /** The public JWKS document (once {@link ready}). */
+  get jwks(): KeyRing["jwks"] {
+    return this.ring.jwks;
+  }
+
+  /** The key ring in use (once {@link ready}; before that, a TypeError). */
   get ring(): KeyRing {
+    if (!this.#ring) throw new TypeError("solo-session: the signing keys are still loading (await ready())");
     return this.#ring;
   }
 
@@ -110,7 +125,7 @@ export class TokenService {
    * ```
    */
   async sign(subject: TokenSubject): Promise<string> {
-    const key: RingKey = signingKey(this.#ring, this.#options.clock());
+    const key: RingKey = signingKey(this.#ring ?? (await this.#loaded), this.#options.clock());
     return new SignJWT({ sid: subject.sessionId, roles: [...subject.roles] })
       .setProtectedHeader({ alg: key.alg, typ: TOKEN_TYPE, kid: key.kid })
       .setSubject(subject.userId)
@@ -188,11 +203,12 @@ export class TokenService {
 
   async #verifyUncached(token: string, at?: number): Promise<CacheEntry> {
     if (!isCompactJws(token)) throw new SoloError("invalid_token");
+    const ring = this.#ring ?? (await this.#loaded);
     const nowMs = at ?? this.#options.clock();
     let payload: Record<string, unknown>;
     let kid: string;
     try {
-      const result = await jwtVerify(token, (header: JWTHeaderParameters) => this.#keyFor(header), {
+      const result = await jwtVerify(token, (header: JWTHeaderParameters) => keyFor(ring, header), {
         algorithms: [...ALLOWED_ALGORITHMS],
         issuer: this.#options.issuer,
         audience: this.#options.audience,
@@ -241,17 +257,6 @@ export class TokenService {
     if (claims.exp <= now - tolerance) throw new SoloError("token_expired");
     if (claims.iat > now + tolerance) throw new SoloError("invalid_token");
   }
-
-  #keyFor(header: JWTHeaderParameters): RingKey["publicKey"] {
-    for (const name of FORBIDDEN_HEADERS) {
-      if (Object.hasOwn(header, name)) throw new SoloError("invalid_token");
-    }
-    const kid = header.kid;
-    if (typeof kid !== "string" || kid.length > MAX_KID_LENGTH) throw new SoloError("invalid_token");
-    const key = this.#ring.byKid.get(kid);
-    if (!key || key.alg !== header.alg) throw new SoloError("invalid_token");
-    return key.publicKey;
-  }
 }
 
 /**
@@ -267,4 +272,16 @@ export function isCompactJws(token: string): boolean {
     if (Buffer.from(part, "base64url").toString("base64url") !== part) return false;
   }
   return true;
+}
+
+/** The ring's public key for a token header, or `invalid_token`. */
+function keyFor(ring: KeyRing, header: JWTHeaderParameters): RingKey["publicKey"] {
+  for (const name of FORBIDDEN_HEADERS) {
+    if (Object.hasOwn(header, name)) throw new SoloError("invalid_token");
+  }
+  const kid = header.kid;
+  if (typeof kid !== "string" || kid.length > MAX_KID_LENGTH) throw new SoloError("invalid_token");
+  const key = ring.byKid.get(kid);
+  if (!key || key.alg !== header.alg) throw new SoloError("invalid_token");
+  return key.publicKey;
 }

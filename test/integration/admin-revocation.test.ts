@@ -86,7 +86,7 @@ describe("an ended admin session loses its /admin feed", () => {
     const [a, b] = await twoNodes(60_000);
     const admin = await login(a.url, { username: "admin-1" });
     const watched = await feed(a.url, admin.token);
-    expect(await b.solo.endSession(admin.session.id)).toBe(true);
+    expect(await b.solo.revokeSession(admin.session.id)).toBe(true);
     expect(await within(watched.disconnected, 2000, "disconnect")).toBe("io server disconnect");
   });
 

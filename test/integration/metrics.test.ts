@@ -99,7 +99,7 @@ describe("/metrics", () => {
   it("counts an admin revoke under reason revoked and requests refused by code", async () => {
     const srv = await standalone();
     const alice = await login(srv.url);
-    expect(await srv.solo.endSession(alice.session.id)).toBe(true);
+    expect(await srv.solo.revokeSession(alice.session.id)).toBe(true);
     const refused = await fetch(`${srv.url}/api/notes`, { headers: { authorization: `Bearer ${alice.token}` } });
     expect(refused.status).toBe(401);
     const samples = await scrape(srv.url);

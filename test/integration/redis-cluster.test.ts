@@ -91,7 +91,7 @@ describe.each([
     const b = await login(n2.url, { username: "bob" });
     const bSocket = await socketFor(n2.url, b.token);
     const bRevoked = nextRevocation(bSocket);
-    expect(await n3.solo.endUserSessions("bob")).toBe(1);
+    expect(await n3.solo.revokeUserSessions("bob")).toBe(1);
     expect((await bRevoked).reason).toBe("revoked");
     expect(await nextDisconnect(bSocket)).toBe("io server disconnect");
   });

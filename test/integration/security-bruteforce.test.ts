@@ -319,9 +319,9 @@ describe("rate limit options", () => {
       { loginKey: "username" },
       { redis: {} },
     ]) {
-      await expect(
+      expect(() =>
         createSoloServer({ authenticate, store: "memory", rateLimit } as unknown as SoloServerOptions),
-      ).rejects.toThrow(/options\.rateLimit/);
+      ).toThrow(/options\.rateLimit/);
     }
   });
 });

@@ -61,7 +61,7 @@ interface TlsServer {
 async function startTls(options: Partial<SoloServerOptions> = {}): Promise<TlsServer> {
   const dataDir = tempDir();
   const users = await DemoUsers.create(DEMO_ACCOUNTS);
-  const solo = await createSoloServer({
+  const solo = createSoloServer({
     authenticate: users.authenticate,
     logger: pino({ level: "silent" }),
     dataDir,
@@ -70,6 +70,7 @@ async function startTls(options: Partial<SoloServerOptions> = {}): Promise<TlsSe
   const app = express();
   app.use("/auth", solo.router);
   app.get("/api/notes", solo.requireSession(), (req, res) => res.json({ user: req.solo?.userId }));
+  app.use(solo.errorHandler());
   const server: HttpsServer = createHttpsServer({ cert, key }, app);
   solo.attach(server);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));

@@ -50,7 +50,7 @@ describe("the check cache (sessionCacheTtl)", () => {
     expect(code(await call(srv.url, "/api/notes", first.token))).toBe("session_replaced");
     const second = await login(srv.url, { username: "bob", password: "demo" });
     expect((await call(srv.url, "/api/notes", second.token)).status).toBe(200);
-    expect(await srv.solo.endSession(second.session.id)).toBe(true);
+    expect(await srv.solo.revokeSession(second.session.id)).toBe(true);
     expect(code(await call(srv.url, "/api/notes", second.token))).toBe("session_revoked");
   });
 
@@ -96,7 +96,7 @@ describe("the check cache (sessionCacheTtl)", () => {
     const { entered, release } = store.hold(first.session.id);
     const during = call(srv.url, "/api/notes", first.token);
     await entered; // the check has read the session live; its answer is held back
-    expect(await srv.solo.endSession(first.session.id)).toBe(true); // the end, and its notice, come first
+    expect(await srv.solo.revokeSession(first.session.id)).toBe(true); // the end, and its notice, come first
     release();
     expect((await during).status).toBe(200); // it read the session before the end: fair
     // ...but that copy must not answer later checks.

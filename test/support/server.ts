@@ -40,7 +40,13 @@ export async function startTestServer(
   const { port: wantedPort, ...rest } = options;
   const dataDir = rest.dataDir ?? tempDir();
   const authenticate = (await demoUsers()).authenticate;
-  const solo = await createSoloServer({ logger: pino({ level: "silent" }), authenticate, ...rest, dataDir });
+  const solo = createSoloServer({ logger: pino({ level: "silent" }), authenticate, ...rest, dataDir });
+  try {
+    await solo.ready;
+  } catch (error) {
+    await solo.close();
+    throw error;
+  }
   const app = express();
   app.use("/auth", solo.router);
   app.get("/api/notes", solo.requireSession(), (req, res) => {
@@ -49,6 +55,7 @@ export async function startTestServer(
   app.post("/api/notes", solo.requireSession(), (req, res) => {
     res.status(201).json({ user: req.solo?.userId });
   });
+  app.use(solo.errorHandler());
   const http = createServer(app);
   solo.attach(http);
   await new Promise<void>((resolve) => http.listen(wantedPort ?? 0, "127.0.0.1", () => resolve()));
