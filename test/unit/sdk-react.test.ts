@@ -4,7 +4,7 @@ import { createRoot, type Root } from "react-dom/client";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createSoloClient, type SoloClient } from "../../client-sdk/index.js";
 import { SoloProvider, type SoloSession, useSoloSession } from "../../client-sdk/react.js";
-import type { TabMessage } from "../../client-sdk/tabs.js";
+import type { TabMessage } from "../../client-sdk/tab-messages.js";
 import { error, fakeFetch, fakeTransport, json, sessionView } from "./sdk-fakes.js";
 
 beforeAll(() => {

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { beatElection, CLAIM_WAIT, HEARTBEAT, SILENCE } from "../../client-sdk/heartbeat.js";
 import { createSoloClient, type Revocation, type SoloClient } from "../../client-sdk/index.js";
-import type { TabMessage } from "../../client-sdk/tabs.js";
+import type { TabMessage } from "../../client-sdk/tab-messages.js";
 import type { SessionView } from "../../protocol/index.js";
 import {
   error,
