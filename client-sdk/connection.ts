@@ -88,6 +88,11 @@ export function createConnection(
   let retries = 0;
   let destroyed = false;
 
+  /** The leader tells the other tabs its connection. */
+  const tell = () => {
+    if (channel) tabs?.post({ t: "conn", s: status });
+  };
+
   /**
    * Moves the connection to `next`, tells the other tabs when this one leads, and emits
    * `connected`, or `disconnected` when the channel goes down (or down in another way).
@@ -96,7 +101,7 @@ export function createConnection(
     const prev = status;
     if (prev === next) return;
     status = next;
-    if (channel) tabs?.post({ t: "conn", s: next });
+    tell();
     if (next === "connected") {
       events.emit("connected", { sessionId });
     } else if (
@@ -244,9 +249,7 @@ export function createConnection(
       if (tabs) retry();
       else set("standby");
     },
-    answer: () => {
-      if (channel) tabs?.post({ t: "conn", s: status });
-    },
+    answer: tell,
     follow: (leaders) => {
       if (leave && !channel && leaders !== "idle") set(leaders);
     },
