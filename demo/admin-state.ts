@@ -56,11 +56,6 @@ export class Trail {
     return this.#events;
   }
 
-  /** The oldest event kept, or null when empty: the `before` cursor of the next older page. */
-  get oldestId(): string | null {
-    return this.#events[this.#events.length - 1]?.id ?? null;
-  }
-
   /**
    * Adds events (a page from the API or one from the feed). A known id is merged, keeping
    * the further delivery status. Returns the ids that were new. `older`: a page the person

@@ -384,7 +384,7 @@ class AdminPanel {
   }
 
   async #loadOlder(): Promise<void> {
-    const before = this.#olderCursor ?? this.#trail.oldestId;
+    const before = this.#olderCursor;
     if (before === null) return;
     this.#el.auditOlder.disabled = true;
     const page = await this.#get<AdminAuditResponse>(

@@ -8,7 +8,7 @@ import type { AuditActor, AuditKind, DeliveryStatus, DeviceView, SessionView } f
 
 /** One audit event as the admin API shows it. Times are ISO 8601 strings. */
 export interface AuditEventView {
-  /** Increasing; pass as `before` to page back. */
+  /** Increasing; identifies the event. To page back, pass the page's `next` as `before`. */
   id: string;
   kind: AuditKind;
   at: string;

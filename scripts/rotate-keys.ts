@@ -10,7 +10,7 @@
  * Defaults come from SOLO_DATA_DIR and SOLO_MAX_AGE, like the server's. Prints what it did as JSON.
  */
 import { parseArgs } from "node:util";
-import { parseDuration } from "../server/options/options.js";
+import { parseDuration } from "../server/options/parse-duration.js";
 import { rotateKeyFile } from "../server/tokens/key-file.js";
 
 function main(): void {

@@ -40,17 +40,20 @@ export { SoloError, type SoloErrorDetails } from "./errors/solo-error.js";
 export type { CorsOptions } from "./http/cors.js";
 export type { RequireSessionOptions, SoloRequestContext } from "./http/require-session.js";
 export { logId, REDACT_PATHS } from "./observability/logger.js";
-export type { Authenticate, CookieOptions, RedisOptions, SoloServerOptions } from "./options/options.js";
-export { parseDuration } from "./options/options.js";
+export { parseDuration } from "./options/parse-duration.js";
+export type { Authenticate, CookieOptions, RedisOptions, SoloServerOptions } from "./options/types.js";
 export type { LoginKey, RateLimit, RateLimitOptions } from "./ratelimit/limits.js";
 export { RATE_LIMIT_DEFAULTS } from "./ratelimit/limits.js";
 export type { SoloIo } from "./realtime/types.js";
 export type { PolicyOption, PolicySpec } from "./sessions/policy.js";
 export type { AuthenticatedUser, Credentials } from "./sessions/user.js";
 export { createSoloServer, type SoloServer } from "./solo-server.js";
-export { MemoryStore } from "./store/memory.js";
-export { RedisStore, type RedisStoreOptions } from "./store/redis.js";
-export { SqliteStore } from "./store/sqlite.js";
+export { STORE_DEFAULTS } from "./store/defaults.js";
+export { MemoryStore, type MemoryStoreOptions } from "./store/memory/store.js";
+export { RedisStore, type RedisStoreOptions } from "./store/redis/store.js";
+export { auditBefore, auditCursor, liveAfter, liveCursor } from "./store/shared/paging.js";
+export { applyDecision } from "./store/shared/sessions.js";
+export { SqliteStore, type SqliteStoreOptions } from "./store/sqlite/store.js";
 export type {
   AuditEvent,
   AuditQuery,

@@ -21,13 +21,14 @@ import { createRequireSession, type RequireSessionOptions } from "./http/require
 import { defaultLogger } from "./observability/logger.js";
 import { Metrics } from "./observability/metrics.js";
 import { logSessionEvents } from "./observability/session-log.js";
-import { resolveOptions, type SoloServerOptions } from "./options/options.js";
+import { resolveOptions } from "./options/resolve.js";
+import type { SoloServerOptions } from "./options/types.js";
 import { openLimiterBackend } from "./ratelimit/backend.js";
 import { LoginLimiter } from "./ratelimit/login.js";
 import { ConnectionLimiter, HandshakeLimiter } from "./ratelimit/sockets.js";
 import { AdminFeed } from "./realtime/admin-feed.js";
 import { Handshake } from "./realtime/handshake.js";
-import { openScaleOut } from "./realtime/redis-scale-out.js";
+import { openScaleOut } from "./realtime/redis/scale-out.js";
 import { Realtime } from "./realtime/session-channel.js";
 import type { SoloIo } from "./realtime/types.js";
 import { clientAddress } from "./request/client-address.js";

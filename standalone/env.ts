@@ -1,5 +1,7 @@
 import type { Transport } from "../protocol/index.js";
-import { DEFAULTS, parseDuration, type SoloServerOptions } from "../server/options/options.js";
+import { DEFAULTS } from "../server/options/defaults.js";
+import { parseDuration } from "../server/options/parse-duration.js";
+import type { SoloServerOptions } from "../server/options/types.js";
 import { normalizeOrigin } from "../server/request/origin.js";
 import { parsePolicy } from "../server/sessions/policy.js";
 

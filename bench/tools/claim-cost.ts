@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { decide } from "../../server/sessions/policy.js";
-import { SqliteStore } from "../../server/store/sqlite.js";
+import { SqliteStore } from "../../server/store/sqlite/store.js";
 import type { SessionRecord } from "../../server/store/types.js";
 
 const claims = Number(process.argv[2] ?? 20_000);

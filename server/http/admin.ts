@@ -3,6 +3,7 @@ import type { AdminAuditResponse, AdminEndResponse, AdminSessionsResponse } from
 import { SoloError } from "../errors/solo-error.js";
 import type { SessionService } from "../sessions/service.js";
 import { auditEventView, sessionView } from "../sessions/views.js";
+import { auditCursor } from "../store/shared/paging.js";
 import type { AuditQuery } from "../store/types.js";
 
 /** What the admin API needs. */
@@ -83,7 +84,7 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
     const last = events[events.length - 1];
     const answer: AdminAuditResponse = {
       events: events.map(auditEventView),
-      next: events.length === limit && last ? last.id : null,
+      next: events.length === limit && last ? auditCursor(last) : null,
     };
     res.json(answer);
   });

@@ -2,7 +2,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { Logger } from "pino";
 import { isSessionEndedCode, type LoginResponse, type SessionResponse } from "../../protocol/index.js";
 import { SoloError } from "../errors/solo-error.js";
-import type { Authenticate } from "../options/options.js";
+import type { Authenticate } from "../options/types.js";
 import type { LoginLimiter } from "../ratelimit/login.js";
 import type { SessionCookie } from "../request/cookies.js";
 import { describeDevice } from "../sessions/device.js";

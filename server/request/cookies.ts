@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Request, Response } from "express";
 import type { ErrorCode } from "../../protocol/index.js";
-import type { CookieOptions } from "../options/options.js";
+import type { CookieOptions } from "../options/types.js";
 import { cookieValue, HOST_PREFIX, parseAuthorization, type RequestToken, requestToken } from "./credentials.js";
 import { isSecure } from "./origin.js";
 

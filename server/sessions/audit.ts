@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import { DELIVERY_RANK } from "../../protocol/index.js";
+import { isFurther } from "../store/shared/audit.js";
 import type {
   AuditEvent,
   AuditKind,
@@ -75,7 +75,7 @@ export class AuditTrail extends EventEmitter<AuditTrailEvents> {
    */
   delivery(sessionId: string, status: DeliveryStatus): boolean {
     const known = this.#delivery.get(sessionId);
-    if (known !== undefined && DELIVERY_RANK[known] >= DELIVERY_RANK[status]) return false;
+    if (known !== undefined && !isFurther(status, known)) return false;
     this.#remember(sessionId, status);
     this.#store
       .updateDelivery(sessionId, status)

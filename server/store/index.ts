@@ -1,8 +1,15 @@
+/**
+ * Opens the store the options name (`store: "sqlite" | "memory" | "redis"`), or takes the
+ * app's own `SessionStore` as given.
+ *
+ * @module
+ */
+
 import { join } from "node:path";
-import type { ResolvedOptions } from "../options/options.js";
-import { MemoryStore } from "./memory.js";
-import { RedisStore } from "./redis.js";
-import { SqliteStore } from "./sqlite.js";
+import type { ResolvedOptions } from "../options/types.js";
+import { MemoryStore } from "./memory/store.js";
+import { RedisStore } from "./redis/store.js";
+import { SqliteStore } from "./sqlite/store.js";
 import type { SessionStore } from "./types.js";
 
 /** The SQLite file inside the data directory. */

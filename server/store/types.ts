@@ -65,9 +65,9 @@ export type ClaimResult =
 /** Filter and page for listing live sessions. */
 export interface ListLiveQuery {
   userId?: string;
-  /** Opaque cursor from a previous page. */
+  /** Opaque cursor: the `next` of the previous page (see `liveCursor`). */
   cursor?: string;
-  /** @default 50 */
+  /** Page size, 1 to 500. @default 50 */
   limit?: number;
 }
 
@@ -80,7 +80,7 @@ export interface LivePage {
 
 /** One line of the audit trail. */
 export interface AuditEvent {
-  /** Assigned by the store; increasing. */
+  /** Assigned by the store; increasing in the store's own order (compare with care across stores). */
   id: string;
   kind: AuditKind;
   /** Epoch milliseconds. */
@@ -109,18 +109,26 @@ export interface AuditQuery {
   since?: number;
   /** Epoch ms, exclusive. */
   until?: number;
-  /** Return events with id lower than this (newest first paging). */
+  /**
+   * Opaque cursor: return the events older than the one it was made from (newest-first
+   * paging). Made by `auditCursor(lastEventOfThePreviousPage)`; the admin API answers it as `next`.
+   */
   before?: string;
-  /** @default 100 */
+  /** Page size, 1 to 500. @default 100 */
   limit?: number;
 }
 
 /**
  * The session registry. The store is the source of truth: every request and every socket
  * handshake is checked against it. Implementations: memory (tests, `SOLO_STORE=memory`),
- * SQLite (the embedded default) and Redis (several nodes).
+ * SQLite (the embedded default) and Redis (several nodes); an app may bring its own, and
+ * check it with the contract suite (`runStoreContract` from `solo-session/server/testing`).
  *
  * Every method that changes a session is atomic with respect to the others for that user.
+ * A method that cannot reach its backend right now rejects with
+ * `SoloError("store_unavailable")` (answered as 503), and so does every method after
+ * `close()`. The audit trail keeps at most `auditMaxLength` events (100,000 by default), the
+ * oldest going first.
  */
 export interface SessionStore {
   /**
@@ -137,9 +145,13 @@ export interface SessionStore {
   claim(session: SessionRecord, decide: Decide): Promise<ClaimResult>;
   /** A session, live or ended; null if unknown or purged. */
   get(id: string): Promise<SessionRecord | null>;
-  /** The user's live sessions, oldest first. */
+  /**
+   * The user's live sessions, oldest first: the set a claim decides on. The server does not
+   * call it (a claim reads that set inside its own atomic section); the contract suite and
+   * tests read it to check what a claim left behind.
+   */
   listLive(userId: string): Promise<SessionRecord[]>;
-  /** Live sessions of all users (or one), newest first, paginated. */
+  /** Live sessions of all users (or one), newest first (ties by id), paginated. A malformed cursor is `invalid_request`. */
   listAllLive(query: ListLiveQuery): Promise<LivePage>;
   /** Ends a live session. Returns the ended record, or null if it was not live. */
   end(id: string, end: SessionEnd): Promise<SessionRecord | null>;
@@ -160,18 +172,19 @@ export interface SessionStore {
   /** Number of live sessions. */
   countLive(): Promise<number>;
 
-  /** Appends an audit event; returns its id. */
+  /** Appends an audit event; returns its id. Beyond `auditMaxLength` events, the oldest are dropped. */
   appendAudit(event: NewAuditEvent): Promise<string>;
   /**
    * Moves the delivery status of the audit event that ended this session forward
    * (pending → delivered → acknowledged); never backwards.
    */
   updateDelivery(sessionId: string, status: DeliveryStatus): Promise<void>;
-  /** Audit events, newest first. */
+  /** Audit events, newest first, filtered and paged. A malformed `before` is `invalid_request`. */
   queryAudit(query: AuditQuery): Promise<AuditEvent[]>;
 
   /** Resolves when the store is reachable; rejects otherwise. */
   ping(): Promise<void>;
+  /** Releases the backend. Idempotent; every other method rejects with `store_unavailable` after it. */
   close(): Promise<void>;
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ErrorBody } from "../../protocol/index.js";
-import { MemoryStore } from "../../server/store/memory.js";
+import { MemoryStore } from "../../server/store/memory/store.js";
 import type { SessionRecord } from "../../server/store/types.js";
 import { call, login } from "../support/client.js";
 import { manualClock } from "../support/clock.js";

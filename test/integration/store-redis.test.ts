@@ -1,12 +1,14 @@
 import { Redis } from "ioredis";
+import { runStoreContract } from "solo-session/server/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SoloError } from "../../server/errors/solo-error.js";
-import { resolveOptions } from "../../server/options/options.js";
+import { resolveOptions } from "../../server/options/resolve.js";
 import { decide, type PolicySpec } from "../../server/sessions/policy.js";
-import { type EndEntry, parseEndEntry, RedisStore } from "../../server/store/redis.js";
+import { type EndEntry, parseEndEntry } from "../../server/store/redis/codec.js";
+import { RedisStore } from "../../server/store/redis/store.js";
 import type { Decide, SessionStore } from "../../server/store/types.js";
+import { record } from "../../server/testing/contract/fixtures.js";
 import { freePort, startRedis, type TestRedis, uniquePrefix } from "../support/redis.js";
-import { record, storeContract } from "../support/store-contract.js";
 
 let redis: TestRedis;
 beforeAll(async () => {
@@ -17,10 +19,13 @@ afterAll(async () => {
 });
 
 // One real redis-server for the file; each store gets its own key prefix, so each test starts empty.
-storeContract("redis", async () => {
-  const store = new RedisStore({ url: redis.url, keyPrefix: uniquePrefix("contract") });
-  await store.ready();
-  return store;
+runStoreContract({
+  name: "redis",
+  open: async () => {
+    const store = new RedisStore({ url: redis.url, keyPrefix: uniquePrefix("contract") });
+    await store.ready();
+    return store;
+  },
 });
 
 const HOUR = 3_600_000;
@@ -255,6 +260,20 @@ describe("the ends stream (every end, for every node to read)", () => {
     expect(length).toBeGreaterThanOrEqual(100);
     expect(length).toBeLessThan(299);
     expect(() => new RedisStore({ endsMaxLength: 0 })).toThrow(TypeError);
+  });
+});
+
+describe("the audit stream", () => {
+  it("caps the stream at auditMaxLength (approximately, as XADD MAXLEN ~ does), the cap every backend shares", async () => {
+    const keyPrefix = uniquePrefix("audit-cap");
+    const store = new RedisStore({ url: redis.url, keyPrefix, auditMaxLength: 100 });
+    opened.push(store);
+    await store.ready();
+    const event = { userId: "u", sessionId: null, device: null, node: "n", by: null, delivery: null, detail: null };
+    for (let i = 0; i < 300; i++) await store.appendAudit({ ...event, kind: "login", at: Date.now() });
+    const length = await store.client.xlen(`${keyPrefix}:{g}:audit`);
+    expect(length).toBeGreaterThanOrEqual(100);
+    expect(length).toBeLessThan(299);
   });
 });
 

@@ -6,7 +6,7 @@
  * sessions has committed in Redis, before the claim returns: the node never pushes or
  * publishes that revocation, as when a machine dies between its commit and its publish.
  */
-import { RedisStore } from "../../server/store/redis.js";
+import { RedisStore } from "../../server/store/redis/store.js";
 import type { ClaimResult, Decide, SessionRecord } from "../../server/store/types.js";
 import { anyUser } from "./redis.js";
 import { startTestServer } from "./server.js";

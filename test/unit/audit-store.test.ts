@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { MemoryStore } from "../../server/store/memory.js";
-import { SqliteStore } from "../../server/store/sqlite.js";
-import type { NewAuditEvent, SessionStore } from "../../server/store/types.js";
+import { STORE_DEFAULTS } from "../../server/store/defaults.js";
+import { MemoryStore } from "../../server/store/memory/store.js";
+import { auditCursor } from "../../server/store/shared/paging.js";
+import { SqliteStore } from "../../server/store/sqlite/store.js";
+import type { AuditEvent, NewAuditEvent, SessionStore } from "../../server/store/types.js";
 
 const stores: SessionStore[] = [];
 afterEach(async () => {
@@ -65,7 +67,33 @@ describe.each([
     expect((await s.queryAudit({ userId: "alice", since: 2_000, until: 4_000 })).map((e) => e.at)).toEqual([
       3_000, 2_000,
     ]);
-    const page = await s.queryAudit({ userId: "alice", limit: 2, before: alice[1]?.id });
+    const page = await s.queryAudit({ userId: "alice", limit: 2, before: auditCursor(alice[1] as AuditEvent) });
     expect(page.map((e) => e.at)).toEqual([3_000, 2_000]);
+  });
+});
+
+describe.each([
+  ["memory", (auditMaxLength?: number) => new MemoryStore({ auditMaxLength })],
+  ["sqlite", (auditMaxLength?: number) => new SqliteStore({ filename: ":memory:", auditMaxLength })],
+])("%s store: audit cap", (_name, make) => {
+  it("keeps the newest auditMaxLength events, whether they come one by one or in one batch", async () => {
+    const s = make(5);
+    stores.push(s);
+    const oneByOne: string[] = [];
+    for (let i = 0; i < 8; i++) oneByOne.push(await s.appendAudit(event({ at: 1_000 + i })));
+    expect((await s.queryAudit({})).map((e) => e.id)).toEqual(oneByOne.slice(3).reverse());
+    // Appended together: SQLite commits them in one transaction, and caps in it.
+    const together = await Promise.all(Array.from({ length: 7 }, (_, i) => s.appendAudit(event({ at: 2_000 + i }))));
+    expect((await s.queryAudit({})).map((e) => e.id)).toEqual(together.slice(2).reverse());
+  });
+
+  it("without the option, keeps the cap every backend shares (STORE_DEFAULTS.auditMaxLength)", async () => {
+    const s = make();
+    stores.push(s);
+    const cap = STORE_DEFAULTS.auditMaxLength;
+    const ids = await Promise.all(Array.from({ length: cap + 5 }, (_, i) => s.appendAudit(event({ at: i }))));
+    // The 5 oldest went; the 6th is the oldest left.
+    expect(await s.queryAudit({ until: 5 })).toEqual([]);
+    expect((await s.queryAudit({ until: 6 })).map((e) => e.id)).toEqual([ids[5]]);
   });
 });

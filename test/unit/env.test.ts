@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULTS, defaultTouchInterval, parseDuration, resolveOptions } from "../../server/options/options.js";
+import { DEFAULTS, defaultTouchInterval } from "../../server/options/defaults.js";
+import { parseDuration } from "../../server/options/parse-duration.js";
+import { resolveOptions } from "../../server/options/resolve.js";
 import { readEnv } from "../../standalone/env.js";
 
 const authenticate = () => null;

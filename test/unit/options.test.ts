@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULTS, resolveOptions, type SoloServerOptions } from "../../server/options/options.js";
+import { DEFAULTS } from "../../server/options/defaults.js";
+import { resolveOptions } from "../../server/options/resolve.js";
+import type { SoloServerOptions } from "../../server/options/types.js";
 
 const authenticate = () => null;
 const resolve = (options: Partial<SoloServerOptions>) => resolveOptions({ authenticate, ...options });

@@ -1,7 +1,7 @@
 import { rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { SqliteStore } from "../../server/store/sqlite.js";
+import { SqliteStore } from "../../server/store/sqlite/store.js";
 import type { SessionRecord } from "../../server/store/types.js";
 import { tempDir } from "../support/server.js";
 

@@ -1,14 +1,14 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
+import { runStoreContract } from "solo-session/server/testing";
 import { afterAll } from "vitest";
-import { MemoryStore } from "../../server/store/memory.js";
-import { SqliteStore } from "../../server/store/sqlite.js";
+import { MemoryStore } from "../../server/store/memory/store.js";
+import { SqliteStore } from "../../server/store/sqlite/store.js";
 import { tempDir } from "../support/server.js";
-import { storeContract } from "../support/store-contract.js";
 
 const dir = tempDir("solo-contract-");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 let n = 0;
-storeContract("memory", async () => new MemoryStore());
-storeContract("sqlite", async () => new SqliteStore({ filename: join(dir, `store-${++n}.db`) }));
+runStoreContract({ name: "memory", open: () => new MemoryStore() });
+runStoreContract({ name: "sqlite", open: () => new SqliteStore({ filename: join(dir, `store-${++n}.db`) }) });

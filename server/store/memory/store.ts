@@ -1,5 +1,13 @@
-import { DELIVERY_RANK, isEndingKind } from "../../protocol/index.js";
-import { applyDecision, clampLimit, decodeCursor, encodeCursor, isStale } from "./shared.js";
+/**
+ * The in-process store, for unit tests and `SOLO_STORE=memory`.
+ *
+ * @module
+ */
+
+import { STORE_DEFAULTS } from "../defaults.js";
+import { storeClosed } from "../shared/errors.js";
+import { clampLimit, liveAfter, pageLive } from "../shared/paging.js";
+import { applyDecision, isStale } from "../shared/sessions.js";
 import {
   type AuditEvent,
   type AuditQuery,
@@ -13,30 +21,34 @@ import {
   type SessionEnd,
   type SessionRecord,
   type SessionStore,
-} from "./types.js";
+} from "../types.js";
+import { MemoryAuditLog } from "./audit-log.js";
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
-  /** Audit events kept (oldest dropped first). @default 10000 */
-  auditLimit?: number;
+  /** Audit events kept (the oldest are dropped first), as on every backend. @default 100_000 */
+  auditMaxLength?: number;
 }
 
 /**
  * An in-process store. For unit tests and `SOLO_STORE=memory` only: it forgets
  * everything on restart and is not shared between processes.
+ *
+ * @example
+ * ```ts
+ * const solo = await createSoloServer({ authenticate, store: new MemoryStore() });
+ * ```
  */
 export class MemoryStore implements SessionStore {
   readonly #sessions = new Map<string, SessionRecord>();
   readonly #liveByUser = new Map<string, Set<string>>();
   /** Each user's `replaced` tombstones, oldest first, at most {@link REPLACED_TOMBSTONES_PER_USER}. */
   readonly #replacedByUser = new Map<string, string[]>();
-  readonly #audit: AuditEvent[] = [];
-  readonly #auditLimit: number;
-  #auditSeq = 0;
+  readonly #audit: MemoryAuditLog;
   #closed = false;
 
   constructor(options: MemoryStoreOptions = {}) {
-    this.#auditLimit = options.auditLimit ?? 10_000;
+    this.#audit = new MemoryAuditLog(options.auditMaxLength ?? STORE_DEFAULTS.auditMaxLength);
   }
 
   async claim(session: SessionRecord, decide: Decide): Promise<ClaimResult> {
@@ -62,16 +74,14 @@ export class MemoryStore implements SessionStore {
 
   async listAllLive(query: ListLiveQuery): Promise<LivePage> {
     this.#open();
-    const limit = clampLimit(query.limit, 50);
-    const after = decodeCursor(query.cursor);
-    let all = [...this.#sessions.values()].filter((s) => s.ended === null);
-    if (query.userId !== undefined) all = all.filter((s) => s.userId === query.userId);
-    all.sort((a, b) => b.createdAt - a.createdAt || (b.id < a.id ? -1 : b.id > a.id ? 1 : 0));
-    if (after)
-      all = all.filter((s) => s.createdAt < after.createdAt || (s.createdAt === after.createdAt && s.id < after.id));
-    const page = all.slice(0, limit);
-    const last = page[page.length - 1];
-    return { sessions: page.map((s) => clone(s)), next: all.length > limit && last ? encodeCursor(last) : null };
+    const limit = clampLimit(query.limit, STORE_DEFAULTS.page.live);
+    const after = liveAfter(query.cursor);
+    const live: SessionRecord[] = [];
+    for (const s of this.#sessions.values()) {
+      if (s.ended === null && (query.userId === undefined || s.userId === query.userId)) live.push(s);
+    }
+    const page = pageLive(live, after, limit);
+    return { sessions: page.sessions.map((s) => clone(s)), next: page.next };
   }
 
   async end(id: string, end: SessionEnd): Promise<SessionRecord | null> {
@@ -127,8 +137,7 @@ export class MemoryStore implements SessionStore {
         n++;
       }
     }
-    const keep = this.#audit.findIndex((e) => e.at >= auditBefore);
-    this.#audit.splice(0, keep === -1 ? this.#audit.length : keep);
+    this.#audit.purge(auditBefore);
     return n;
   }
 
@@ -141,34 +150,17 @@ export class MemoryStore implements SessionStore {
 
   async appendAudit(event: NewAuditEvent): Promise<string> {
     this.#open();
-    const id = String(++this.#auditSeq).padStart(12, "0");
-    this.#audit.push({ ...event, id });
-    if (this.#audit.length > this.#auditLimit) this.#audit.splice(0, this.#audit.length - this.#auditLimit);
-    return id;
+    return this.#audit.append(event);
   }
 
   async updateDelivery(sessionId: string, status: DeliveryStatus): Promise<void> {
     this.#open();
-    for (const event of this.#audit) {
-      if (event.sessionId !== sessionId || !isEndingKind(event.kind)) continue;
-      if (event.delivery === null || DELIVERY_RANK[status] > DELIVERY_RANK[event.delivery]) event.delivery = status;
-    }
+    this.#audit.updateDelivery(sessionId, status);
   }
 
   async queryAudit(query: AuditQuery): Promise<AuditEvent[]> {
     this.#open();
-    const limit = clampLimit(query.limit, 100);
-    const out: AuditEvent[] = [];
-    for (let i = this.#audit.length - 1; i >= 0 && out.length < limit; i--) {
-      const e = this.#audit[i] as AuditEvent;
-      if (query.userId !== undefined && e.userId !== query.userId) continue;
-      if (query.sessionId !== undefined && e.sessionId !== query.sessionId) continue;
-      if (query.since !== undefined && e.at < query.since) continue;
-      if (query.until !== undefined && e.at >= query.until) continue;
-      if (query.before !== undefined && e.id >= query.before) continue;
-      out.push(structuredClone(e));
-    }
-    return out;
+    return this.#audit.query(query);
   }
 
   async ping(): Promise<void> {
@@ -180,7 +172,7 @@ export class MemoryStore implements SessionStore {
   }
 
   #open(): void {
-    if (this.#closed) throw new Error("MemoryStore is closed");
+    if (this.#closed) throw storeClosed();
   }
 
   #live(userId: string): SessionRecord[] {

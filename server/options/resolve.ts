@@ -1,0 +1,158 @@
+/**
+ * Applies the defaults and validates the options at construction: a TypeError naming the bad
+ * option, never a failure at the first request.
+ *
+ * @module
+ */
+
+import { hostname } from "node:os";
+import type { Transport } from "../../protocol/index.js";
+import { resolveRateLimits } from "../ratelimit/limits.js";
+import { assertPolicySpec } from "../sessions/policy.js";
+import { DEFAULTS, defaultTouchInterval } from "./defaults.js";
+import type { RedisOptions, ResolvedOptions, SoloServerOptions } from "./types.js";
+
+/**
+ * Applies defaults and validates. Throws a TypeError naming the bad option, at construction
+ * rather than at the first request.
+ */
+export function resolveOptions(options: SoloServerOptions): ResolvedOptions {
+  if (typeof options !== "object" || options === null) throw new TypeError("createSoloServer: options are required");
+  if (typeof options.authenticate !== "function") {
+    throw new TypeError("createSoloServer: options.authenticate must be a function (credentials, req) => user | null");
+  }
+  const store = options.store ?? DEFAULTS.store;
+  if (typeof store === "string" && !["sqlite", "memory", "redis"].includes(store)) {
+    throw new TypeError(
+      `createSoloServer: options.store must be "sqlite", "memory", "redis" or a SessionStore, got "${store}"`,
+    );
+  }
+  if (typeof store === "object" && (store === null || typeof store.claim !== "function")) {
+    throw new TypeError("createSoloServer: options.store must implement SessionStore");
+  }
+  const policy = options.policy ?? DEFAULTS.policy;
+  if (typeof policy !== "function") assertPolicySpec(policy, "createSoloServer: options.policy");
+
+  const idleTimeout = duration("idleTimeout", options.idleTimeout, DEFAULTS.idleTimeout, 1000);
+  const resolved: ResolvedOptions = {
+    authenticate: options.authenticate,
+    store,
+    dataDir: options.dataDir ?? DEFAULTS.dataDir,
+    keysDir: options.dataDir !== undefined || store !== "memory" ? (options.dataDir ?? DEFAULTS.dataDir) : null,
+    redis: redisOptions(options.redis),
+    policy,
+    abandonGrace: duration("abandonGrace", options.abandonGrace, DEFAULTS.abandonGrace),
+    issuer: text("issuer", options.issuer, DEFAULTS.issuer),
+    audience: text("audience", options.audience, DEFAULTS.audience),
+    signingKeys: options.signingKeys,
+    maxAge: duration("maxAge", options.maxAge, DEFAULTS.maxAge, 1000),
+    idleTimeout,
+    touchInterval: duration("touchInterval", options.touchInterval, defaultTouchInterval(idleTimeout)),
+    sessionCacheTtl: duration("sessionCacheTtl", options.sessionCacheTtl, DEFAULTS.sessionCacheTtl),
+    sweepInterval: duration("sweepInterval", options.sweepInterval, DEFAULTS.sweepInterval, 10),
+    clockTolerance: duration("clockTolerance", options.clockTolerance, DEFAULTS.clockTolerance),
+    ackTimeout: duration("ackTimeout", options.ackTimeout, DEFAULTS.ackTimeout, 1),
+    allowedOrigins: origins(options.allowedOrigins ?? DEFAULTS.allowedOrigins),
+    publicOrigin: options.publicOrigin === undefined ? null : origin("publicOrigin", options.publicOrigin),
+    transports: transports(options.transports ?? DEFAULTS.transports),
+    cookie: { ...DEFAULTS.cookie, ...options.cookie },
+    trustProxy: options.trustProxy ?? DEFAULTS.trustProxy,
+    rateLimit: resolveRateLimits(options.rateLimit),
+    handshakeTimeout: duration("handshakeTimeout", options.handshakeTimeout, DEFAULTS.handshakeTimeout, 1),
+    pingInterval: duration("pingInterval", options.pingInterval, DEFAULTS.pingInterval, 1),
+    pingTimeout: duration("pingTimeout", options.pingTimeout, DEFAULTS.pingTimeout, 1),
+    keyReloadInterval: duration("keyReloadInterval", options.keyReloadInterval, DEFAULTS.keyReloadInterval),
+    tombstoneRetention: duration("tombstoneRetention", options.tombstoneRetention, DEFAULTS.tombstoneRetention),
+    auditRetention: duration("auditRetention", options.auditRetention, DEFAULTS.auditRetention),
+    nodeId: text("nodeId", options.nodeId, `${hostname()}:${process.pid}`),
+    clock: options.clock ?? Date.now,
+    logger: options.logger,
+    introspectSecret: secret("introspectSecret", options.introspectSecret),
+  };
+  if (typeof resolved.clock !== "function") throw new TypeError("createSoloServer: options.clock must be a function");
+  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(resolved.cookie.name)) {
+    throw new TypeError(`createSoloServer: options.cookie.name "${resolved.cookie.name}" is not a valid cookie name`);
+  }
+  if (!["lax", "strict"].includes(resolved.cookie.sameSite)) {
+    throw new TypeError('createSoloServer: options.cookie.sameSite must be "lax" or "strict"');
+  }
+  if (resolved.touchInterval >= resolved.idleTimeout) {
+    throw new TypeError("createSoloServer: options.touchInterval must be shorter than options.idleTimeout");
+  }
+  return resolved;
+}
+
+function redisOptions(given: RedisOptions | undefined): Required<RedisOptions> {
+  const redis = { ...DEFAULTS.redis, ...given };
+  if (typeof redis.url !== "string" || !/^rediss?:\/\//.test(redis.url)) {
+    throw new TypeError(`createSoloServer: options.redis.url must be a redis:// or rediss:// URL`);
+  }
+  if (typeof redis.keyPrefix !== "string" || !/^[\w.:-]{1,64}$/.test(redis.keyPrefix)) {
+    throw new TypeError("createSoloServer: options.redis.keyPrefix must be 1-64 letters, digits, _ . : or -");
+  }
+  if (![true, false, "sharded", "classic"].includes(redis.adapter))
+    throw new TypeError('createSoloServer: options.redis.adapter must be true, false, "sharded" or "classic"');
+  redis.reconcileInterval = duration(
+    "redis.reconcileInterval",
+    given?.reconcileInterval,
+    DEFAULTS.redis.reconcileInterval,
+    100,
+  );
+  return redis;
+}
+
+function duration(name: string, value: number | undefined, fallback: number, min = 0): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < min) {
+    throw new TypeError(`createSoloServer: options.${name} must be a number >= ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function text(name: string, value: string | undefined, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== "string" || value === "") {
+    throw new TypeError(`createSoloServer: options.${name} must be a non-empty string`);
+  }
+  return value;
+}
+
+function secret(name: string, value: string | undefined): string | null {
+  if (value === undefined) return null;
+  if (typeof value !== "string" || value.length < 16) {
+    throw new TypeError(`createSoloServer: options.${name} must be a string of at least 16 characters`);
+  }
+  return value;
+}
+
+function origins(list: readonly string[]): readonly string[] {
+  if (!Array.isArray(list)) throw new TypeError("createSoloServer: options.allowedOrigins must be an array of origins");
+  return list.map((o) => origin("allowedOrigins", o));
+}
+
+/** An http(s) origin as given (a trailing slash is dropped), normalised; a TypeError names the option otherwise. */
+function origin(name: string, value: string): string {
+  let url: URL | null = null;
+  try {
+    url = typeof value === "string" ? new URL(value) : null;
+  } catch {}
+  if (!url || !/^https?:$/.test(url.protocol) || url.origin !== value.replace(/\/$/, "")) {
+    throw new TypeError(
+      `createSoloServer: options.${name}: "${String(value)}" is not an origin like https://app.example.com`,
+    );
+  }
+  return url.origin;
+}
+
+function transports(list: readonly Transport[]): readonly Transport[] {
+  const known: readonly string[] = ["websocket", "polling"];
+  if (
+    !Array.isArray(list) ||
+    list.length === 0 ||
+    !list.every((t) => known.includes(t)) ||
+    new Set(list).size !== list.length
+  ) {
+    throw new TypeError('createSoloServer: options.transports must be ["websocket"], ["polling"] or both');
+  }
+  return [...list];
+}

@@ -1,0 +1,55 @@
+/**
+ * One error mapping for every store: a backend failure that means "not available right now"
+ * (Redis unreachable, loading or read-only; SQLite busy or locked past its busy timeout)
+ * becomes `SoloError("store_unavailable")`, answered as 503; and a call on a closed store
+ * fails the same way on every backend ({@link storeClosed}). Anything else (a bug, a full
+ * disk) passes through unchanged and is answered as 500.
+ *
+ * @module
+ */
+
+import { SoloError } from "../../errors/solo-error.js";
+
+/** Redis error replies that mean "not available right now" rather than "wrong command". */
+const TRANSIENT_REPLY = /^(LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOREPLICAS|MISCONF)\b/;
+/** ioredis client-side failures of a command that never got (or lost) its answer. */
+const TRANSIENT_CLIENT =
+  /Connection is closed|Stream isn't writeable|Command timed out|Command aborted|max retries|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN/i;
+/** ioredis error classes that mean the command was given up. */
+const TRANSIENT_NAMES = new Set(["MaxRetriesPerRequestError", "AbortError"]);
+/** SQLite result codes (with their extended forms) of a lock held by another connection. */
+const SQLITE_TRANSIENT = /^SQLITE_(BUSY|LOCKED)(_|$)/;
+
+/**
+ * The error of any call on a closed store, the same on every backend:
+ * `SoloError("store_unavailable")` (503: the node is shutting down; another may answer).
+ *
+ * @example
+ * ```ts
+ * if (this.#closed) throw storeClosed();
+ * ```
+ */
+export function storeClosed(): SoloError {
+  return new SoloError("store_unavailable", {}, "The session store is closed.");
+}
+
+/**
+ * Maps a backend failure to the error the API answers with: transient Redis and SQLite
+ * failures become `SoloError("store_unavailable")`; everything else is returned as is.
+ *
+ * @example
+ * ```ts
+ * try { return await operation() } catch (error) { throw toStoreError(error) }
+ * ```
+ */
+export function toStoreError(error: unknown): unknown {
+  if (error instanceof SoloError || !(error instanceof Error)) return error;
+  const code = (error as { code?: unknown }).code;
+  const transient =
+    error.name === "ReplyError"
+      ? TRANSIENT_REPLY.test(error.message)
+      : error.name === "SqliteError"
+        ? typeof code === "string" && SQLITE_TRANSIENT.test(code)
+        : TRANSIENT_NAMES.has(error.name) || TRANSIENT_CLIENT.test(error.message);
+  return transient ? new SoloError("store_unavailable") : error;
+}
