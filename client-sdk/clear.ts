@@ -122,11 +122,13 @@ export function clearAppState(options: ResolvedClear | null, target: ClearTarget
   clear("cookies", () => clearCookies(target, wanted));
   clear("indexedDB", () => {
     const factory = target.indexedDB;
-    return factory && clearDatabases(factory, wanted);
+    if (typeof factory?.databases !== "function") return;
+    const names = factory.databases().then((databases) => databases.map((db) => db.name));
+    return deleteNamed(names, wanted, (name) => deleteDatabase(factory, name));
   });
   clear("caches", () => {
     const caches = target.caches;
-    return caches && clearCaches(caches, wanted);
+    return caches && deleteNamed(caches.keys(), wanted, (name) => caches.delete(name));
   });
   if (pending.length === 0) return Promise.resolve(report);
   return Promise.race([Promise.all(pending), delay(ASYNC_CLEAR_LIMIT)]).then(() => report);
@@ -198,13 +200,15 @@ function parentDomains(hostname: string): string[] {
   return out;
 }
 
-async function clearDatabases(factory: IDBFactory, wanted: (name: string) => boolean): Promise<string[]> {
-  if (typeof factory.databases !== "function") return [];
-  const names = (await factory.databases())
-    .map((db) => db.name)
-    .filter((name): name is string => typeof name === "string" && wanted(name));
-  await Promise.all(names.map((name) => deleteDatabase(factory, name)));
-  return names;
+/** Deletes the wanted ones of `names` (IndexedDB databases, Cache Storage caches); resolves to them. */
+async function deleteNamed(
+  names: Promise<(string | undefined)[]>,
+  wanted: (name: string) => boolean,
+  remove: (name: string) => Promise<unknown>,
+): Promise<string[]> {
+  const chosen = (await names).filter((name): name is string => typeof name === "string" && wanted(name));
+  await Promise.all(chosen.map(remove));
+  return chosen;
 }
 
 /** Resolves when the database is gone, or when another connection blocks it (the browser finishes later). */
@@ -213,12 +217,6 @@ function deleteDatabase(factory: IDBFactory, name: string): Promise<void> {
     const request = factory.deleteDatabase(name);
     request.onsuccess = request.onerror = request.onblocked = () => resolve();
   });
-}
-
-async function clearCaches(caches: CacheStorage, wanted: (name: string) => boolean): Promise<string[]> {
-  const names = (await caches.keys()).filter(wanted);
-  await Promise.all(names.map((name) => caches.delete(name)));
-  return names;
 }
 
 function ignore(): void {}
