@@ -21,7 +21,7 @@ import type { Revocation, RevocationSource, SoloClient, SoloClientEvents, SoloSt
 import { createWarning } from "./warn.js";
 
 /** The auth-refusal codes after which the page asks `/auth/session` what is true. */
-const ASK_AGAIN = new Set(["missing_token", "invalid_token", "token_expired"]);
+const ASK_AGAIN: readonly string[] = ["missing_token", "invalid_token", "token_expired"];
 
 /**
  * Creates the client: it checks `/auth/session` at start (a reload keeps the session, or
@@ -92,7 +92,7 @@ export function createSoloClient(options: SoloClientOptions = {}): SoloClient {
   async function refused(data: ConnectErrorData): Promise<void> {
     const revocation = ended(data, sessionId(), "reconnect");
     if (revocation) return revoke(revocation);
-    if (ASK_AGAIN.has(data.code)) return askServer();
+    if (ASK_AGAIN.includes(data.code)) return askServer();
     // The store is down, too many connections, ...: try again later.
     connection.retry();
   }
