@@ -169,8 +169,11 @@ export function createSoloClient(options: SoloClientOptions = {}): SoloClient {
     return body && fromRefusal(body, id, source, o.clock());
   }
 
-  /** Before a sign-in or sign-out: tell the other tabs (so that none takes it for a kick), leave the session. */
-  function leaveForNew(): void {
+  /**
+   * Before a sign-in or sign-out: tell the other tabs (so that none takes what follows for a
+   * kick), and leave the session here.
+   */
+  function stepOut(): void {
     tabs?.post({ t: "pending" });
     end();
   }
@@ -227,7 +230,7 @@ export function createSoloClient(options: SoloClientOptions = {}): SoloClient {
       if (typeof credentials !== "object" || credentials === null) {
         throw new TypeError("login(): credentials must be an object");
       }
-      leaveForNew();
+      stepOut();
       const at = epoch;
       setState({ status: "signing-in", via: "login" });
       let answer: LoginResponse;
@@ -249,15 +252,15 @@ export function createSoloClient(options: SoloClientOptions = {}): SoloClient {
     async logout(options = {}) {
       alive();
       const before = state;
-      const held = token;
-      leaveForNew();
+      const beforeToken = token;
+      stepOut();
       try {
-        await signOut(o, held, options.everywhere === true);
+        await signOut(o, beforeToken, options.everywhere === true);
       } catch (error) {
-        // Back to the session: the logout did not reach the server.
+        // The logout failed (or did not reach the server): back to the session.
         tabs?.post({ t: "failed" });
         if (before.status === "active" && !destroyed) {
-          token = held;
+          token = beforeToken;
           activate(before.session);
         }
         throw error;
