@@ -1,18 +1,14 @@
-import { rmSync } from "node:fs";
 import { createServer, request } from "node:http";
-import type { AddressInfo } from "node:net";
 import express from "express";
 import { pino } from "pino";
 import { Server } from "socket.io";
 import { io, Manager } from "socket.io-client";
-import { describe, expect, it, onTestFinished, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { ConnectErrorData, ErrorBody } from "../../protocol/index.js";
 import { createSoloServer } from "../../server/index.js";
-import { startStandalone } from "../../standalone/standalone.js";
-import { call, connect, handshakeError, login } from "../support/client.js";
+import { call, handshakeError, login } from "../support/client.js";
 import { adminToken, connectAdmin } from "../support/ops.js";
 import { testResources } from "../support/resources.js";
-import { tempDir } from "../support/server.js";
 
 // The Socket.IO server under an outsider's attacks (issue 12, points 1, 2, 3, 10): JSONP and
 // long-polling requests carrying the victim's cookie, every request of a connection (not only
@@ -20,7 +16,7 @@ import { tempDir } from "../support/server.js";
 // and DNS rebinding. Everything is asserted on codes, over raw HTTP where a browser would be
 // the attacker (test/e2e/cross-origin.test.ts runs the same attack in Chromium).
 
-const { server, track } = testResources();
+const { server, track, socketFor, listen, standalone, dir } = testResources();
 
 const EVIL = "https://evil.example";
 const POLLING = { transports: ["websocket", "polling"] } as const;
@@ -163,8 +159,7 @@ describe("point 1: JSONP and cross-site long-polling", () => {
   it("refuses a cookie-carrying handshake that a browser marks same-site or cross-site without an allowed Origin", async () => {
     const srv = await server(POLLING);
     const admin = await login(srv.url, { username: "admin", password: "admin" });
-    const victim = await connect(srv.url, admin.token);
-    track(victim);
+    const victim = await socketFor(srv.url, admin.token);
     const cookie = cookieOf(admin.cookie);
     for (const site of ["same-site", "cross-site"]) {
       const headers = { cookie, "sec-fetch-site": site };
@@ -272,7 +267,7 @@ describe("point 2: one handshake for every namespace", () => {
     });
     const token = await adminToken(srv.url);
     track(await connectAdmin(srv.url, token));
-    track(await connect(srv.url, token)); // /session counts for the same session
+    await socketFor(srv.url, token); // /session counts for the same session
     const flooded = await connectAdmin(srv.url, token).catch((error: Error & { data?: ConnectErrorData }) => error);
     expect((flooded as Error & { data?: ConnectErrorData }).data?.code).toBe("too_many_connections");
 
@@ -301,12 +296,9 @@ describe("point 2: one handshake for every namespace", () => {
     const http = createServer(app);
     const ownIo = new Server(http); // the app's engine: no solo-session guard in front of it
     solo.attach(ownIo);
-    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", () => resolve()));
-    onTestFinished(async () => {
-      await solo.close();
-      await new Promise<void>((resolve) => ownIo.close(() => resolve()));
-    });
-    const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    const { url } = await listen(http);
+    track(ownIo);
+    track(solo);
     const token = await adminToken(url);
     for (const nsp of ["/admin", "/session"]) {
       const socket = io(`${url}${nsp}`, {
@@ -345,8 +337,7 @@ describe("point 3: the default namespace, idle connections, open connections per
     const srv = await server({ handshakeTimeout: 150 });
     const { token } = await login(srv.url);
     const bob = await login(srv.url, { username: "bob", password: "demo" });
-    const joined = await connect(srv.url, bob.token);
-    track(joined);
+    const joined = await socketFor(srv.url, bob.token);
 
     const onlyRoot = await rawConnection(srv.url);
     onlyRoot.engine.write("0");
@@ -432,8 +423,7 @@ describe("point 10: publicOrigin against DNS rebinding", () => {
       body: JSON.stringify({ username: "alice", password: "demo" }),
     });
     expect(ok.status).toBe(200);
-    const socket = await connect(srv.url, (ok.body as { token: string }).token, { extraHeaders: { origin: PUBLIC } });
-    track(socket);
+    const socket = await socketFor(srv.url, (ok.body as { token: string }).token, { extraHeaders: { origin: PUBLIC } });
     expect(socket.connected).toBe(true);
   });
 
@@ -456,15 +446,7 @@ describe("point 10: publicOrigin against DNS rebinding", () => {
     const started = async (env: Record<string, string>) => {
       const lines: { level: number; event?: string; host?: string }[] = [];
       const logger = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
-      const dir = tempDir();
-      const standalone = await startStandalone(
-        { PORT: "0", SOLO_DATA_DIR: dir, ...env },
-        { demoDir: dir, solo: { logger } },
-      );
-      onTestFinished(async () => {
-        await standalone.close();
-        rmSync(dir, { recursive: true, force: true });
-      });
+      await standalone(env, { demoDir: dir(), solo: { logger } });
       return lines.filter((l) => l.event === "public_origin_missing");
     };
     expect(await started({ HOST: "0.0.0.0" })).toEqual([expect.objectContaining({ level: 40, host: "0.0.0.0" })]);

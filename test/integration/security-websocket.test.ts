@@ -2,7 +2,7 @@ import { request } from "node:http";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { io, Manager } from "socket.io-client";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { MAX_CLIENT_MESSAGE } from "../../server/realtime/io-server.js";
 import { type ClientSocket, call, connect, handshakeError, login, nextDisconnect } from "../support/client.js";
 import { testResources } from "../support/resources.js";
@@ -11,7 +11,7 @@ import { testResources } from "../support/resources.js";
 // address and for one session, extra namespace handshakes over one connection, connections that
 // never finish their handshake. Each is refused or cut off, and the server keeps serving.
 
-const { server, track } = testResources();
+const { server, track, socketFor } = testResources();
 
 const generous = { points: 10_000, duration: 60_000 };
 
@@ -85,16 +85,14 @@ describe("oversized packets", () => {
 
     // The server still serves HTTP and the session channel.
     expect((await call(srv.url, "/auth/session", token)).status).toBe(200);
-    const fresh = await connect(srv.url, token);
-    track(fresh);
+    const fresh = await socketFor(srv.url, token);
     expect(fresh.connected).toBe(true);
   });
 
   it("a message just under the limit passes; one just over it disconnects", async () => {
     const srv = await server();
     const { token } = await login(srv.url);
-    const socket = await connect(srv.url, token);
-    track(socket);
+    const socket = await socketFor(srv.url, token);
     const raw = socket as unknown as { emit(event: string, payload: string): void };
     raw.emit("session:activity", "y".repeat(MAX_CLIENT_MESSAGE - 100));
     const alive = await call(srv.url, "/auth/session", token);
@@ -153,8 +151,7 @@ describe("handshake floods", () => {
     expect(upgrade).toEqual({ status: 400, body: "rate_limited" });
 
     const { token } = await login(srv.url);
-    const other = await connect(srv.url, token, { extraHeaders: { "x-forwarded-for": "203.0.113.51" } });
-    track(other);
+    const other = await socketFor(srv.url, token, { extraHeaders: { "x-forwarded-for": "203.0.113.51" } });
     expect(other.connected).toBe(true);
     expect((await call(srv.url, "/auth/session", token)).status).toBe(200);
   });
@@ -164,8 +161,7 @@ describe("handshake floods", () => {
     const { token } = await login(srv.url);
     let newest: ClientSocket | null = null;
     for (let i = 0; i < 3; i++) {
-      newest = await connect(srv.url, token);
-      track(newest);
+      newest = await socketFor(srv.url, token);
     }
     for (let i = 0; i < 5; i++) {
       const refused = await handshakeError(srv.url, token);
@@ -175,8 +171,7 @@ describe("handshake floods", () => {
     expect(newest?.connected).toBe(true);
     // Another session is not affected.
     const bob = await login(srv.url, { username: "bob", password: "demo" });
-    const bobSocket = await connect(srv.url, bob.token);
-    track(bobSocket);
+    const bobSocket = await socketFor(srv.url, bob.token);
     expect(bobSocket.connected).toBe(true);
   });
 
@@ -189,14 +184,14 @@ describe("handshake floods", () => {
     }
     const manager = new Manager(srv.url, { transports: ["websocket"], reconnection: false, autoConnect: false });
     await new Promise<void>((resolve, reject) => manager.open((error) => (error ? reject(error) : resolve())));
-    const engine = manager.engine;
+    const engine = track(manager.engine);
     const replies: string[] = [];
     engine.on("message", (data) => {
       if (typeof data === "string") replies.push(data);
     });
     // Socket.IO clients send one CONNECT per namespace; a hostile one sends many before the first is answered.
     for (const token of tokens) engine.write(`0/session,${JSON.stringify({ token })}`);
-    await expect.poll(() => replies.length, { timeout: 5000 }).toBe(4);
+    await vi.waitFor(() => expect(replies.length).toBe(4), { timeout: 5000 });
     engine.close();
     // The connection's handshake was paid for once; two more fit in the allowance of three.
     expect(replies.filter((r) => r.startsWith("0/session,"))).toHaveLength(3);
@@ -213,6 +208,7 @@ describe("handshake floods", () => {
     const manager = new Manager(srv.url, { transports: ["websocket"], reconnection: false, autoConnect: false });
     const closed = new Promise<string>((resolve) => manager.once("close", (reason) => resolve(reason)));
     manager.open();
+    track(manager.engine);
     expect(await closed).toMatch(/transport close|forced close/);
     expect((await call(srv.url, "/auth/jwks.json", null)).status).toBe(200);
   });
