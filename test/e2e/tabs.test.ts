@@ -1,24 +1,13 @@
 import type { BrowserContext, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { UA } from "../support/client.js";
-import { type Demo, live, sessionIdOf, shot, signIn, startDemo } from "./demo.js";
+import { demoForAll, live, sessionIdOf, shot, signIn } from "./demo.js";
 
 const DRAFT_KEY = "demo:draft";
 
 // Each test counts the sockets of its own session only (demo.sockets): a socket of an earlier
 // test, left by a browser that vanished mid-connection, may outlive that test on the server.
-let demo: Demo;
-
-beforeAll(async () => {
-  demo = await startDemo();
-});
-afterAll(async () => {
-  await demo?.close();
-});
-afterEach(async () => {
-  await demo.closeContexts();
-  expect(demo.problems.splice(0), "page errors or CSP violations").toEqual([]);
-});
+const demo = demoForAll();
 
 /** Tabs of one browser on the demo; the first signs in, the others follow. Returns the session's id. */
 async function tabsOf(
@@ -48,7 +37,7 @@ async function leadersOf(pages: Page[]): Promise<Page[]> {
 
 /** Waits until exactly one of `pages` shows it leads, and returns it. */
 async function oneLeader(pages: Page[]): Promise<Page> {
-  await expect.poll(async () => (await leadersOf(pages)).length, { timeout: 10_000 }).toBe(1);
+  await vi.waitFor(async () => expect((await leadersOf(pages)).length).toBe(1), { timeout: 10_000 });
   return (await leadersOf(pages))[0]!;
 }
 
