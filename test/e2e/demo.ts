@@ -11,6 +11,8 @@ import { type SessionSockets, watchSockets } from "./sockets.js";
 const ROOT = join(import.meta.dirname, "../..");
 export const DEMO_DIR = join(ROOT, "dist/demo");
 export const SHOTS = join(ROOT, "test-results/e2e");
+/** How long the server's sockets of a session may take to settle after a tab or browser acts (vi.waitFor options). */
+export const SOCKETS_SETTLE = { timeout: 10_000 };
 
 /** The newest modification time under a directory. */
 function newest(dir: string): number {

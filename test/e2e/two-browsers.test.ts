@@ -1,8 +1,8 @@
 import type { BrowserContext, BrowserContextOptions, Page } from "playwright-core";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { ErrorBody } from "../../protocol/index.js";
 import { UA } from "../support/client.js";
-import { demoForAll, live, sessionIdOf, shot, signIn } from "./demo.js";
+import { demoForAll, live, SOCKETS_SETTLE, sessionIdOf, shot, signIn } from "./demo.js";
 
 const DRAFT_KEY = "demo:draft";
 
@@ -144,7 +144,10 @@ describe("two browsers, one account", () => {
     // goes offline may not get to close it: the notice is sent, unanswered, and the connection
     // closed after ackTimeout) or not (the notice waits): once no socket of A's is left, the
     // notice was never acknowledged, so A's page never had it.
-    await demo.sockets.until("the push to A is over", () => demo.sockets.count(aSession) === 0);
+    await vi.waitFor(
+      () => expect(demo.sockets.count(aSession), "A's sockets (the push to A is over)").toBe(0),
+      SOCKETS_SETTLE,
+    );
     const ended = (await demo.server.solo.store.queryAudit({ sessionId: aSession })).find((e) => e.kind === "replaced");
     expect(["pending", "delivered"]).toContain(ended?.delivery);
     expect(await a.page.getByRole("alertdialog").count()).toBe(0);
