@@ -1,8 +1,9 @@
-import { createServer, request } from "node:http";
+import { createServer } from "node:http";
 import express from "express";
 import { describe, expect, it } from "vitest";
 import type { ErrorBody } from "../../protocol/index.js";
 import { call, handshakeError, login } from "../support/client.js";
+import { engineRequest } from "../support/raw-http.js";
 import { testResources } from "../support/resources.js";
 import type { TestServer, TestServerOptions } from "../support/server.js";
 
@@ -27,25 +28,6 @@ const credentials = JSON.stringify({ username: "alice", password: "demo" });
 async function cookieOf(url: string): Promise<string> {
   const res = await login(url);
   return (res.cookie as string).split(";")[0] as string;
-}
-
-/** A raw GET to the Engine.IO handshake (long-polling), with the headers given. */
-function pollingHandshake(
-  url: string,
-  headers: Record<string, string>,
-): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${url}/socket.io/?EIO=4&transport=polling`, { headers }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => {
-        body += chunk;
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-    });
-    req.on("error", reject);
-    req.end();
-  });
 }
 
 describe("the CSRF defence on HTTP", () => {
@@ -202,7 +184,7 @@ describe("the Socket.IO handshake", () => {
         const refused = await handshakeError(srv.url, token, { extraHeaders: { origin }, transports });
         expect(refused.message, `${origin} ${transports}`).toMatch(/websocket error|xhr poll error/);
       }
-      const raw = await pollingHandshake(srv.url, { origin });
+      const raw = await engineRequest(srv.url, "transport=polling", { headers: { origin } });
       expect(raw.status).toBe(403);
       expect(JSON.parse(raw.body)).toEqual({ code: 4, message: "origin_not_allowed" });
     }
@@ -217,7 +199,7 @@ describe("the Socket.IO handshake", () => {
       expect(socket.connected).toBe(true);
       socket.close();
     }
-    const raw = await pollingHandshake(srv.url, { origin: APP });
+    const raw = await engineRequest(srv.url, "transport=polling", { headers: { origin: APP } });
     expect(raw.status).toBe(200);
     expect(raw.headers["access-control-allow-origin"]).toBe(APP);
     expect(raw.headers["access-control-allow-credentials"]).toBe("true");

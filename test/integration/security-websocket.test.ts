@@ -1,10 +1,10 @@
-import { request } from "node:http";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { io, Manager } from "socket.io-client";
 import { describe, expect, it, vi } from "vitest";
 import { MAX_CLIENT_MESSAGE } from "../../server/realtime/io-server.js";
 import { type ClientSocket, call, connect, handshakeError, login, nextDisconnect } from "../support/client.js";
+import { engineRequest, engineUpgrade } from "../support/raw-http.js";
 import { testResources } from "../support/resources.js";
 
 // The session channel under hostile clients: oversized packets, handshake floods from one
@@ -14,40 +14,6 @@ import { testResources } from "../support/resources.js";
 const { server, track, socketFor } = testResources();
 
 const generous = { points: 10_000, duration: 60_000 };
-
-/** A raw Engine.IO handshake: long-polling GET, or a WebSocket upgrade request. */
-function rawHandshake(
-  url: string,
-  transport: "polling" | "websocket",
-  headers: Record<string, string> = {},
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const upgrade =
-      transport === "websocket"
-        ? {
-            connection: "Upgrade",
-            upgrade: "websocket",
-            "sec-websocket-version": "13",
-            "sec-websocket-key": Buffer.from("0123456789abcdef").toString("base64"),
-          }
-        : {};
-    const req = request(`${url}/socket.io/?EIO=4&transport=${transport}`, { headers: { ...upgrade, ...headers } });
-    req.on("response", (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => {
-        body += chunk;
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("upgrade", (res, socket) => {
-      socket.destroy();
-      resolve({ status: res.statusCode ?? 101, body: "" });
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
 
 /** The V8 collector, exposed for this test process only. */
 function collector(): () => void {
@@ -139,7 +105,9 @@ describe("handshake floods", () => {
       rateLimit: { handshakePerIp: { points: 10, duration: 60_000 } },
     });
     const flooder = { "x-forwarded-for": "203.0.113.50" };
-    const answers = await Promise.all(Array.from({ length: 200 }, () => rawHandshake(srv.url, "polling", flooder)));
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, () => engineRequest(srv.url, "transport=polling", { headers: flooder })),
+    );
     expect(answers.filter((a) => a.status === 200)).toHaveLength(10);
     const refused = answers.filter((a) => a.status !== 200);
     expect(refused).toHaveLength(190);
@@ -147,8 +115,8 @@ describe("handshake floods", () => {
       expect(a.status).toBe(403);
       expect(JSON.parse(a.body)).toEqual({ code: 4, message: "rate_limited" });
     }
-    const upgrade = await rawHandshake(srv.url, "websocket", flooder);
-    expect(upgrade).toEqual({ status: 400, body: "rate_limited" });
+    const upgrade = await engineUpgrade(srv.url, "", flooder);
+    expect(upgrade).toMatchObject({ status: 400, body: "rate_limited" });
 
     const { token } = await login(srv.url);
     const other = await socketFor(srv.url, token, { extraHeaders: { "x-forwarded-for": "203.0.113.51" } });
