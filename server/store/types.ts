@@ -118,6 +118,76 @@ export interface AuditQuery {
   limit?: number;
 }
 
+/** Where an {@link OutboxEvent} stands: due or waiting for a retry, or given up on. */
+export type OutboxState = "pending" | "dead";
+
+/**
+ * An ended session waiting to be told to one receiver (a service registered in the server's
+ * `receivers` option). The store writes one per receiver in the same atomic step that ends
+ * the session, and deletes it once delivered.
+ */
+export interface OutboxEvent {
+  /** Assigned by the store; increasing in the order the ends committed. */
+  id: string;
+  /** The receiver's id (its `id` option, else its URL). */
+  receiver: string;
+  sessionId: string;
+  userId: string;
+  end: SessionEnd;
+  /** Failed attempts so far. */
+  attempts: number;
+  /** Epoch milliseconds before which it is not tried (again). */
+  nextAt: number;
+  state: OutboxState;
+  /** What the last attempt got: an HTTP status (`"http_503"`) or a failure (`"timeout"`, `"network"`). */
+  lastError: string | null;
+}
+
+/** What an attempt at delivering an {@link OutboxEvent} came to, when it did not deliver. */
+export interface DeliveryFailure {
+  /** Epoch milliseconds of the next attempt (ignored when `dead`). */
+  nextAt: number;
+  /** Give up: the event is dead-lettered (kept and listed until retried or purged). */
+  dead: boolean;
+  /** As {@link OutboxEvent.lastError}. */
+  error: string;
+}
+
+/** Filter of {@link EventOutbox.list}. */
+export interface OutboxQuery {
+  state?: OutboxState;
+  receiver?: string;
+  /** 1 to 500. @default 100 */
+  limit?: number;
+}
+
+/**
+ * The store's outbox of session events for other services: at-least-once delivery that
+ * survives restarts. Each receiver's events are handed out one at a time, oldest first, under
+ * a lease (so several nodes share the work without sending one event twice at once, and a
+ * killed node's lease runs out and another node takes over).
+ */
+export interface EventOutbox {
+  /** The receivers the store writes events for with every end (fixed when the store opens). */
+  readonly receivers: readonly string[];
+  /**
+   * For each receiver: its oldest pending event, leased to `owner` until `until`, if it is due
+   * (`nextAt <= now`) and no other owner holds an unexpired lease on it. A receiver whose
+   * oldest event is not due yields nothing, so its events stay in order.
+   */
+  lease(owner: string, now: number, until: number): Promise<OutboxEvent[]>;
+  /** The event was delivered: it is deleted. False if `owner` no longer held its lease. */
+  delivered(id: string, owner: string): Promise<boolean>;
+  /** An attempt failed: counts it and schedules the next, or dead-letters it. False if the lease was lost. */
+  failed(id: string, owner: string, failure: DeliveryFailure): Promise<boolean>;
+  /** Pending and dead events, oldest first. */
+  list(query: OutboxQuery): Promise<OutboxEvent[]>;
+  /** Puts a dead event back in line (no attempts, due at `now`). False if it is not dead. */
+  retry(id: string, now: number): Promise<boolean>;
+  /** How many events are pending (all receivers). */
+  depth(): Promise<number>;
+}
+
 /**
  * The session registry. The store is the source of truth: every request and every socket
  * handshake is checked against it. Implementations: memory (tests, `SOLO_STORE=memory`),
@@ -192,6 +262,11 @@ export interface SessionStore {
   ping(): Promise<void>;
   /** Releases the backend. Idempotent; every other method rejects with `store_unavailable` after it. */
   close(): Promise<void>;
+  /**
+   * The outbox of session events for other services, on a store opened with receivers
+   * (memory and SQLite today). A server configured with receivers refuses a store without it.
+   */
+  readonly outbox?: EventOutbox;
 }
 
 /**

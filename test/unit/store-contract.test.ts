@@ -10,5 +10,13 @@ const dir = tempDir("solo-contract-");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 let n = 0;
-runStoreContract({ name: "memory", open: () => new MemoryStore() });
-runStoreContract({ name: "sqlite", open: () => new SqliteStore({ filename: join(dir, `store-${++n}.db`) }) });
+runStoreContract({
+  name: "memory",
+  open: () => new MemoryStore(),
+  openWithReceivers: (receivers) => new MemoryStore({ receivers }),
+});
+runStoreContract({
+  name: "sqlite",
+  open: () => new SqliteStore({ filename: join(dir, `store-${++n}.db`) }),
+  openWithReceivers: (receivers) => new SqliteStore({ filename: join(dir, `store-${++n}.db`), receivers }),
+});

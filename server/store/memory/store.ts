@@ -23,11 +23,14 @@ import {
   type SessionStore,
 } from "../types.js";
 import { MemoryAuditLog } from "./audit-log.js";
+import { MemoryOutbox } from "./outbox.js";
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
   /** Audit events kept (the oldest are dropped first), as on every backend. @default 100_000 */
   auditMaxLength?: number;
+  /** The receivers (ids) of session events: with any, {@link MemoryStore.outbox} is there. @default [] */
+  receivers?: readonly string[];
 }
 
 /**
@@ -45,10 +48,17 @@ export class MemoryStore implements SessionStore {
   /** Each user's `replaced` tombstones, oldest first, at most {@link REPLACED_TOMBSTONES_PER_USER}. */
   readonly #replacedByUser = new Map<string, string[]>();
   readonly #audit: MemoryAuditLog;
+  readonly #outbox: MemoryOutbox | undefined;
   #closed = false;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#audit = new MemoryAuditLog(options.auditMaxLength ?? STORE_DEFAULTS.auditMaxLength);
+    this.#outbox = options.receivers?.length ? new MemoryOutbox(options.receivers, () => this.#open()) : undefined;
+  }
+
+  /** The session events for other services, when the store was opened with receivers. */
+  get outbox(): MemoryOutbox | undefined {
+    return this.#outbox;
   }
 
   async claim(session: SessionRecord, decide: Decide): Promise<ClaimResult> {
@@ -56,7 +66,7 @@ export class MemoryStore implements SessionStore {
     const live = this.#live(session.userId);
     const outcome = applyDecision(session, live, decide);
     if (outcome.kind === "refused") return outcome;
-    for (const ended of outcome.evicted) this.#put(ended);
+    for (const ended of outcome.evicted) this.#putEnded(ended);
     this.#put(session);
     this.#capReplaced(session.userId, outcome.evicted);
     return outcome;
@@ -89,7 +99,7 @@ export class MemoryStore implements SessionStore {
     const current = this.#sessions.get(id);
     if (!current || current.ended !== null) return null;
     const ended: SessionRecord = { ...current, ended: end };
-    this.#put(ended);
+    this.#putEnded(ended);
     return clone(ended);
   }
 
@@ -97,7 +107,7 @@ export class MemoryStore implements SessionStore {
     this.#open();
     return this.#live(userId).map((s) => {
       const ended: SessionRecord = { ...s, ended: end };
-      this.#put(ended);
+      this.#putEnded(ended);
       return clone(ended);
     });
   }
@@ -138,6 +148,7 @@ export class MemoryStore implements SessionStore {
       }
     }
     this.#audit.purge(auditBefore);
+    this.#outbox?.purgeDead(auditBefore);
     return n;
   }
 
@@ -206,6 +217,12 @@ export class MemoryStore implements SessionStore {
     const at = ids.indexOf(id);
     if (at !== -1) ids.splice(at, 1);
     if (ids.length === 0) this.#replacedByUser.delete(userId);
+  }
+
+  /** Stores a session that has just ended, with its outbox events. */
+  #putEnded(record: SessionRecord): void {
+    this.#put(record);
+    this.#outbox?.recordEnd(record);
   }
 
   #put(record: SessionRecord): void {

@@ -16,8 +16,9 @@ import type {
 } from "../types.js";
 
 /**
- * Two tables: `sessions` (live and ended, with partial indexes on the live ones for the
- * claim, the listing and the sweep) and `audit` (append-only, ids increasing).
+ * Three tables: `sessions` (live and ended, with partial indexes on the live ones for the
+ * claim, the listing and the sweep), `audit` (append-only, ids increasing) and `outbox` (the
+ * session events waiting for other services; see `outbox.ts`).
  */
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS sessions (
@@ -56,6 +57,22 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE INDEX IF NOT EXISTS audit_user ON audit (user_id, id);
 CREATE INDEX IF NOT EXISTS audit_session ON audit (session_id, id);
 CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
+CREATE TABLE IF NOT EXISTS outbox (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  receiver     TEXT NOT NULL,
+  session_id   TEXT NOT NULL,
+  user_id      TEXT NOT NULL,
+  ended_at     INTEGER NOT NULL,
+  end_reason   TEXT NOT NULL,
+  ended_by     TEXT,
+  attempts     INTEGER NOT NULL DEFAULT 0,
+  next_at      INTEGER NOT NULL,
+  state        TEXT NOT NULL DEFAULT 'pending',
+  lease_owner  TEXT,
+  lease_until  INTEGER,
+  last_error   TEXT
+) STRICT;
+CREATE INDEX IF NOT EXISTS outbox_line ON outbox (receiver, state, id);
 `;
 
 /** A row of `sessions`. */

@@ -28,6 +28,7 @@ import {
 } from "../types.js";
 import { AuditQueue } from "./audit-queue.js";
 import { type Checkpointer, startCheckpointer } from "./checkpointer.js";
+import { SqliteOutbox } from "./outbox.js";
 import { type AuditRow, fromAuditRow, fromRow, SCHEMA, type SessionRow, toAuditRow, toRow } from "./schema.js";
 import { auditListing, liveListing, prepareStatements, type Statements } from "./statements.js";
 
@@ -47,6 +48,11 @@ export interface SqliteStoreOptions {
   checkpointInterval?: number;
   /** Audit events kept (the oldest are deleted first), as on every backend. @default 100_000 */
   auditMaxLength?: number;
+  /**
+   * The receivers (ids) of session events: with any, every end also writes one outbox row per
+   * receiver in its transaction, and {@link SqliteStore.outbox} is there. @default []
+   */
+  receivers?: readonly string[];
 }
 
 /**
@@ -67,6 +73,8 @@ export class SqliteStore implements SessionStore {
   readonly #stmt: Statements;
   readonly #claimTx: (session: SessionRecord, decide: Decide) => ClaimResult;
   readonly #endAllTx: (userId: string, end: SessionEnd) => SessionRecord[];
+  readonly #endTx: (id: string, end: SessionEnd) => boolean;
+  readonly #outbox: SqliteOutbox | undefined;
   readonly #presenceTx: (ids: readonly string[], at: number) => void;
   readonly #audit: AuditQueue;
   readonly #checkpointer: Checkpointer | null = null;
@@ -109,6 +117,11 @@ export class SqliteStore implements SessionStore {
       return live.map((s) => ({ ...s, ended: end }));
     }).immediate;
 
+    this.#endTx = db.transaction((id: string, end: SessionEnd) => this.#writeEnd(id, end)).immediate;
+    this.#outbox = options.receivers?.length
+      ? new SqliteOutbox(db, options.receivers, (op) => this.#run(op))
+      : undefined;
+
     this.#presenceTx = db.transaction((ids: readonly string[], at: number) => {
       for (const id of ids) this.#stmt.presence.run(at, id, at);
     }).immediate;
@@ -145,7 +158,7 @@ export class SqliteStore implements SessionStore {
 
   async end(id: string, end: SessionEnd): Promise<SessionRecord | null> {
     return this.#run(() => {
-      if (!this.#writeEnd(id, end)) return null;
+      if (!this.#endTx(id, end)) return null;
       const row = this.#stmt.get.get(id);
       return row ? fromRow(row) : null;
     });
@@ -183,6 +196,7 @@ export class SqliteStore implements SessionStore {
       const n = this.#stmt.purgeSessions.run(sessionsBefore).changes;
       this.#audit.flush();
       this.#stmt.purgeAudit.run(auditBefore);
+      this.#outbox?.purgeDead(auditBefore);
       return n;
     });
   }
@@ -239,7 +253,15 @@ export class SqliteStore implements SessionStore {
     }
   }
 
+  /** The session events for other services, when the store was opened with receivers. */
+  get outbox(): SqliteOutbox | undefined {
+    return this.#outbox;
+  }
+
+  /** Ends a live session; inside a transaction (with its outbox rows). False if it was not live. */
   #writeEnd(id: string, end: SessionEnd): boolean {
-    return this.#stmt.end.run(end.at, end.reason, end.by ? JSON.stringify(end.by) : null, id).changes === 1;
+    const ended = this.#stmt.end.run(end.at, end.reason, end.by ? JSON.stringify(end.by) : null, id).changes === 1;
+    if (ended) this.#outbox?.recordEnd(id);
+    return ended;
   }
 }

@@ -10,6 +10,7 @@ import { afterEach, describe } from "vitest";
 import type { SessionStore } from "../../store/types.js";
 import { auditContract } from "./audit.js";
 import { claimContract } from "./claim.js";
+import { outboxContract } from "./outbox.js";
 import { sessionsContract } from "./sessions.js";
 
 /** How {@link runStoreContract} gets and releases the store under test. */
@@ -20,13 +21,18 @@ export interface StoreContractOptions<S extends SessionStore = SessionStore> {
   open: () => S | Promise<S>;
   /** Releases a store after its test (also one the test closed itself). @default `store.close()` */
   close?: (store: S) => void | Promise<void>;
+  /**
+   * A new, empty store that writes session events for these receivers (`SessionStore.outbox`):
+   * give it to run the outbox tests too.
+   */
+  openWithReceivers?: (receivers: readonly string[]) => S | Promise<S>;
 }
 
 /**
  * Registers the store contract with Vitest (`describe`/`it`): claims (with every built-in
  * policy, and atomic under races), the bounded `replaced` tombstones, reading, listing and
- * paging, ending, activity, staleness, purging, the audit trail and its delivery states, and
- * the closed-store error. Call it at the top level of a test file; Vitest must be installed.
+ * paging, ending, activity, staleness, purging, the audit trail and its delivery states, the
+ * closed-store error, and (with `openWithReceivers`) the outbox of session events. Call it at the top level of a test file; Vitest must be installed.
  *
  * @example
  * ```ts
@@ -52,5 +58,13 @@ export function runStoreContract<S extends SessionStore>(options: StoreContractO
     claimContract(fresh);
     sessionsContract(fresh);
     auditContract(fresh);
+    const withReceivers = options.openWithReceivers;
+    if (withReceivers) {
+      outboxContract(async (receivers) => {
+        const store = await withReceivers(receivers);
+        opened.push(store);
+        return store;
+      });
+    }
   });
 }
