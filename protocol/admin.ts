@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { AuditActor, AuditKind, DeliveryStatus, DeviceView, SessionView } from "./sessions.js";
+import type { AuditActor, AuditKind, DeliveryStatus, DeviceView, RevocationReason, SessionView } from "./sessions.js";
 
 /** One audit event as the admin API shows it. Times are ISO 8601 strings. */
 export interface AuditEventView {
@@ -37,6 +37,29 @@ export interface AdminSessionsResponse {
 export interface AdminEndResponse {
   /** How many live sessions were ended. */
   ended: number;
+}
+
+/** A session event waiting for (or given up on by) a receiver, as the admin API shows it. */
+export interface OutboxEventView {
+  id: string;
+  receiver: string;
+  sessionId: string;
+  userId: string;
+  reason: RevocationReason;
+  /** ISO 8601: when the session ended. */
+  endedAt: string;
+  /** Failed attempts so far. */
+  attempts: number;
+  /** ISO 8601: the next attempt (pending). */
+  nextAt: string;
+  state: "pending" | "dead";
+  /** What the last attempt got (`http_503`, `timeout`, `network`), null before any failure. */
+  lastError: string | null;
+}
+
+/** `GET /auth/admin/events` 200 body: the outbox, oldest first. */
+export interface AdminEventsResponse {
+  events: OutboxEventView[];
 }
 
 /** `GET /auth/admin/audit` 200 body: events, newest first. */

@@ -15,10 +15,12 @@ export type {
   AdminAuditResponse,
   AdminClientToServerEvents,
   AdminEndResponse,
+  AdminEventsResponse,
   AdminServerToClientEvents,
   AdminSessionsResponse,
   AuditEventView,
   DeliveryUpdate,
+  OutboxEventView,
 } from "./admin.js";
 export { ADMIN_EVENTS, ADMIN_NAMESPACE } from "./admin.js";
 export type {
@@ -31,6 +33,22 @@ export type {
 export { EVENTS, SESSION_NAMESPACE } from "./channel.js";
 export type { ErrorBody, ErrorCode, SessionEndedCode } from "./errors.js";
 export { ENDED_CODE, ENDED_REASON, ERROR_CODES, ERROR_STATUS, isErrorCode, isSessionEndedCode } from "./errors.js";
+export type {
+  LogoutTokenClaims,
+  OpaqueId,
+  ReceiverFormat,
+  SessionEvent,
+  SessionRevokedClaims,
+} from "./events.js";
+export {
+  BACKCHANNEL_LOGOUT_EVENT,
+  EVENT_TOKEN_TYPE,
+  INITIATING_ENTITY,
+  LOGOUT_TOKEN_LIFETIME,
+  REASON_ADMIN,
+  RECEIVER_FORMATS,
+  SESSION_REVOKED_EVENT,
+} from "./events.js";
 export type { IntrospectionResponse, LoginBody, LoginResponse, SessionResponse } from "./http.js";
 export type {
   AuditActor,

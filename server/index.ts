@@ -15,6 +15,7 @@
 export type {
   AdminAuditResponse,
   AdminEndResponse,
+  AdminEventsResponse,
   AdminSessionsResponse,
   AuditEventView,
   AuditKind,
@@ -28,15 +29,28 @@ export type {
   IntrospectionResponse,
   LoginBody,
   LoginResponse,
+  LogoutTokenClaims,
+  OutboxEventView,
+  ReceiverFormat,
   ReplacedBy,
   RevocationNotice,
   RevocationReason,
   ServerToClientEvents,
+  SessionEvent,
   SessionResponse,
+  SessionRevokedClaims,
   SessionView,
   Transport,
 } from "../protocol/index.js";
+export { BACKCHANNEL_LOGOUT_EVENT, EVENT_TOKEN_TYPE, SESSION_REVOKED_EVENT } from "../protocol/index.js";
 export { SoloError, type SoloErrorDetails } from "./errors/solo-error.js";
+export type { DeliveryOptions, ReceiverOption } from "./events/receivers.js";
+export {
+  SessionEventError,
+  type SessionEventErrorCode,
+  type VerifySessionEventOptions,
+  verifySessionEvent,
+} from "./events/verify.js";
 export type { CorsOptions } from "./http/cors.js";
 export type { RequireSessionOptions, SoloRequestContext } from "./http/require-session.js";
 export { logId, REDACT_PATHS } from "./observability/logger.js";
@@ -60,11 +74,16 @@ export type {
   ClaimDecision,
   ClaimResult,
   Decide,
+  DeliveryFailure,
   DeviceInfo,
   EndedBy,
+  EventOutbox,
   ListLiveQuery,
   LivePage,
   NewAuditEvent,
+  OutboxEvent,
+  OutboxQuery,
+  OutboxState,
   SessionEnd,
   SessionRecord,
   SessionStore,

@@ -11,6 +11,8 @@ import type { Server as HttpsServer } from "node:https";
 import type { ErrorRequestHandler, Request, RequestHandler, Response, Router } from "express";
 import type { Registry } from "prom-client";
 import type { Server as IoServer } from "socket.io";
+import { EventDeliverer } from "./events/deliverer.js";
+import { outboxFor } from "./events/receivers.js";
 import { createAdminRouter } from "./http/admin.js";
 import { createAuthRouter } from "./http/auth-routes.js";
 import { type CorsOptions, createCors } from "./http/cors.js";
@@ -26,7 +28,7 @@ import {
 } from "./http/start-session.js";
 import { defaultLogger } from "./observability/logger.js";
 import { Metrics } from "./observability/metrics.js";
-import { logSessionEvents } from "./observability/session-log.js";
+import { logDeliveries, logSessionEvents } from "./observability/session-log.js";
 import { resolveOptions } from "./options/resolve.js";
 import type { SoloServerOptions } from "./options/types.js";
 import { openLimiterBackend } from "./ratelimit/backend.js";
@@ -145,6 +147,7 @@ export function createSoloServer(options: SoloServerOptions): SoloServer {
   const logger = o.logger ?? defaultLogger();
   const ring = loadKeyRing({ signingKeys: o.signingKeys, dataDir: o.keysDir });
   const rawStore = openStore(o);
+  const outbox = outboxFor(rawStore, o.receivers);
   const storeReady = Promise.resolve(rawStore.ready?.());
   const scaleOut = new ScaleOut(rawStore, o.redis, logger, storeReady);
   const ready = Promise.all([ring, storeReady, scaleOut.ready]).then(() => undefined);
@@ -203,7 +206,11 @@ export function createSoloServer(options: SoloServerOptions): SoloServer {
     ],
     extra: [
       createIntrospectRouter({ service, secret: o.introspectSecret }),
-      createAdminRouter({ service, requireAdmin: requireSession({ roles: ["admin"] }) }),
+      createAdminRouter({
+        service,
+        requireAdmin: requireSession({ roles: ["admin"] }),
+        events: outbox ? { outbox, clock: o.clock, retried: () => deliverer?.wake() } : null,
+      }),
     ],
     cors: createCors(o.allowedOrigins),
     loginLimiter,
@@ -240,6 +247,28 @@ export function createSoloServer(options: SoloServerOptions): SoloServer {
   });
   realtime.follow(feed);
   const sweeper = startSweeper(() => service.sweep(), o.sweepInterval, logger);
+  const deliverer = outbox
+    ? new EventDeliverer(outbox, o.receivers, {
+        ...o.delivery,
+        issuer: o.issuer,
+        node: o.nodeId,
+        clock: o.clock,
+        sign: (claims, typ) => tokens.signClaims(claims, typ),
+      })
+    : null;
+  if (deliverer && outbox) {
+    metrics.observeDeliveries(
+      deliverer,
+      () => outbox.depth(),
+      (error) => logger.warn({ err: error }, "metrics source failed"),
+    );
+    logDeliveries(deliverer, logger);
+    service.on("ended", () => deliverer.wake());
+    ready.then(
+      () => deliverer.start(),
+      () => {},
+    );
+  }
 
   return {
     ready,
@@ -267,6 +296,7 @@ export function createSoloServer(options: SoloServerOptions): SoloServer {
     close: () =>
       closeAll([
         () => sweeper.stop(),
+        () => deliverer?.close(),
         async () => (await keys.catch(() => null))?.stop(),
         () => service.setNotifier(null),
         () => feed.close(),

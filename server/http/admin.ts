@@ -1,16 +1,24 @@
 import express, { type Request, type RequestHandler, type Router } from "express";
-import type { AdminAuditResponse, AdminEndResponse, AdminSessionsResponse } from "../../protocol/index.js";
+import type {
+  AdminAuditResponse,
+  AdminEndResponse,
+  AdminEventsResponse,
+  AdminSessionsResponse,
+  OutboxEventView,
+} from "../../protocol/index.js";
 import { SoloError } from "../errors/solo-error.js";
 import type { SessionService } from "../sessions/service.js";
 import { auditEventView, sessionView } from "../sessions/views.js";
 import { auditCursor } from "../store/shared/paging.js";
-import type { AuditQuery } from "../store/types.js";
+import type { AuditQuery, EventOutbox, OutboxEvent } from "../store/types.js";
 
 /** What the admin API needs. */
 export interface AdminRouterDeps {
   service: SessionService;
-  /** `requireSession({ role: "admin" })`: 401 without a live session, 403 `forbidden` without the role, CSRF check. */
+  /** `requireSession({ roles: ["admin"] })`: 401 without a live session, 403 `forbidden` without the role, CSRF check. */
   requireAdmin: RequestHandler;
+  /** The outbox of session events, when receivers are configured; `retried` wakes the delivery. */
+  events?: { outbox: EventOutbox; clock: () => number; retried: () => void } | null;
 }
 
 /** Largest page size of the admin lists. */
@@ -26,6 +34,9 @@ const MAX_PARAM = 512;
  * - `DELETE /admin/sessions/:id`: ends one live session (reason `revoked`); 204, or 404 `not_found`.
  * - `DELETE /admin/users/:userId/sessions`: ends all of a user's live sessions; 200 `{"ended": n}`.
  * - `GET /admin/audit?user=&session=&since=&until=&before=&limit=`: the audit trail, newest first.
+ * - `GET /admin/events?state=pending|dead&receiver=&limit=`: session events not yet delivered to
+ *   a receiver (or given up on), oldest first; 404 `not_found` when no receivers are configured.
+ * - `POST /admin/events/:id/retry`: puts a dead event back in line; 204, or 404 `not_found`.
  *
  * @example
  * ```ts
@@ -89,6 +100,33 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
     res.json(answer);
   });
 
+  const events = deps.events;
+  if (events) {
+    admin.get("/events", async (req, res) => {
+      const state = stringParam(req, "state");
+      if (state !== undefined && state !== "pending" && state !== "dead") {
+        throw new SoloError("invalid_request", {}, '"state" must be "pending" or "dead".');
+      }
+      const receiver = stringParam(req, "receiver");
+      const list = await events.outbox.list({
+        limit: limitParam(req, 100),
+        ...(state !== undefined ? { state } : {}),
+        ...(receiver !== undefined ? { receiver } : {}),
+      });
+      const answer: AdminEventsResponse = { events: list.map(outboxEventView) };
+      res.json(answer);
+    });
+
+    admin.post("/events/:id/retry", async (req, res) => {
+      const id = pathParam(req, "id");
+      if (!/^[\w.:-]{1,64}$/.test(id) || !(await events.outbox.retry(id, events.clock()))) {
+        throw new SoloError("not_found", {}, "No dead event has this id.");
+      }
+      events.retried();
+      res.status(204).end();
+    });
+  }
+
   admin.use((_req, _res, next) => next(new SoloError("not_found")));
 
   const router = express.Router();
@@ -138,4 +176,20 @@ function timeParam(req: Request, name: string): number | undefined {
     throw new SoloError("invalid_request", {}, `"${name}" must be an ISO 8601 time or epoch milliseconds.`);
   }
   return ms;
+}
+
+/** An outbox event as the admin API shows it. */
+function outboxEventView(event: OutboxEvent): OutboxEventView {
+  return {
+    id: event.id,
+    receiver: event.receiver,
+    sessionId: event.sessionId,
+    userId: event.userId,
+    reason: event.end.reason,
+    endedAt: new Date(event.end.at).toISOString(),
+    attempts: event.attempts,
+    nextAt: new Date(event.nextAt).toISOString(),
+    state: event.state,
+    lastError: event.lastError,
+  };
 }

@@ -1,6 +1,7 @@
 import type { RequestHandler } from "express";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { DELIVERY_STATUSES, type ErrorCode, REVOCATION_REASONS } from "../../protocol/index.js";
+import type { EventDeliverer } from "../events/deliverer.js";
 import type { SessionService } from "../sessions/service.js";
 import type { DeliveryStatus } from "../store/types.js";
 import { LOGIN_OUTCOMES, type LoginOutcome } from "./login-outcome.js";
@@ -141,6 +142,45 @@ export class Metrics {
       if (status === "acknowledged" && seconds !== null) this.#deliverySeconds.observe(seconds);
     });
     service.on("rejected", (code: ErrorCode) => this.#rejected.inc({ code }));
+  }
+
+  /**
+   * Counts the session events told to receivers (`solo_receiver_deliveries_total{receiver,
+   * outcome}`), times them from the session's end to the receiver's answer
+   * (`solo_receiver_delivery_seconds{receiver}`), and reads the outbox depth at scrape time
+   * (`solo_outbox_depth`).
+   */
+  observeDeliveries(deliverer: EventDeliverer, depth: () => Promise<number>, onError: (error: unknown) => void): void {
+    const registers = [this.registry];
+    const deliveries = new Counter({
+      name: "solo_receiver_deliveries_total",
+      help: "Attempts at telling a receiver of an ended session, by outcome: delivered, retry, dead (given up), skipped (a reason it does not want).",
+      labelNames: ["receiver", "outcome"],
+      registers,
+    });
+    const seconds = new Histogram({
+      name: "solo_receiver_delivery_seconds",
+      help: "Time from a session's end to its receiver accepting the event.",
+      labelNames: ["receiver"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    });
+    new Gauge({
+      name: "solo_outbox_depth",
+      help: "Session events waiting to be delivered to receivers (all nodes).",
+      registers,
+      async collect() {
+        try {
+          this.set(await depth());
+        } catch (error) {
+          onError(error);
+        }
+      },
+    });
+    deliverer.on("attempt", (receiver, outcome, latency) => {
+      deliveries.inc({ receiver, outcome });
+      if (outcome === "delivered") seconds.observe({ receiver }, latency);
+    });
   }
 
   /** Counts a login attempt. */

@@ -1,5 +1,6 @@
 import type { Request } from "express";
 import type { Logger } from "pino";
+import type { EventDeliverer } from "../events/deliverer.js";
 import type { SessionService } from "../sessions/service.js";
 import type { DeviceInfo, SessionRecord } from "../store/types.js";
 import { logId } from "./logger.js";
@@ -85,4 +86,29 @@ export function logSessionEvents(
       else logger.info(line, "login failed");
     },
   };
+}
+
+/**
+ * Writes one log line per attempt at telling a receiver of an ended session: debug when it was
+ * delivered, warn when it will be retried or was given up on. Session ids are hashed; the
+ * signed token is never logged.
+ */
+export function logDeliveries(deliverer: EventDeliverer, logger: Logger): void {
+  deliverer.on("attempt", (receiver, outcome, seconds, event, error) => {
+    const line = {
+      event: "receiver_delivery",
+      receiver,
+      outcome,
+      reason: event.end.reason,
+      sid: logId(event.sessionId),
+      attempts: event.attempts + (outcome === "retry" || outcome === "dead" ? 1 : 0),
+      ms: Math.round(seconds * 1000),
+      ...(error !== null ? { error } : {}),
+    };
+    if (outcome === "delivered" || outcome === "skipped") logger.debug(line, `session event ${outcome}`);
+    else logger.warn(line, outcome === "dead" ? "session event given up on" : "session event will be retried");
+  });
+  deliverer.on("error", (error) =>
+    logger.warn({ err: error, event: "receiver_delivery" }, "session event pass failed"),
+  );
 }

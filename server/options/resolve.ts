@@ -7,6 +7,7 @@
 
 import { hostname } from "node:os";
 import type { Transport } from "../../protocol/index.js";
+import { resolveDelivery, resolveReceivers } from "../events/receivers.js";
 import { resolveRateLimits } from "../ratelimit/limits.js";
 import type { TokenSource } from "../request/credentials.js";
 import { assertPolicySpec } from "../sessions/policy.js";
@@ -70,6 +71,8 @@ export function resolveOptions(options: SoloServerOptions): ResolvedOptions {
     clock: options.clock ?? Date.now,
     logger: options.logger,
     introspectSecret: secret("introspectSecret", options.introspectSecret),
+    receivers: resolveReceivers(options.receivers),
+    delivery: resolveDelivery(options.delivery),
   };
   if (typeof resolved.clock !== "function") throw new TypeError("createSoloServer: options.clock must be a function");
   if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(resolved.cookie.name)) {

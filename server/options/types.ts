@@ -9,6 +9,7 @@ import type { IncomingMessage } from "node:http";
 import type { Request } from "express";
 import type { Logger } from "pino";
 import type { Transport } from "../../protocol/index.js";
+import type { DeliveryOptions, Receiver, ReceiverOption } from "../events/receivers.js";
 import type { RateLimitOptions, ResolvedRateLimits } from "../ratelimit/limits.js";
 import type { TokenSource } from "../request/credentials.js";
 import type { PolicyOption } from "../sessions/policy.js";
@@ -189,6 +190,15 @@ export interface SoloServerOptions {
    * session token is accepted there. @default undefined
    */
   introspectSecret?: string;
+  /**
+   * Other services told when a session ends, by a signed token POSTed to each: an OpenID
+   * back-channel `logout_token` or a CAEP `session-revoked` SET. Delivered at least once, in
+   * order per receiver, from an outbox in the store (memory and SQLite; see docs/receivers.md).
+   * From the environment: `SOLO_RECEIVERS` as JSON. @default []
+   */
+  receivers?: readonly ReceiverOption[];
+  /** How receivers' deliveries are timed out and retried. */
+  delivery?: DeliveryOptions;
 }
 
 /** Options after defaults, as the modules use them. */
@@ -231,4 +241,6 @@ export interface ResolvedOptions {
   clock: () => number;
   logger: Logger | undefined;
   introspectSecret: string | null;
+  receivers: readonly Receiver[];
+  delivery: Required<DeliveryOptions>;
 }

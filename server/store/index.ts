@@ -18,6 +18,8 @@ export interface OpenStoreOptions {
   redis: { url: string; keyPrefix: string };
   tombstoneRetention: number;
   auditRetention: number;
+  /** The receivers of session events (ids): a store opened with any keeps an outbox for them. */
+  receivers: readonly { id: string }[];
 }
 
 /** The SQLite file inside the data directory. */
@@ -36,11 +38,12 @@ export const SQLITE_FILE = "solo.db";
 export function openStore(options: OpenStoreOptions): SessionStore {
   const store = options.store;
   if (typeof store !== "string") return store;
+  const ids = options.receivers.map((r) => r.id);
   switch (store) {
     case "sqlite":
-      return new SqliteStore({ filename: join(options.dataDir, SQLITE_FILE) });
+      return new SqliteStore({ filename: join(options.dataDir, SQLITE_FILE), receivers: ids });
     case "memory":
-      return new MemoryStore();
+      return new MemoryStore({ receivers: ids });
     case "redis":
       return new RedisStore({
         url: options.redis.url,

@@ -1,4 +1,4 @@
-import { decodeJwt, errors, type JWTHeaderParameters, jwtVerify, SignJWT } from "jose";
+import { decodeJwt, errors, type JWTHeaderParameters, type JWTPayload, jwtVerify, SignJWT } from "jose";
 import { SoloError } from "../errors/solo-error.js";
 import { BoundedMap } from "../util/bounded-map.js";
 import { ALLOWED_ALGORITHMS, type KeyRing, type RingKey, signingKey } from "./key-ring.js";
@@ -135,6 +135,20 @@ export class TokenService {
       .setIssuedAt(Math.floor(subject.issuedAt / 1000))
       .setExpirationTime(Math.floor(subject.expiresAt / 1000))
       .sign(key.privateKey);
+  }
+
+  /**
+   * Signs other claims with the key that signs now (its `kid` is in the JWKS), under the given
+   * `typ`: the session events told to other services (`logout+jwt`, `secevent+jwt`).
+   *
+   * @example
+   * ```ts
+   * const jwt = await tokens.signClaims({ iss, aud, iat, jti, events }, "secevent+jwt");
+   * ```
+   */
+  async signClaims(claims: JWTPayload, typ: string): Promise<string> {
+    const key: RingKey = signingKey(this.#ring ?? (await this.#loaded), this.#options.clock());
+    return new SignJWT(claims).setProtectedHeader({ alg: key.alg, typ, kid: key.kid }).sign(key.privateKey);
   }
 
   /**
