@@ -1,4 +1,5 @@
 import type { Transport } from "../protocol/index.js";
+import type { ReceiverOption } from "../server/events/receivers.js";
 import { DEFAULTS } from "../server/options/defaults.js";
 import { parseDuration } from "../server/options/parse-duration.js";
 import type { SoloServerOptions } from "../server/options/types.js";
@@ -19,7 +20,7 @@ const STORES = ["sqlite", "memory", "redis"] as const;
  * Reads `PORT`, `HOST`, `SOLO_STORE`, `SOLO_DATA_DIR`, `REDIS_URL`, `SOLO_POLICY`,
  * `SOLO_ALLOWED_ORIGINS`, `SOLO_IDLE_TIMEOUT`, `SOLO_TOUCH_INTERVAL`, `SOLO_MAX_AGE`, `SOLO_ABANDON_GRACE`,
  * `SOLO_SIGNING_KEYS`, `SOLO_AUDIT_RETENTION`, `SOLO_INTROSPECT_SECRET`, `SOLO_PUBLIC_ORIGIN`,
- * `SOLO_TRANSPORTS`, `LOG_LEVEL`. Throws a TypeError naming the variable that is wrong.
+ * `SOLO_TRANSPORTS`, `SOLO_RECEIVERS` (a JSON array of receivers), `LOG_LEVEL`. Throws a TypeError naming the variable that is wrong.
  *
  * @example
  * ```ts
@@ -75,6 +76,18 @@ export function readEnv(env: NodeJS.ProcessEnv): StandaloneConfig {
         `SOLO_TRANSPORTS must be websocket, polling or websocket,polling, got "${env.SOLO_TRANSPORTS}"`,
       );
     options.transports = list;
+  }
+  if (env.SOLO_RECEIVERS) {
+    let receivers: unknown;
+    try {
+      receivers = JSON.parse(env.SOLO_RECEIVERS);
+    } catch {
+      receivers = null;
+    }
+    if (!Array.isArray(receivers)) {
+      throw new TypeError('SOLO_RECEIVERS must be a JSON array, e.g. [{"url":"https://...","audience":"...","format":"caep"}]');
+    }
+    options.receivers = receivers as ReceiverOption[]; // each one is checked by createSoloServer
   }
   if (env.SOLO_TRUST_PROXY) options.trustProxy = env.SOLO_TRUST_PROXY === "1" || env.SOLO_TRUST_PROXY === "true";
   return { port, host: env.HOST || "localhost", options, logLevel: env.LOG_LEVEL || "info" };
