@@ -1,5 +1,5 @@
 import type { Transport } from "../protocol/index.js";
-import type { ReceiverOption } from "../server/events/receivers.js";
+import type { DeliveryOptions, ReceiverOption } from "../server/events/receivers.js";
 import { DEFAULTS } from "../server/options/defaults.js";
 import { parseDuration } from "../server/options/parse-duration.js";
 import type { SoloServerOptions } from "../server/options/types.js";
@@ -20,7 +20,8 @@ const STORES = ["sqlite", "memory", "redis"] as const;
  * Reads `PORT`, `HOST`, `SOLO_STORE`, `SOLO_DATA_DIR`, `REDIS_URL`, `SOLO_POLICY`,
  * `SOLO_ALLOWED_ORIGINS`, `SOLO_IDLE_TIMEOUT`, `SOLO_TOUCH_INTERVAL`, `SOLO_MAX_AGE`, `SOLO_ABANDON_GRACE`,
  * `SOLO_SIGNING_KEYS`, `SOLO_AUDIT_RETENTION`, `SOLO_INTROSPECT_SECRET`, `SOLO_PUBLIC_ORIGIN`,
- * `SOLO_TRANSPORTS`, `SOLO_RECEIVERS` (a JSON array of receivers), `LOG_LEVEL`. Throws a TypeError naming the variable that is wrong.
+ * `SOLO_TRANSPORTS`, `SOLO_RECEIVERS` (a JSON array of receivers), `SOLO_DELIVERY` (a JSON object
+ * of delivery settings), `LOG_LEVEL`. Throws a TypeError naming the variable that is wrong.
  *
  * @example
  * ```ts
@@ -78,17 +79,28 @@ export function readEnv(env: NodeJS.ProcessEnv): StandaloneConfig {
     options.transports = list;
   }
   if (env.SOLO_RECEIVERS) {
-    let receivers: unknown;
-    try {
-      receivers = JSON.parse(env.SOLO_RECEIVERS);
-    } catch {
-      receivers = null;
-    }
+    const receivers = json(env.SOLO_RECEIVERS);
     if (!Array.isArray(receivers)) {
       throw new TypeError('SOLO_RECEIVERS must be a JSON array, e.g. [{"url":"https://...","audience":"...","format":"caep"}]');
     }
     options.receivers = receivers as ReceiverOption[]; // each one is checked by createSoloServer
   }
+  if (env.SOLO_DELIVERY) {
+    const delivery = json(env.SOLO_DELIVERY);
+    if (typeof delivery !== "object" || delivery === null || Array.isArray(delivery)) {
+      throw new TypeError('SOLO_DELIVERY must be a JSON object, e.g. {"timeout":5000,"maxAttempts":12}');
+    }
+    options.delivery = delivery as DeliveryOptions; // checked by createSoloServer
+  }
   if (env.SOLO_TRUST_PROXY) options.trustProxy = env.SOLO_TRUST_PROXY === "1" || env.SOLO_TRUST_PROXY === "true";
   return { port, host: env.HOST || "localhost", options, logLevel: env.LOG_LEVEL || "info" };
+}
+
+/** Parsed JSON, or undefined when it is not JSON. */
+function json(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

@@ -39,7 +39,10 @@ export interface DeliveryOptions {
   retryMax?: number;
   /** How often a node looks for due events (ends on this node wake it at once). @default 1000 */
   pollInterval?: number;
-  /** How long a node holds an event it is delivering; a node killed mid-delivery gives it up after this. @default 30_000 */
+  /**
+   * How long a node holds an event it is delivering; a node killed mid-delivery gives it up
+   * after this. Longer than `timeout`, so no two attempts at one event overlap. @default 30_000
+   */
   leaseTime?: number;
 }
 
@@ -116,6 +119,9 @@ export function resolveDelivery(given: DeliveryOptions | undefined): Required<De
       );
     }
     out[name] = value;
+  }
+  if (out.leaseTime <= out.timeout) {
+    throw new TypeError("createSoloServer: options.delivery.leaseTime must be longer than options.delivery.timeout");
   }
   return out;
 }

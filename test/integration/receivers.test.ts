@@ -7,7 +7,7 @@ import {
   verifySessionEvent,
 } from "../../server/index.js";
 import { call, login, nextRevocation } from "../support/client.js";
-import { MINUTE, manualClock, SECOND } from "../support/clock.js";
+import { MINUTE, manualClock } from "../support/clock.js";
 import { adminToken } from "../support/ops.js";
 import { startReceiver, type TestReceiver } from "../support/receiver.js";
 import { testResources } from "../support/resources.js";
@@ -146,5 +146,97 @@ describe("session events for other services", () => {
         );
     await vi.waitFor(async () => expect(await deliveries(srv, caep.url, "skipped")).toBe(3), { timeout: 10_000 });
     expect(entities()).toEqual(["admin"]);
+  });
+});
+
+describe("delivery that loses nothing", () => {
+  it("holds events while a receiver is down for a minute, then delivers them all, in order, with one jti per event", async () => {
+    const { clock, logout, caep, srv } = await setUp();
+    logout.answer = 503;
+    const sessions: string[] = [];
+    for (const user of ["alice", "bob", "carol"]) {
+      const { session, token } = await login(srv.url, { username: user, password: "demo" });
+      sessions.push(session.id);
+      await call(srv.url, "/auth/logout", token, { method: "POST" });
+    }
+    // The first event is tried and refused; the others wait behind it.
+    await vi.waitFor(() => expect(logout.received.length).toBeGreaterThanOrEqual(1), { timeout: 10_000, interval: 20 });
+    expect(new Set(logout.received.map((r) => r.claims.sid))).toEqual(new Set([sessions[0]]));
+    const admin = await adminToken(srv.url);
+    const pending = await call(srv.url, "/auth/admin/events?state=pending", admin);
+    expect(pending.status).toBe(200);
+    const waiting = (pending.body as AdminEventsResponse).events.filter((e) => e.receiver === logout.url);
+    expect(waiting.map((e) => e.sessionId)).toEqual(sessions);
+    expect(waiting[0]).toMatchObject({ attempts: expect.any(Number), lastError: "http_503", state: "pending" });
+
+    clock.advance(MINUTE);
+    logout.answer = 200;
+    await accepted(logout, 3);
+    expect(logout.accepted().map((r) => r.claims.sid)).toEqual(sessions);
+    // Every attempt at the first event carried the same jti: the receiver can deduplicate.
+    const first = logout.received.filter((r) => r.claims.sid === sessions[0]);
+    expect(first.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(first.map((r) => r.claims.jti)).size).toBe(1);
+    expect(new Set(logout.accepted().map((r) => r.claims.jti)).size).toBe(3);
+    await accepted(caep, 3);
+    await vi.waitFor(async () => expect(await srv.solo.store.outbox?.depth()).toBe(0), { timeout: 5000 });
+  });
+
+  it("a receiver that does not answer holds up neither a login, nor a kick, nor the other receiver", async () => {
+    const { logout, caep, srv } = await setUp({ delivery: { pollInterval: 20, timeout: 300 } });
+    logout.answer = "hang";
+    const first = await login(srv.url);
+    const socket = await socketFor(srv.url, first.token);
+    const notice = nextRevocation(socket);
+    await login(srv.url);
+    expect((await notice).reason).toBe("replaced");
+    const again = await login(srv.url); // logins go on while the receiver hangs
+    expect(again.replaced).toHaveLength(1);
+    await accepted(caep, 2);
+    // The hanging receiver's attempt times out and is retried.
+    await vi.waitFor(async () => expect(await deliveries(srv, logout.url, "retry")).toBeGreaterThanOrEqual(1), {
+      timeout: 10_000,
+    });
+    const list = (await call(srv.url, "/auth/admin/events?state=pending", await adminToken(srv.url)))
+      .body as AdminEventsResponse;
+    expect(list.events.find((e) => e.receiver === logout.url)?.lastError).toBe("timeout");
+  });
+
+  it("dead-letters an event its receiver refuses outright (400), lists it, and delivers it when retried", async () => {
+    const { logout, srv } = await setUp();
+    logout.answer = 400;
+    const { token, session } = await login(srv.url);
+    await call(srv.url, "/auth/logout", token, { method: "POST" });
+    const admin = await adminToken(srv.url);
+    let dead: AdminEventsResponse["events"] = [];
+    await vi.waitFor(
+      async () => {
+        dead = ((await call(srv.url, "/auth/admin/events?state=dead", admin)).body as AdminEventsResponse).events;
+        expect(dead).toHaveLength(1);
+      },
+      { timeout: 10_000, interval: 20 },
+    );
+    expect(dead[0]).toMatchObject({ sessionId: session.id, reason: "logout", attempts: 1, lastError: "http_400" });
+    expect(logout.received).toHaveLength(1); // not retried on its own
+    expect(await deliveries(srv, logout.url, "dead")).toBe(1);
+
+    logout.answer = 200;
+    expect((await call(srv.url, `/auth/admin/events/${dead[0]?.id}/retry`, admin, { method: "POST" })).status).toBe(
+      204,
+    );
+    await accepted(logout, 1);
+    expect(logout.accepted()[0]?.claims.sid).toBe(session.id);
+    // Not dead any more: a second retry is 404; so are unknown and malformed ids.
+    for (const id of [dead[0]?.id, "999999", "%2e%2e", "x".repeat(100)]) {
+      const res = await call(srv.url, `/auth/admin/events/${id}/retry`, admin, { method: "POST" });
+      expect(res.status).toBe(404);
+      expect((res.body as { error: string }).error).toBe("not_found");
+    }
+    const bad = await call(srv.url, "/auth/admin/events?state=gone", admin);
+    expect(bad.status).toBe(400);
+    expect((bad.body as { error: string }).error).toBe("invalid_request");
+    // Not an admin: 403.
+    const alice = await login(srv.url);
+    expect((await call(srv.url, "/auth/admin/events", alice.token)).status).toBe(403);
   });
 });
