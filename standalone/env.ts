@@ -81,7 +81,9 @@ export function readEnv(env: NodeJS.ProcessEnv): StandaloneConfig {
   if (env.SOLO_RECEIVERS) {
     const receivers = json(env.SOLO_RECEIVERS);
     if (!Array.isArray(receivers)) {
-      throw new TypeError('SOLO_RECEIVERS must be a JSON array, e.g. [{"url":"https://...","audience":"...","format":"caep"}]');
+      throw new TypeError(
+        'SOLO_RECEIVERS must be a JSON array, e.g. [{"url":"https://...","audience":"...","format":"caep"}]',
+      );
     }
     options.receivers = receivers as ReceiverOption[]; // each one is checked by createSoloServer
   }

@@ -75,7 +75,8 @@ export function eventClaims(
     },
     events: {
       [SESSION_REVOKED_EVENT]: {
-        event_timestamp: Math.floor(event.end.at / 1000),
+        // A NumericDate may have a fraction (RFC 7519 §2): the end to the millisecond.
+        event_timestamp: event.end.at / 1000,
         initiating_entity: INITIATING_ENTITY[reason],
         reason_admin: { en: REASON_ADMIN[reason] },
       },

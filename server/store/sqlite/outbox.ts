@@ -5,11 +5,15 @@
  * @module
  */
 
-import type Database from "better-sqlite3";
 import type { RevocationReason } from "../../../protocol/index.js";
 import { STORE_DEFAULTS } from "../defaults.js";
 import { clampLimit } from "../shared/paging.js";
 import type { DeliveryFailure, EndedBy, EventOutbox, OutboxEvent, OutboxQuery, OutboxState } from "../types.js";
+import type { Immediate } from "./audit-queue.js";
+import type { Statement } from "./statements.js";
+
+/** Prepares a statement (`(sql) => db.prepare(sql)`), typed by its parameters and row. */
+export type PrepareTyped = <P extends unknown[], R = unknown>(sql: string) => Statement<P, R>;
 
 /** A row of `outbox`. */
 interface OutboxRow {
@@ -46,25 +50,35 @@ function fromOutboxRow(r: OutboxRow): OutboxEvent {
   };
 }
 
-/** The outbox of a {@link SqliteStore}; `run` maps closed-database and lock errors as the store does. */
+/**
+ * The outbox of a {@link SqliteStore}: `prepare` and `immediate` are the store's database's
+ * (`db.prepare`, `db.transaction(fn).immediate`); `run` maps closed-database and lock errors as
+ * the store does.
+ */
 export class SqliteOutbox implements EventOutbox {
   readonly receivers: readonly string[];
-  readonly #db: Database.Database;
+  readonly #prepare: PrepareTyped;
   readonly #run: <T>(operation: () => T) => T;
-  readonly #record: Database.Statement<[string, string]>;
-  readonly #head: Database.Statement<[string], OutboxRow>;
-  readonly #take: Database.Statement<[string, number, number]>;
-  readonly #delete: Database.Statement<[number, string]>;
-  readonly #fail: Database.Statement<[number, string, string, number, string]>;
-  readonly #retry: Database.Statement<[number, number]>;
-  readonly #depth: Database.Statement<[], { n: number }>;
-  readonly #purgeDead: Database.Statement<[number]>;
+  readonly #record: Statement<[string, string]>;
+  readonly #head: Statement<[string], OutboxRow>;
+  readonly #take: Statement<[string, number, number]>;
+  readonly #delete: Statement<[number, string]>;
+  readonly #fail: Statement<[number, string, string, number, string]>;
+  readonly #retry: Statement<[number, number]>;
+  readonly #depth: Statement<[], { n: number }>;
+  readonly #purgeDead: Statement<[number]>;
   readonly #leaseTx: (owner: string, now: number, until: number) => OutboxEvent[];
 
-  constructor(db: Database.Database, receivers: readonly string[], run: <T>(operation: () => T) => T) {
+  constructor(
+    prepare: PrepareTyped,
+    immediate: Immediate,
+    receivers: readonly string[],
+    run: <T>(operation: () => T) => T,
+  ) {
     this.receivers = [...receivers];
-    this.#db = db;
+    this.#prepare = prepare;
     this.#run = run;
+    const db = { prepare };
     this.#record = db.prepare(
       `INSERT INTO outbox (receiver, session_id, user_id, ended_at, end_reason, ended_by, next_at)
        SELECT ?, id, user_id, ended_at, end_reason, ended_by, ended_at FROM sessions WHERE id = ? AND ended_at IS NOT NULL`,
@@ -81,7 +95,7 @@ export class SqliteOutbox implements EventOutbox {
     );
     this.#depth = db.prepare(`SELECT COUNT(*) AS n FROM outbox WHERE state = 'pending'`);
     this.#purgeDead = db.prepare(`DELETE FROM outbox WHERE state = 'dead' AND ended_at < ?`);
-    this.#leaseTx = db.transaction((owner: string, now: number, until: number): OutboxEvent[] => {
+    this.#leaseTx = immediate((owner: string, now: number, until: number): OutboxEvent[] => {
       const leased: OutboxEvent[] = [];
       for (const receiver of this.receivers) {
         const head = this.#head.get(receiver);
@@ -91,7 +105,7 @@ export class SqliteOutbox implements EventOutbox {
         leased.push(fromOutboxRow(head));
       }
       return leased;
-    }).immediate;
+    });
   }
 
   /** Writes the events of a session that has just ended (call inside the ending transaction). */
@@ -129,8 +143,7 @@ export class SqliteOutbox implements EventOutbox {
       }
       params.push(clampLimit(query.limit, STORE_DEFAULTS.page.audit));
       const sql = `SELECT * FROM outbox ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id LIMIT ?`;
-      return this.#db
-        .prepare<(string | number)[], OutboxRow>(sql)
+      return this.#prepare<(string | number)[], OutboxRow>(sql)
         .all(...params)
         .map(fromOutboxRow);
     });

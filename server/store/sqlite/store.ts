@@ -30,7 +30,7 @@ import { AuditQueue } from "./audit-queue.js";
 import { type Checkpointer, startCheckpointer } from "./checkpointer.js";
 import { SqliteOutbox } from "./outbox.js";
 import { type AuditRow, fromAuditRow, fromRow, SCHEMA, type SessionRow, toAuditRow, toRow } from "./schema.js";
-import { auditListing, liveListing, prepareStatements, type Statements } from "./statements.js";
+import { auditListing, liveListing, prepareStatements, type Statement, type Statements } from "./statements.js";
 
 /** Options of {@link SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -119,7 +119,13 @@ export class SqliteStore implements SessionStore {
 
     this.#endTx = db.transaction((id: string, end: SessionEnd) => this.#writeEnd(id, end)).immediate;
     this.#outbox = options.receivers?.length
-      ? new SqliteOutbox(db, options.receivers, (op) => this.#run(op))
+      ? new SqliteOutbox(
+          // better-sqlite3's statement, seen through the part the outbox uses (statements.ts).
+          <P extends unknown[], R>(sql: string) => db.prepare<P, R>(sql) as unknown as Statement<P, R>,
+          (fn) => db.transaction(fn).immediate,
+          options.receivers,
+          (op) => this.#run(op),
+        )
       : undefined;
 
     this.#presenceTx = db.transaction((ids: readonly string[], at: number) => {
