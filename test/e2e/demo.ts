@@ -45,7 +45,7 @@ export interface Demo {
 export async function startDemo(env: NodeJS.ProcessEnv = {}): Promise<Demo> {
   // Build the demo when it is missing or older than its sources, so the page under test is this code.
   const built = join(DEMO_DIR, "index.html");
-  const sources = Math.max(newest(join(ROOT, "demo")), newest(join(ROOT, "client-sdk")));
+  const sources = Math.max(newest(join(ROOT, "demo")), newest(join(ROOT, "packages/client/src")));
   if (!existsSync(built) || !existsSync(join(DEMO_DIR, "react.html")) || statSync(built).mtimeMs < sources) {
     execSync("npm run build:demo", { cwd: ROOT, stdio: "ignore" });
   }

@@ -6,8 +6,8 @@ import {
   type SoloClient,
   SoloClientError,
   type SoloState,
-} from "../../client-sdk/index.js";
-import type { SoloClientOptions } from "../../client-sdk/options.js";
+} from "../../packages/client/src/index.js";
+import type { SoloClientOptions } from "../../packages/client/src/options.js";
 import {
   error,
   type FakeChannel,
