@@ -28,6 +28,7 @@ export type {
   IntrospectionResponse,
   LoginBody,
   LoginResponse,
+  OptionalSessionResponse,
   ReplacedBy,
   RevocationNotice,
   RevocationReason,

@@ -29,6 +29,11 @@ export interface Demo {
   sockets: SessionSockets;
   /** Page errors and CSP refusals seen so far (a test's afterEach expects none). */
   problems: string[];
+  /**
+   * Every message the pages logged to the console at level error (Chromium's "Failed to load
+   * resource: ... 401" included), with the page's URL; tests that expect none say so.
+   */
+  consoleErrors: string[];
   /** A new browser (context) with one page on `path` (default: the demo page). */
   open(options?: BrowserContextOptions, path?: string): Promise<{ context: BrowserContext; page: Page }>;
   /** Another tab in the same browser, on `path`; `init` runs in the page before its own scripts. */
@@ -57,11 +62,13 @@ export async function startDemo(env: NodeJS.ProcessEnv = {}): Promise<Demo> {
   );
   const browser = await launchBrowser();
   const problems: string[] = [];
+  const consoleErrors: string[] = [];
   const contexts: BrowserContext[] = [];
   const watch = (page: Page) => {
     page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
     page.on("console", (message) => {
       if (/Content Security Policy|Refused to/i.test(message.text())) problems.push(`csp: ${message.text()}`);
+      if (message.type() === "error") consoleErrors.push(`${message.location().url}: ${message.text()}`);
     });
   };
   const tab = async (context: BrowserContext, path = "/", init?: () => void) => {
@@ -77,6 +84,7 @@ export async function startDemo(env: NodeJS.ProcessEnv = {}): Promise<Demo> {
     browser,
     sockets,
     problems,
+    consoleErrors,
     async open(options = {}, path = "/") {
       const context = await browser.context({ viewport: { width: 1280, height: 860 }, ...options });
       contexts.push(context);
