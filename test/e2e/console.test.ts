@@ -1,22 +1,13 @@
 import type { Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type Demo, startDemo } from "./demo.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { demoForAll } from "./demo.js";
 
 // Issue 14, point 8: an anonymous visitor's page load is not an error. The SDK's start-up check
 // asks `GET /auth/session?optional=true`, which the server answers 200 { session: null } when
 // the request carries no credential at all, so Chromium has no failed request to log.
 
-let demo: Demo;
-
-beforeAll(async () => {
-  demo = await startDemo();
-});
-afterAll(async () => {
-  await demo?.close();
-});
-afterEach(async () => {
-  await demo.closeContexts();
-  expect(demo.problems.splice(0), "page errors or CSP violations").toEqual([]);
+const demo = demoForAll();
+afterEach(() => {
   demo.consoleErrors.splice(0);
 });
 

@@ -1,4 +1,3 @@
-import { rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -6,14 +5,14 @@ import express from "express";
 import { pino } from "pino";
 import type { Page } from "playwright-core";
 import { createServer as createViteServer, type ProxyOptions, type ViteDevServer } from "vite";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ErrorBody } from "../../protocol/index.js";
 import { SOURCE_ALIASES } from "../../scripts/source-aliases.js";
 import { createSoloServer, type SoloServer } from "../../server/index.js";
 import { DEMO_ACCOUNTS, DemoUsers } from "../../standalone/users.js";
 import { launchBrowser, type TestBrowser } from "../support/browser.js";
 import { UA } from "../support/client.js";
-import { tempDir } from "../support/server.js";
+import { testResources } from "../support/resources.js";
 import { live, signIn } from "./demo.js";
 
 // Issue 14, point 7: the SDK behind Vite's dev server. The page comes from a real Vite dev
@@ -47,12 +46,12 @@ interface DevSetup {
   api: string;
   /** Host and Origin of each request the API received, by path. */
   seen: { path: string; host: string | undefined; origin: string | undefined; upgrade: boolean }[];
-  close(): Promise<void>;
 }
 
+const resources = testResources();
+const shared = testResources("all");
 let users: DemoUsers;
 let browser: TestBrowser;
-let setup: DevSetup | null = null;
 /** Page errors (a test's afterEach expects none). */
 const problems: string[] = [];
 /** Console errors, by page (an anonymous load through the proxy logs none). */
@@ -60,15 +59,9 @@ const consoleErrors = new Map<Page, string[]>();
 
 beforeAll(async () => {
   users = await DemoUsers.create(DEMO_ACCOUNTS);
-  browser = await launchBrowser();
+  browser = shared.track(await launchBrowser());
 });
-afterAll(async () => {
-  await browser?.close();
-});
-afterEach(async () => {
-  for (const context of browser.browser.contexts()) await context.close();
-  await setup?.close();
-  setup = null;
+afterEach(() => {
   consoleErrors.clear();
   expect(problems.splice(0), "page errors").toEqual([]);
 });
@@ -76,7 +69,8 @@ afterEach(async () => {
 /**
  * The API's HTTP server listens first (its address is the proxy's target), then the Vite dev
  * server (its origin is what the API must allow), then the solo-session app is mounted on the
- * API's server with `allowedOrigins: [<the dev server's origin>]` when `allow`.
+ * API's server with `allowedOrigins: [<the dev server's origin>]` when `allow`. All of it, and
+ * the browsers the test opens, are closed after the test.
  */
 async function devSetup(form: Form, allow: boolean): Promise<DevSetup> {
   const seen: DevSetup["seen"] = [];
@@ -85,31 +79,32 @@ async function devSetup(form: Form, allow: boolean): Promise<DevSetup> {
   const http: Server = createServer();
   http.on("request", (req) => note(req, false));
   http.on("upgrade", (req) => note(req, true));
-  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", () => resolve()));
-  const api = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  const { url: api } = await resources.listen(http);
 
-  const cacheDir = tempDir("solo-vite-cache-");
-  const vite: ViteDevServer = await createViteServer({
-    configFile: false,
-    root: join(ROOT, "demo"),
-    publicDir: join(ROOT, "demo/public"),
-    cacheDir,
-    logLevel: "silent",
-    resolve: { alias: SOURCE_ALIASES },
-    optimizeDeps: { include: ["socket.io-client"], noDiscovery: true },
-    server: { host: "127.0.0.1", port: 0, hmr: false, proxy: proxyFor(form, api) },
-  });
+  const vite: ViteDevServer = resources.track(
+    await createViteServer({
+      configFile: false,
+      root: join(ROOT, "demo"),
+      publicDir: join(ROOT, "demo/public"),
+      cacheDir: resources.dir("solo-vite-cache-"),
+      logLevel: "silent",
+      resolve: { alias: SOURCE_ALIASES },
+      optimizeDeps: { include: ["socket.io-client"], noDiscovery: true },
+      server: { host: "127.0.0.1", port: 0, hmr: false, proxy: proxyFor(form, api) },
+    }),
+  );
   await vite.listen();
   if (!vite.httpServer) throw new Error("the Vite dev server has no HTTP server (middleware mode?)");
   const url = `http://127.0.0.1:${(vite.httpServer.address() as AddressInfo).port}`;
 
-  const dataDir = tempDir();
-  const solo: SoloServer = createSoloServer({
-    logger: pino({ level: "silent" }),
-    dataDir,
-    authenticate: users.authenticate,
-    allowedOrigins: allow ? [url] : [],
-  });
+  const solo: SoloServer = resources.track(
+    createSoloServer({
+      logger: pino({ level: "silent" }),
+      dataDir: resources.dir(),
+      authenticate: users.authenticate,
+      allowedOrigins: allow ? [url] : [],
+    }),
+  );
   await solo.ready;
   const app = express();
   app.use("/auth", solo.router);
@@ -119,25 +114,12 @@ async function devSetup(form: Form, allow: boolean): Promise<DevSetup> {
   app.use(solo.errorHandler());
   http.on("request", app);
   solo.attach(http);
-
-  return {
-    url,
-    api,
-    seen,
-    async close() {
-      await vite.close();
-      await solo.close();
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
-      rmSync(dataDir, { recursive: true, force: true });
-      rmSync(cacheDir, { recursive: true, force: true });
-    },
-  };
+  return { url, api, seen };
 }
 
 /** A new browser on the dev server's page, anonymous, its page errors and console errors watched. */
 async function open(url: string, userAgent: string): Promise<Page> {
-  const context = await browser.context({ userAgent });
+  const context = resources.track(await browser.context({ userAgent }));
   const page = await context.newPage();
   const errors: string[] = [];
   consoleErrors.set(page, errors);
@@ -154,7 +136,7 @@ async function open(url: string, userAgent: string): Promise<Page> {
 describe("the SDK behind Vite's dev proxy, with the dev server's origin in allowedOrigins", () => {
   for (const form of ["shorthand", "object"] as const) {
     it(`${form} form: signs in through the proxy, holds the socket through the WebSocket proxy, and gets the kick`, async () => {
-      setup = await devSetup(form, true);
+      const setup = await devSetup(form, true);
       const a = await open(setup.url, UA.chromeMac);
       expect(consoleErrors.get(a), "console errors of the anonymous load").toEqual([]);
       await signIn(a, "alice");
@@ -183,7 +165,7 @@ describe("the SDK behind Vite's dev proxy, with the dev server's origin in allow
 describe("without allowedOrigins", () => {
   for (const form of ["shorthand", "object"] as const) {
     it(`${form} form: a login through the proxy is 403 origin_not_allowed`, async () => {
-      setup = await devSetup(form, false);
+      const setup = await devSetup(form, false);
       const a = await open(setup.url, UA.chromeMac);
       const answer = await a.evaluate(async () => {
         const res = await fetch("/auth/login", {
