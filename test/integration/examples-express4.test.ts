@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { call, connect, handshakeError, nextRevocation, UA } from "../support/client.js";
 import { buildServerIfStale, type ExampleProcess, startExample } from "../support/examples.js";
 import { testResources } from "../support/resources.js";
@@ -7,18 +7,17 @@ import { testResources } from "../support/resources.js";
 // Express 4 CommonJS app with its own passport-local login, the `Token` scheme and its own
 // `{ errors: { ...: [...] } }` format, that loads solo-session as `require("solo-session/server")`.
 
-const { track } = testResources();
-let example: ExampleProcess | null = null;
+const { track, defer } = testResources();
 
 beforeAll(() => buildServerIfStale());
-afterEach(async () => {
-  await example?.close();
-  example = null;
-});
+
+/** The example's process, stopped after the test (`close()` may also be called by the test). */
+async function startApp(): Promise<ExampleProcess> {
+  return defer(await startExample("examples/express4-passport"), (example) => example.close());
+}
 
 async function start(): Promise<string> {
-  example = await startExample("examples/express4-passport");
-  return example.url;
+  return (await startApp()).url;
 }
 
 /** The app's own login route: `POST /users/login` with `{ user: { email, password } }`. */
@@ -44,7 +43,9 @@ function errorKeys(body: unknown): string[] {
   return Object.keys(errors ?? {});
 }
 
-describe("examples/express4-passport", () => {
+// Each test starts a Node process and signs in with scrypt-hashed passwords: bounded generously
+// for a busy machine; every wait inside ends on its event.
+describe("examples/express4-passport", { timeout: 60_000 }, () => {
   it("a second login as the same user revokes the first socket; the app's routes refuse the first token in the app's format and serve the second", async () => {
     const url = await start();
     const first = await appLogin(url, "jake@example.com", "jakejake");
@@ -56,7 +57,7 @@ describe("examples/express4-passport", () => {
     });
 
     const socket = track(await connect(url, first.body.user.token));
-    const revoked = nextRevocation(socket);
+    const revoked = nextRevocation(socket, 15_000);
     const second = await appLogin(url, "jake@example.com", "jakejake", UA.firefoxWindows);
     expect(second.status).toBe(200);
     expect(await revoked).toMatchObject({ reason: "replaced", by: { device: { browser: "Firefox 132" } } });
@@ -113,9 +114,7 @@ describe("examples/express4-passport", () => {
   });
 
   it("stops cleanly on SIGTERM (solo-session closed, then the HTTP server)", async () => {
-    await start();
-    const running = example!;
-    example = null;
+    const running = await startApp();
     expect(await running.close()).toBe(0);
     expect(running.stderr()).toBe("");
   });

@@ -9,6 +9,7 @@ stdout (never the token); the caller drives the second sign-in once it reads "co
 """
 
 import json
+import os
 import queue
 import sys
 import threading
@@ -17,7 +18,9 @@ import urllib.request
 import socketio
 
 NAMESPACE = "/session"
-WAIT = 10  # seconds: an upper bound on each step, never a pause
+# Seconds: an upper bound on each step, never a pause (generous: a busy machine can be slow to
+# answer; a step that takes longer fails the run with "timeout").
+WAIT = float(os.environ.get("SOLO_INTEROP_WAIT", "30"))
 
 
 def say(event, **fields):
@@ -62,8 +65,20 @@ def join(base_url, token, ended):
 
     # wait=False, then the namespace's own answer: python-socketio 5.7 would otherwise wait out
     # its whole timeout after a refusal.
-    sio.connect(base_url, namespaces=[NAMESPACE], auth={"token": token}, transports=["websocket"], wait=False)
-    return sio, outcome.get(timeout=WAIT)
+    sio.connect(
+        base_url,
+        namespaces=[NAMESPACE],
+        auth={"token": token},
+        transports=["websocket"],
+        wait=False,
+        wait_timeout=WAIT,
+    )
+    try:
+        return sio, outcome.get(timeout=WAIT)
+    except queue.Empty:
+        say("timeout", waiting_for="connect")
+        sio.disconnect()
+        return sio, "timeout"
 
 
 def main(base_url, username, password):

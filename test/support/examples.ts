@@ -29,6 +29,17 @@ export function buildServerIfStale(): void {
   execFileSync("npm", ["run", "build:server", "--silent"], { cwd: ROOT, stdio: "ignore" });
 }
 
+/**
+ * Builds `packages/client/dist` (what `import "@solo-session/client"` loads in the workspace)
+ * when it is missing or older than its sources or the protocol it bundles.
+ */
+export function buildClientIfStale(): void {
+  const entry = join(ROOT, "packages/client/dist/solo-client.js");
+  const sources = newest(join(ROOT, "packages/client/src"), join(ROOT, "protocol"));
+  if (existsSync(entry) && statSync(entry).mtimeMs >= sources) return;
+  execFileSync("npm", ["run", "build:client", "--silent"], { cwd: ROOT, stdio: "ignore" });
+}
+
 /** An example's server, running as its own Node process. */
 export interface ExampleProcess {
   url: string;
@@ -41,7 +52,8 @@ export interface ExampleProcess {
 /**
  * Starts `node server.js` in an example's directory on 127.0.0.1 port 0 with its data in a
  * fresh temp dir (`PORT`, `HOST`, `DATA_DIR`), and resolves once it prints
- * `listening on port <n>`. Rejects with its stderr if it exits first.
+ * `listening on port <n>`. Rejects with its stderr if it exits first, or kills it and rejects
+ * when it has not listened within `startTimeout` ms (generous: a busy machine loads slowly).
  *
  * @example
  * ```ts
@@ -50,7 +62,7 @@ export interface ExampleProcess {
  * await example.close();
  * ```
  */
-export function startExample(dir: string, env: NodeJS.ProcessEnv = {}): Promise<ExampleProcess> {
+export function startExample(dir: string, env: NodeJS.ProcessEnv = {}, startTimeout = 30_000): Promise<ExampleProcess> {
   const dataDir = tempDir("solo-example-");
   const child = spawn(process.execPath, ["server.js"], {
     cwd: join(ROOT, dir),
@@ -69,12 +81,19 @@ export function startExample(dir: string, env: NodeJS.ProcessEnv = {}): Promise<
     return code;
   };
   return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`${dir} did not listen within ${startTimeout} ms: ${stderr}`));
+      void close();
+    }, startTimeout);
     const lines = createInterface({ input: child.stdout });
     lines.on("line", (line) => {
       const port = /^listening on port (\d+)$/.exec(line)?.[1];
-      if (port) resolve({ url: `http://127.0.0.1:${port}`, stderr: () => stderr, close });
+      if (!port) return;
+      clearTimeout(timer);
+      resolve({ url: `http://127.0.0.1:${port}`, stderr: () => stderr, close });
     });
     void exited.then((code) => {
+      clearTimeout(timer);
       rmSync(dataDir, { recursive: true, force: true });
       reject(new Error(`${dir} exited with ${code} before listening: ${stderr}`));
     });
