@@ -28,6 +28,19 @@ export default defineConfig({
         },
       },
       {
+        // Packs both packages and installs them from the tarballs (npm, better-sqlite3 compiled):
+        // minutes, alone.
+        extends: true,
+        test: {
+          name: "package",
+          include: ["test/package/**/*.test.ts"],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 900_000,
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
         extends: true,
         test: {
           name: "load",

@@ -1,49 +1,46 @@
-import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { pino } from "pino";
 import type { Page } from "playwright-core";
 import { build, createServer } from "vite";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Standalone, startStandalone } from "../../standalone/standalone.js";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import type { Standalone } from "../../standalone/standalone.js";
 import { launchBrowser, type TestBrowser } from "../support/browser.js";
 import { call, login, UA } from "../support/client.js";
-import { ROOT } from "../support/examples.js";
+import { buildClientIfStale, ROOT } from "../support/examples.js";
 import { adminToken, endingEvent } from "../support/ops.js";
-import { tempDir } from "../support/server.js";
+import { testResources } from "../support/resources.js";
 
 // examples/react-client, built with its own Vite config and served beside `/auth` and `/api`
-// by the standalone server (`npm start`, the demo users), in real Chromium.
+// by the standalone server (`npm start`, the demo users), in real Chromium. The example imports
+// `@solo-session/client` as an installed package (the workspace packages/client, its built
+// dist/), so that is built first when stale.
 
 const EXAMPLE = join(ROOT, "examples/react-client");
-let outDir: string;
-let dataDir: string;
+/** How long the audit trail may take to record the acknowledgement (vi.waitFor options). */
+const SETTLE = { timeout: 10_000, interval: 50 };
+const shared = testResources("all");
+const { track, dir } = testResources();
 let server: Standalone;
 let browser: TestBrowser;
 const problems: string[] = [];
+/** Console errors of the pages, in order (the anonymous load logs none). */
+const consoleErrors: string[] = [];
 
 beforeAll(async () => {
-  outDir = tempDir("solo-react-example-");
-  dataDir = tempDir("solo-react-example-data-");
+  buildClientIfStale();
+  const outDir = shared.dir("solo-react-example-");
   await build({ root: EXAMPLE, configFile: join(EXAMPLE, "vite.config.ts"), logLevel: "warn", build: { outDir } });
-  server = await startStandalone(
-    { PORT: "0", HOST: "127.0.0.1", SOLO_DATA_DIR: dataDir, LOG_LEVEL: "silent" },
-    { demoDir: outDir, solo: { logger: pino({ level: "silent" }) } },
-  );
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  for (const dir of [outDir, dataDir]) if (dir) rmSync(dir, { recursive: true, force: true });
+  server = await shared.standalone({}, { demoDir: outDir });
+  browser = shared.track(await launchBrowser());
 });
 
-/** A fresh browser on the example's page (served by the standalone server, or at `url`). */
+/** A fresh browser on the example's page (served by the standalone server, or at `url`), closed after the test. */
 async function open(userAgent: string, url = server.url): Promise<Page> {
-  const context = await browser.context({ userAgent });
+  const context = track(await browser.context({ userAgent }));
   const page = await context.newPage();
   page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
   page.on("console", (message) => {
     if (/Content Security Policy|Refused to/i.test(message.text())) problems.push(`csp: ${message.text()}`);
+    if (message.type() === "error") consoleErrors.push(message.text());
   });
   await page.goto(url);
   return page;
@@ -64,11 +61,14 @@ async function sessionCookie(page: Page): Promise<string> {
   return cookie.value;
 }
 
-describe("examples/react-client", () => {
+describe("examples/react-client", { timeout: 90_000 }, () => {
   it("shows the user, and the first browser's page reacts at once when the same user signs in elsewhere", async () => {
     const admin = await adminToken(server.url);
+    consoleErrors.splice(0);
     const first = await open(UA.chromeMac);
     await first.getByRole("heading", { name: "Sign in" }).waitFor();
+    await first.waitForLoadState("networkidle");
+    expect(consoleErrors, "console errors of the anonymous page load").toEqual([]);
     await signIn(first, "alice", "demo");
     expect(await first.locator("main p").textContent()).toContain("On Chrome 131 on Mac OS 10.15.7");
     const firstToken = await sessionCookie(first);
@@ -83,9 +83,11 @@ describe("examples/react-client", () => {
     expect(await notice.getAttribute("data-code")).toBe("session_replaced");
     expect(await notice.textContent()).toContain("Firefox 132 on Windows");
     await first.getByRole("heading", { name: "Sign in" }).waitFor();
-    await expect
-      .poll(async () => (await endingEvent(server.url, admin, firstSession.session.id))?.delivery)
-      .toBe("acknowledged");
+    await vi.waitFor(
+      async () =>
+        expect((await endingEvent(server.url, admin, firstSession.session.id))?.delivery).toBe("acknowledged"),
+      SETTLE,
+    );
 
     // The app's own route refuses the first session's token, in its format; the second browser is served.
     const refused = await call(server.url, "/api/notes", firstToken);
@@ -106,29 +108,30 @@ describe("examples/react-client", () => {
   });
 
   it("runs behind Vite's dev server, its proxy keeping the Host header and forwarding the WebSocket", async () => {
-    const cacheDir = tempDir("solo-react-example-vite-");
     process.env.SOLO_API = server.url; // read by the example's vite.config.ts
-    const vite = await createServer({
-      root: EXAMPLE,
-      configFile: join(EXAMPLE, "vite.config.ts"),
-      cacheDir,
-      logLevel: "warn",
-      server: { host: "127.0.0.1", port: 0, strictPort: false, hmr: false },
-    });
-    try {
-      await vite.listen();
-      const page = await open(UA.chromeMac, vite.resolvedUrls?.local[0]);
-      await page.getByRole("heading", { name: "Sign in" }).waitFor();
-      await signIn(page, "bob", "demo"); // login through the proxy, the channel through its WebSocket
-      await login(server.url, { username: "bob", password: "demo" }, { "user-agent": UA.firefoxWindows });
-      const notice = page.getByRole("alert");
-      await notice.waitFor();
-      expect(await notice.getAttribute("data-code")).toBe("session_replaced");
-      expect(problems.splice(0), "page errors or CSP violations").toEqual([]);
-    } finally {
-      delete process.env.SOLO_API;
-      await vite.close();
-      rmSync(cacheDir, { recursive: true, force: true });
-    }
+    const vite = track(
+      await createServer({
+        root: EXAMPLE,
+        configFile: join(EXAMPLE, "vite.config.ts"),
+        cacheDir: dir("solo-react-example-vite-"),
+        logLevel: "warn",
+        // Bundled up front, so that no dependency found on the first page load makes Vite reload the page mid-test.
+        optimizeDeps: {
+          include: ["react", "react/jsx-runtime", "react/jsx-dev-runtime", "react-dom/client", "socket.io-client"],
+        },
+        server: { host: "127.0.0.1", port: 0, strictPort: false, hmr: false },
+      }).finally(() => {
+        delete process.env.SOLO_API;
+      }),
+    );
+    await vite.listen();
+    const page = await open(UA.chromeMac, vite.resolvedUrls?.local[0]);
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    await signIn(page, "bob", "demo"); // login through the proxy, the channel through its WebSocket
+    await login(server.url, { username: "bob", password: "demo" }, { "user-agent": UA.firefoxWindows });
+    const notice = page.getByRole("alert");
+    await notice.waitFor();
+    expect(await notice.getAttribute("data-code")).toBe("session_replaced");
+    expect(problems.splice(0), "page errors or CSP violations").toEqual([]);
   });
 });
