@@ -1,17 +1,12 @@
-import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
+import { SOURCE_ALIASES } from "./scripts/source-aliases.js";
 
 // Unit and integration files run in parallel first; the timing-sensitive browser tests and the
 // load test then run alone, one file at a time, so a busy 2-core machine does not skew them.
 export default defineConfig({
-  // The SDK and the demo import the wire contract by its package name, and store tests the
-  // contract suite by its public path; tests run them from source.
-  resolve: {
-    alias: {
-      "solo-session/protocol": fileURLToPath(new URL("./protocol/index.ts", import.meta.url)),
-      "solo-session/server/testing": fileURLToPath(new URL("./server/testing/index.ts", import.meta.url)),
-    },
-  },
+  // The SDK and the demo import the wire contract by its package name, the demo the SDK by
+  // its, and store tests the contract suite by its public path; tests run them from source.
+  resolve: { alias: SOURCE_ALIASES },
   test: {
     pool: "forks",
     testTimeout: 30_000,
@@ -29,6 +24,19 @@ export default defineConfig({
           include: ["test/e2e/**/*.test.ts"],
           fileParallelism: false,
           testTimeout: 60_000,
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        // Packs both packages and installs them from the tarballs (npm, better-sqlite3 compiled):
+        // minutes, alone.
+        extends: true,
+        test: {
+          name: "package",
+          include: ["test/package/**/*.test.ts"],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 900_000,
           sequence: { groupOrder: 1 },
         },
       },

@@ -5,8 +5,8 @@
  * is the view's code (./admin.ts and its CSS) fetched.
  */
 
+import type { SoloClient, SoloState } from "@solo-session/client";
 import type { AdminSessionsResponse } from "solo-session/protocol";
-import type { SoloClient, SoloState } from "../client-sdk/index.js";
 import { type AdminView, FIRST_PAGE } from "./admin-state.js";
 
 /**

@@ -7,6 +7,7 @@
  */
 
 import "./admin.css";
+import type { SoloClient } from "@solo-session/client";
 import { io, type Socket } from "socket.io-client";
 import {
   ADMIN_EVENTS,
@@ -20,7 +21,6 @@ import {
   type ErrorBody,
   type SessionView,
 } from "solo-session/protocol";
-import type { SoloClient } from "../client-sdk/index.js";
 import {
   absolute,
   ago,

@@ -4,7 +4,7 @@
  * modal; under `oldest-wins` (no takeover possible) it only says where the account is in use.
  */
 
-import type { DeviceView, SessionConflict } from "../client-sdk/index.js";
+import type { DeviceView, SessionConflict } from "@solo-session/client";
 import "./conflict.css";
 
 const ICON =

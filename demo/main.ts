@@ -10,7 +10,7 @@ import {
   type SessionConflict,
   SoloClientError,
   type SoloState,
-} from "../client-sdk/index.js";
+} from "@solo-session/client";
 import { showAdminWhenAllowed } from "./admin-hook.js";
 import { askContinueHere, deviceName, inUseText } from "./conflict.js";
 

@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vite";
+import { SOURCE_ALIASES } from "../scripts/source-aliases.js";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
@@ -13,7 +14,8 @@ export default defineConfig({
   root: here("."),
   base: "/",
   publicDir: here("./public"),
-  resolve: { alias: { "solo-session/protocol": here("../protocol/index.ts") } },
+  // `@solo-session/client` and the protocol from their sources (no build of the SDK first).
+  resolve: { alias: SOURCE_ALIASES },
   build: {
     outDir: here("../dist/demo"),
     emptyOutDir: true,

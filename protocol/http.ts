@@ -29,6 +29,17 @@ export interface SessionResponse {
   session: SessionView;
 }
 
+/**
+ * `GET /auth/session?optional=true` 200 body: the session, or `null` when the request carried
+ * no credential at all (no `Authorization` header, no session cookie). A credential that is
+ * there is checked as without the parameter: an ended session's is still a 401 with its reason.
+ * (Without the parameter, no credential is 401 `missing_token`.) The browser SDK asks this way,
+ * so that an anonymous page load is not an error in the browser's console.
+ */
+export interface OptionalSessionResponse {
+  session: SessionView | null;
+}
+
 /** `POST /auth/introspect` 200 body (RFC 7662). Anything not live is just `{ active: false }`. */
 export type IntrospectionResponse =
   | { active: false }

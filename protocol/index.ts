@@ -49,7 +49,13 @@ export {
   RECEIVER_FORMATS,
   SESSION_REVOKED_EVENT,
 } from "./events.js";
-export type { IntrospectionResponse, LoginBody, LoginResponse, SessionResponse } from "./http.js";
+export type {
+  IntrospectionResponse,
+  LoginBody,
+  LoginResponse,
+  OptionalSessionResponse,
+  SessionResponse,
+} from "./http.js";
 export type {
   AuditActor,
   AuditKind,

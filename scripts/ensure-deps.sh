@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Makes sure the system programs the tests use are present: redis-server (cluster tests),
-# Debian's chromium (browser tests), openssl (a TLS certificate for the cookie tests) and
-# python3-jwt (the Python receiver of session events). Installs them with apt-get when run as root;
-# otherwise stops with one line saying how.
+# Debian's chromium (browser tests), openssl (a TLS certificate for the cookie tests),
+# python-socketio with its WebSocket transport for /usr/bin/python3 (the interop test) and
+# python3-jwt (the Python receiver of session events). Installs them with apt-get when run as
+# root; otherwise stops with one line saying how.
 set -euo pipefail
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
@@ -10,6 +11,7 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 # The Python receiver of session events (examples/python-receiver) runs on Debian's PyJWT.
 /usr/bin/python3 -c "import jwt, cryptography" >/dev/null 2>&1 || missing+=(python3-jwt python3-cryptography)
+/usr/bin/python3 -c "import socketio, websocket" >/dev/null 2>&1 || missing+=(python3-socketio python3-websocket)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing ${missing[*]} (apt-get)" >&2

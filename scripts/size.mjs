@@ -1,4 +1,4 @@
-// Minified + gzipped size of the built browser SDK (dist/client), socket.io-client and React
+// Minified + gzipped size of the built browser SDK (packages/client/dist), socket.io-client and React
 // excluded (they stay external), checked against the size budget:
 //   core (what `createSoloClient` loads up front) <= 6.25 KB, React binding <= 1.5 KB.
 // Chunks loaded on demand (the built-in warning, the heartbeat election for browsers without
@@ -118,7 +118,7 @@ export function kb(bytes) {
 // --- command line ---------------------------------------------------------------------------
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const dir = process.argv[2] ?? "dist/client";
+  const dir = process.argv[2] ?? "packages/client/dist";
   let result;
   try {
     result = await check(dir);

@@ -30,6 +30,7 @@ export type {
   LoginBody,
   LoginResponse,
   LogoutTokenClaims,
+  OptionalSessionResponse,
   OutboxEventView,
   ReceiverFormat,
   ReplacedBy,

@@ -122,7 +122,8 @@ export interface SoloServer {
  * Creates a solo-session server: the store, tokens, policy, HTTP routes, middleware and the
  * realtime channel, wired together. Synchronous (usable from CommonJS as is): what must
  * connect or load does so in the background, and `ready` says when it has. Throws a TypeError
- * at once for a bad option.
+ * at once for a bad option. Every option has a default, so `createSoloServer()` is a server
+ * whose sessions the app starts in its own login route (`startSession`; no `authenticate`).
  *
  * @example
  * ```ts
@@ -142,7 +143,7 @@ export interface SoloServer {
  * server.listen(3000);
  * ```
  */
-export function createSoloServer(options: SoloServerOptions): SoloServer {
+export function createSoloServer(options: SoloServerOptions = {}): SoloServer {
   const o = resolveOptions(options);
   const logger = o.logger ?? defaultLogger();
   const ring = loadKeyRing({ signingKeys: o.signingKeys, dataDir: o.keysDir });

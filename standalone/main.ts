@@ -1,9 +1,17 @@
+#!/usr/bin/env node
 import { startStandalone } from "./standalone.js";
 
-/** `npm start`: the standalone server, stopped gracefully on SIGTERM or SIGINT. */
+/**
+ * `npm start` in the repository, `npx solo-session` from the package (its `bin`): the
+ * standalone server, stopped gracefully on SIGTERM or SIGINT.
+ */
 async function main(): Promise<void> {
   const server = await startStandalone(process.env);
-  console.log(`solo-session demo: open ${server.url} in two browsers`);
+  console.log(
+    server.demo
+      ? `solo-session demo: open ${server.url} in two browsers`
+      : `solo-session: ${server.url}/auth is ready (demo users alice, bob, carol / demo; admin / admin)`,
+  );
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

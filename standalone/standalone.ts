@@ -12,6 +12,8 @@ import { DEMO_ACCOUNTS, DemoUsers } from "./users.js";
 /** A running standalone server. */
 export interface Standalone {
   url: string;
+  /** Whether the demo page is served (it is built in the repository, not shipped in the package). */
+  demo: boolean;
   http: Server;
   solo: SoloServer;
   /** The Socket.IO server attached to `http`. */
@@ -86,7 +88,7 @@ export async function startStandalone(
 
   const demoDir = overrides.demoDir ?? findDemoDir();
   if (demoDir) app.use(express.static(demoDir, { index: "index.html" }));
-  else app.get("/", (_req, res) => res.type("text").send("The demo page is not built: run npm run build:demo."));
+  else app.get("/", (_req, res) => res.type("text").send(NO_DEMO_PAGE));
 
   const http = createServer(app);
   const io = solo.attach(http);
@@ -108,6 +110,7 @@ export async function startStandalone(
 
   return {
     url,
+    demo: demoDir !== null,
     http,
     solo,
     io,
@@ -118,6 +121,17 @@ export async function startStandalone(
     },
   };
 }
+
+/** What `GET /` says without the demo page (the package, run with `npx solo-session`, has none). */
+const NO_DEMO_PAGE = [
+  "solo-session standalone server.",
+  "",
+  "POST /auth/login, GET /auth/session, POST /auth/logout, GET /auth/jwks.json; GET /api/notes behind requireSession().",
+  'Demo users: alice, bob, carol (password "demo") and admin (password "admin").',
+  "Point a frontend built on @solo-session/client at it (a dev server's origin goes in SOLO_ALLOWED_ORIGINS).",
+  "The demo page is built in the repository: npm run build:demo.",
+  "",
+].join("\n");
 
 /** Whether the listening host is a loopback name or address (only this machine reaches it). */
 function isLoopback(host: string): boolean {

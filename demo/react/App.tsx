@@ -1,6 +1,6 @@
+import { type ConnectionStatus, type Revocation, type SessionView, SoloClientError } from "@solo-session/client";
+import { useSoloSession } from "@solo-session/client/react";
 import { type FormEvent, useState } from "react";
-import { type ConnectionStatus, type Revocation, type SessionView, SoloClientError } from "../../client-sdk/index.js";
-import { useSoloSession } from "../../client-sdk/react.js";
 import { askContinueHere, deviceName, inUseText } from "../conflict.js";
 
 const DRAFT_KEY = "demo:draft";

@@ -4,10 +4,10 @@
  * Wrapped in StrictMode on purpose: effects run twice in development and nothing breaks.
  */
 
+import { createSoloClient } from "@solo-session/client";
+import { SoloProvider } from "@solo-session/client/react";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
-import { createSoloClient } from "../../client-sdk/index.js";
-import { SoloProvider } from "../../client-sdk/react.js";
 import { App } from "./App.js";
 
 const root = document.getElementById("root");

@@ -27,7 +27,8 @@ const MESSAGES: Record<ErrorCode, string> = {
   session_expired: "This session reached its maximum lifetime. Sign in again.",
   session_idle: "This session ended after a period of inactivity. Sign in again.",
   session_active: "This account is already signed in on another device.",
-  origin_not_allowed: "Requests from this origin are not allowed.",
+  origin_not_allowed:
+    "Requests from this origin are not allowed: it is neither the server's own origin (publicOrigin, or the Host it was reached at) nor in allowedOrigins.",
   rate_limited: "Too many attempts. Wait a moment and try again.",
   payload_too_large: "The request body is too large.",
   forbidden: "You are not allowed to do this.",

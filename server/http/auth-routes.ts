@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import type { Logger } from "pino";
-import type { LoginResponse, SessionResponse } from "../../protocol/index.js";
+import type { LoginResponse, OptionalSessionResponse, SessionResponse } from "../../protocol/index.js";
 import { SoloError } from "../errors/solo-error.js";
 import type { Authenticate } from "../options/types.js";
 import type { LoginLimiter } from "../ratelimit/login.js";
@@ -91,7 +91,16 @@ export function createAuthRouter(deps: AuthRouterDeps): Router {
   });
 
   router.get("/session", async (req, res) => {
-    const { session } = await deps.service.check(deps.cookie.token(req));
+    const optional = optionalQuery(req.query.optional);
+    const token = deps.cookie.token(req);
+    // `?optional=true` (the SDK's start-up check): no credential at all is an anonymous visitor,
+    // not an error. A credential that is there is checked all the same.
+    if (token === null && optional) {
+      const anonymous: OptionalSessionResponse = { session: null };
+      res.json(anonymous);
+      return;
+    }
+    const { session } = await deps.service.check(token);
     deps.service.activity(session);
     const answer: SessionResponse = { session: sessionView(session) };
     res.json(answer);
@@ -135,6 +144,13 @@ function builtInLogin(authenticate: Authenticate | null) {
         : new SoloError("not_found", {}, "This server has no built-in login: sign in through the app."),
     );
   };
+}
+
+/** `?optional=`: absent or `false` is false, `true` is true; anything else is 400 `invalid_request`. */
+function optionalQuery(value: unknown): boolean {
+  if (value === undefined || value === "false") return false;
+  if (value === "true") return true;
+  throw new SoloError("invalid_request", {}, 'optional must be "true" or "false".');
 }
 
 /** Login bodies must be JSON: a cross-site form cannot send that without a CORS preflight. */

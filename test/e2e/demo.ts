@@ -32,6 +32,11 @@ export interface Demo {
   sockets: SessionSockets;
   /** Page errors and CSP refusals seen so far (a test's afterEach expects none). */
   problems: string[];
+  /**
+   * Every message the pages logged to the console at level error (Chromium's "Failed to load
+   * resource: ... 401" included), with the page's URL; tests that expect none say so.
+   */
+  consoleErrors: string[];
   /** A new browser (context) with one page on `path` (default: the demo page). */
   open(options?: BrowserContextOptions, path?: string): Promise<{ context: BrowserContext; page: Page }>;
   /** Another tab in the same browser, on `path`; `init` runs in the page before its own scripts. */
@@ -47,7 +52,7 @@ export interface Demo {
 export async function startDemo(resources: TestResources, env: NodeJS.ProcessEnv = {}): Promise<Demo> {
   // Build the demo when it is missing or older than its sources, so the page under test is this code.
   const built = join(DEMO_DIR, "index.html");
-  const sources = Math.max(newest(join(ROOT, "demo")), newest(join(ROOT, "client-sdk")));
+  const sources = Math.max(newest(join(ROOT, "demo")), newest(join(ROOT, "packages/client/src")));
   if (!existsSync(built) || !existsSync(join(DEMO_DIR, "react.html")) || statSync(built).mtimeMs < sources) {
     execSync("npm run build:demo", { cwd: ROOT, stdio: "ignore" });
   }
@@ -55,11 +60,13 @@ export async function startDemo(resources: TestResources, env: NodeJS.ProcessEnv
   const server = await resources.standalone({ SOLO_STORE: "sqlite", ...env }, { demoDir: DEMO_DIR });
   const browser = resources.track(await launchBrowser());
   const problems: string[] = [];
+  const consoleErrors: string[] = [];
   const contexts: BrowserContext[] = [];
   const watch = (page: Page) => {
     page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
     page.on("console", (message) => {
       if (/Content Security Policy|Refused to/i.test(message.text())) problems.push(`csp: ${message.text()}`);
+      if (message.type() === "error") consoleErrors.push(`${message.location().url}: ${message.text()}`);
     });
   };
   const tab = async (context: BrowserContext, path = "/", init?: () => void) => {
@@ -75,6 +82,7 @@ export async function startDemo(resources: TestResources, env: NodeJS.ProcessEnv
     browser,
     sockets,
     problems,
+    consoleErrors,
     async open(options = {}, path = "/") {
       const context = await browser.context({ viewport: { width: 1280, height: 860 }, ...options });
       contexts.push(context);

@@ -137,6 +137,45 @@ describe("the kick", () => {
     expect((await handshakeError(srv.url, "junk")).message).toBe("invalid_token");
   });
 
+  it("GET /auth/session?optional=true: no credential is 200 { session: null }; a live one its session; an ended one still its 401 with the reason", async () => {
+    const srv = await server();
+    const optional = (token: string | null, init: RequestInit = {}) =>
+      call(srv.url, "/auth/session?optional=true", token, init);
+    // Without the parameter the contract is unchanged.
+    const plain = await call(srv.url, "/auth/session", null);
+    expect([plain.status, (plain.body as ErrorBody).error]).toEqual([401, "missing_token"]);
+
+    const anonymous = await optional(null);
+    expect(anonymous.status).toBe(200);
+    expect(anonymous.body).toEqual({ session: null });
+    expect(anonymous.headers.get("cache-control")).toBe("no-store");
+    expect(anonymous.headers.get("set-cookie")).toBeNull();
+    expect((await call(srv.url, "/auth/session?optional=false", null)).status).toBe(401);
+
+    const first = await login(srv.url);
+    const cookie = (first.cookie as string).split(";")[0] as string;
+    const live = await optional(null, { headers: { cookie } });
+    expect([live.status, (live.body as SessionResponse).session.id]).toEqual([200, first.session.id]);
+    expect(((await optional(first.token)).body as SessionResponse).session.id).toBe(first.session.id);
+
+    await login(srv.url);
+    const ended = await optional(null, { headers: { cookie } });
+    expect(ended.status).toBe(401);
+    expect(ended.body).toMatchObject({ error: "session_replaced", reason: "replaced" });
+    expect(ended.headers.get("set-cookie")).toMatch(/^solo_session=; /);
+    expect(((await optional(first.token)).body as ErrorBody).error).toBe("session_replaced");
+    // A credential that is there but malformed is refused, not taken for "none".
+    const malformed = await optional(null, { headers: { authorization: "Bearer a b" } });
+    expect([malformed.status, (malformed.body as ErrorBody).error]).toEqual([401, "invalid_token"]);
+    const junk = await optional("not.a.token");
+    expect((junk.body as ErrorBody).error).toBe("invalid_token");
+    // Anything but true or false is a bad parameter.
+    for (const value of ["1", "yes", "", "true&optional=true"]) {
+      const bad = await call(srv.url, `/auth/session?optional=${value}`, null);
+      expect([bad.status, (bad.body as ErrorBody).error], value).toEqual([400, "invalid_request"]);
+    }
+  });
+
   it("keeps one live socket per session: a newer socket quietly replaces the older one", async () => {
     const srv = await server();
     const first = await login(srv.url);

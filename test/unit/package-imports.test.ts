@@ -12,6 +12,7 @@ const ROOT = join(import.meta.dirname, "../..");
 /** The parts of a package.json this test reads. */
 interface Manifest {
   name: string;
+  bin?: Record<string, string>;
   files?: string[];
   exports?: Record<string, { types?: string; default?: string } | string>;
   dependencies?: Record<string, string>;
@@ -126,7 +127,9 @@ function undeclaredImports(root: string, manifest: Manifest, nodeModules: string
     ...Object.keys(manifest.peerDependencies ?? {}),
   ]);
   const found: Undeclared[] = [];
-  const files = (manifest.files ?? []).flatMap((entry) => walk(join(root, entry)));
+  // The built code is under dist/ (`files` also lists the docs the README links to).
+  const code = (manifest.files ?? []).filter((entry) => entry === "dist" || entry.startsWith("dist/"));
+  const files = code.flatMap((entry) => walk(join(root, entry)));
   for (const path of files.filter((f) => /\.(c|m)?js$|\.d\.(c|m)?ts$/.test(f))) {
     const file = relative(root, path).split(sep).join("/");
     const declaration = /\.d\.[cm]?ts$/.test(file);
@@ -141,48 +144,81 @@ function undeclaredImports(root: string, manifest: Manifest, nodeModules: string
   return found;
 }
 
-/** Runs a tool of this package (tsc) with the given arguments from the repository root. */
-function tool(name: string, args: string[]): void {
-  execFileSync(join(ROOT, "node_modules/.bin", name), args, { cwd: ROOT, stdio: "pipe" });
+/** Runs a tool of this repository (tsc, node) with the given arguments from the repository root. */
+function tool(command: string, args: string[]): void {
+  execFileSync(command, args, { cwd: ROOT, stdio: "pipe" });
 }
 
-const manifest = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as Manifest;
+/** The two published packages: the server (the repository's root) and the browser SDK. */
+const PACKAGES = {
+  "solo-session": ROOT,
+  "@solo-session/client": join(ROOT, "packages/client"),
+} as const;
+
+const manifests = Object.fromEntries(
+  Object.entries(PACKAGES).map(([name, dir]) => [
+    name,
+    JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as Manifest,
+  ]),
+) as Record<keyof typeof PACKAGES, Manifest>;
+/** Where each package's fresh build is laid out as it would be published (`<out>/<name>/dist`). */
+const built = {} as Record<keyof typeof PACKAGES, string>;
 let out: string;
 
-// What `npm run build` puts in dist/, built fresh from this commit's sources into a temp dir with
-// the same configuration files (so a stale or missing dist/ cannot hide an import).
+// What each package's build puts in its dist/, built fresh from this commit's sources into a
+// temp dir with the same configuration files (so a stale or missing dist/ cannot hide an import).
 beforeAll(async () => {
   out = tempDir("solo-publish-");
-  const dist = join(out, "dist");
-  tool("tsc", ["-p", "tsconfig.build.json", "--outDir", dist, "--sourceMap", "false"]);
-  // In the order of `npm run build`: the SDK's bundle empties its folder before its types go in.
-  const bundle = (config: string, outDir: string) =>
-    build({
-      configFile: join(ROOT, config),
-      logLevel: "silent",
-      build: { outDir: join(dist, outDir), emptyOutDir: true, sourcemap: false },
-    });
-  await bundle("client-sdk/vite.config.ts", "client");
-  tool("tsc", ["-p", "client-sdk/tsconfig.build.json", "--outDir", join(dist, "client/types")]);
-  await bundle("demo/vite.config.ts", "demo");
+  built["solo-session"] = join(out, "server");
+  built["@solo-session/client"] = join(out, "client");
+  tool(join(ROOT, "node_modules/.bin/tsc"), [
+    "-p",
+    "tsconfig.build.json",
+    "--outDir",
+    join(built["solo-session"], "dist"),
+  ]);
+  // In the order of the SDK's `npm run build`: the bundle empties its folder before its types go in.
+  const clientDist = join(built["@solo-session/client"], "dist");
+  await build({
+    configFile: join(PACKAGES["@solo-session/client"], "vite.config.ts"),
+    logLevel: "silent",
+    build: { outDir: clientDist, emptyOutDir: true },
+  });
+  tool(process.execPath, ["packages/client/build-types.mjs", "--out-dir", join(clientDist, "types")]);
 }, 180_000);
 afterAll(() => {
   if (out) rmSync(out, { recursive: true, force: true });
 });
 
 describe("the published code's imports are declared", () => {
-  it("the fresh build has every file package.json exports (it is what ships)", () => {
-    const targets = Object.values(manifest.exports ?? {})
-      .flatMap((entry) =>
-        typeof entry === "string" ? [entry] : [entry.types, entry.default].filter((t) => t !== undefined),
-      )
-      .filter((target) => target.startsWith("./dist/"));
-    expect(targets.length).toBeGreaterThan(4);
-    for (const target of targets) expect(existsSync(join(out, target)), target).toBe(true);
-  });
+  for (const name of Object.keys(PACKAGES) as (keyof typeof PACKAGES)[]) {
+    it(`${name}: the fresh build has every file package.json exports and names as bin (it is what ships)`, () => {
+      const manifest = manifests[name];
+      const targets = Object.values(manifest.exports ?? {})
+        .flatMap((entry) =>
+          typeof entry === "string" ? [entry] : [entry.types, entry.default].filter((t) => t !== undefined),
+        )
+        .filter((target) => target.startsWith("./dist/"));
+      targets.push(...Object.values(manifest.bin ?? {}).map((bin) => `./${bin}`));
+      expect(targets.length).toBeGreaterThan(name === "solo-session" ? 6 : 3);
+      for (const target of targets) expect(existsSync(join(built[name], target)), target).toBe(true);
+    });
 
-  it("every bare import in dist (JS and declarations) is a Node builtin, in dependencies or in peerDependencies", () => {
-    expect(undeclaredImports(out, manifest, join(ROOT, "node_modules"))).toEqual([]);
+    it(`${name}: every bare import in dist (JS and declarations) is a Node builtin, in dependencies or in peerDependencies`, () => {
+      expect(undeclaredImports(built[name], manifests[name], join(ROOT, "node_modules"))).toEqual([]);
+    });
+  }
+
+  it("@solo-session/client names nothing of the server: no solo-session import, socket.io-client its one dependency", () => {
+    const client = manifests["@solo-session/client"];
+    expect(Object.keys(client.dependencies ?? {})).toEqual(["socket.io-client"]);
+    const files = walk(join(built["@solo-session/client"], "dist")).filter((f) => /\.(js|d\.ts)$/.test(f));
+    expect(files.length).toBeGreaterThan(10);
+    for (const file of files) {
+      for (const specifier of specifiersOf(file, readFileSync(file, "utf8"))) {
+        expect(packageOf(specifier), `${relative(out, file)}: ${specifier}`).not.toBe("solo-session");
+      }
+    }
   });
 
   it("finds what is missing: an undeclared import, require, dynamic import, a devDependency, a type-only import", () => {

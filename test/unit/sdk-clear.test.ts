@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { beforeEach, describe, expect, it } from "vitest";
-import { ASYNC_CLEAR_LIMIT, type ClearTarget, clearAppState, selected } from "../../client-sdk/clear.js";
-import { resolveClear } from "../../client-sdk/options.js";
+import { ASYNC_CLEAR_LIMIT, type ClearTarget, clearAppState, selected } from "../../packages/client/src/clear.js";
+import { resolveClear } from "../../packages/client/src/options.js";
 
 beforeEach(() => {
   localStorage.clear();

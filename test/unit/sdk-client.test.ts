@@ -6,8 +6,8 @@ import {
   type SoloClient,
   SoloClientError,
   type SoloState,
-} from "../../client-sdk/index.js";
-import type { SoloClientOptions } from "../../client-sdk/options.js";
+} from "../../packages/client/src/index.js";
+import type { SoloClientOptions } from "../../packages/client/src/options.js";
 import {
   error,
   type FakeChannel,
@@ -69,7 +69,17 @@ describe("start-up (restore)", () => {
     expect(t.sent[0]?.headers.has("authorization")).toBe(false);
   });
 
-  it("no session: anonymous, nothing cleared, no warning", async () => {
+  it("no credential: asks ?optional=true, the server's 200 { session: null } is anonymous, nothing cleared, no warning", async () => {
+    localStorage.setItem("draft", "x");
+    const t = setup({ "GET /auth/session": () => json(200, { session: null }) }, { restore: true });
+    expect((await t.client.ready).status).toBe("anonymous");
+    expect(paths(t.sent)).toEqual(["GET /auth/session?optional=true"]);
+    expect(localStorage.getItem("draft")).toBe("x");
+    expect(t.warnings).toHaveLength(0);
+    expect(t.channels.channels).toHaveLength(0);
+  });
+
+  it("no session from a server that answers 401 missing_token (no ?optional support): anonymous too", async () => {
     localStorage.setItem("draft", "x");
     const t = setup({ "GET /auth/session": () => error("missing_token") }, { restore: true });
     expect((await t.client.ready).status).toBe("anonymous");
@@ -98,7 +108,7 @@ describe("start-up (restore)", () => {
     expect(t.warnings).toHaveLength(1);
     expect(localStorage.getItem("draft")).toBeNull();
     // The 401 itself cleared the server's cookie: no second request.
-    expect(paths(t.sent)).toEqual(["GET /auth/session"]);
+    expect(paths(t.sent)).toEqual(["GET /auth/session?optional=true"]);
   });
 
   it("an unreachable server at start leaves the page anonymous", async () => {
@@ -213,7 +223,7 @@ describe("revocation", () => {
     expect(sessionStorage.length).toBe(0);
     // The probe goes on the cookie alone (no bearer), so only an ended session's cookie is cleared.
     const probe = t.sent.at(-1);
-    expect(`${probe?.method} ${probe?.path}`).toBe("GET /auth/session");
+    expect(`${probe?.method} ${probe?.path}`).toBe("GET /auth/session?optional=true");
     expect(probe?.headers.has("authorization")).toBe(false);
   });
 
@@ -329,7 +339,16 @@ describe("the channel", () => {
     expect(t.revoked.map((r) => [r.code, r.source])).toEqual([["session_revoked", "http"]]);
   });
 
-  it("a server disconnect with no session and no reason signs the page out quietly", async () => {
+  it("a server disconnect with no session and no reason ({ session: null }) signs the page out quietly", async () => {
+    const t = await signedIn({ "GET /auth/session": () => json(200, { session: null }) });
+    t.channels.last().handlers.disconnected("server");
+    await settle();
+    expect(t.client.state.status).toBe("anonymous");
+    expect(t.revoked).toHaveLength(0);
+    expect(t.channels.last().closed).toBe(true);
+  });
+
+  it("a server disconnect with no session and no reason (401 missing_token) signs the page out quietly", async () => {
     const t = await signedIn({ "GET /auth/session": () => error("missing_token") });
     t.channels.last().handlers.disconnected("server");
     await settle();

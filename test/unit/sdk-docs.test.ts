@@ -3,7 +3,10 @@ import ts from "typescript";
 import { describe, expect, it } from "vitest";
 
 const ROOT = join(import.meta.dirname, "../..");
-const ENTRIES = { "solo-session/client": "client-sdk/index.ts", "solo-session/react": "client-sdk/react.ts" };
+const ENTRIES = {
+  "@solo-session/client": "packages/client/src/index.ts",
+  "@solo-session/client/react": "packages/client/src/react.ts",
+};
 
 /** Every export of an entry point with whether its declaration's TSDoc has an @example. */
 function exportsOf(program: ts.Program, file: string): { name: string; example: boolean }[] {

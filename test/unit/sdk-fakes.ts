@@ -1,6 +1,6 @@
 import { vi } from "vitest";
-import type { Channel, ChannelFactory, ChannelHandlers, ChannelOptions } from "../../client-sdk/channel.js";
-import type { Timers } from "../../client-sdk/heartbeat.js";
+import type { Channel, ChannelFactory, ChannelHandlers, ChannelOptions } from "../../packages/client/src/channel.js";
+import type { Timers } from "../../packages/client/src/heartbeat.js";
 import type { ErrorBody, ErrorCode, SessionView } from "../../protocol/index.js";
 import { ERROR_STATUS } from "../../protocol/index.js";
 

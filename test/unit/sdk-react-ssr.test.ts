@@ -2,8 +2,8 @@
 import { createElement } from "react";
 import { renderToString } from "react-dom/server";
 import { describe, expect, it } from "vitest";
-import type { SoloClient } from "../../client-sdk/index.js";
-import type * as Binding from "../../client-sdk/react.js";
+import type { SoloClient } from "../../packages/client/src/index.js";
+import type * as Binding from "../../packages/client/src/react.js";
 
 let hook: typeof Binding.useSoloSession;
 function Probe() {
@@ -14,7 +14,7 @@ function Probe() {
 describe("the React binding on a server", () => {
   it("imports without a window and renders the waiting state; the factory is never called", async () => {
     expect(typeof window).toBe("undefined");
-    const { SoloProvider, useSoloSession } = await import("../../client-sdk/react.js");
+    const { SoloProvider, useSoloSession } = await import("../../packages/client/src/react.js");
     hook = useSoloSession;
     let made = 0;
     const html = renderToString(

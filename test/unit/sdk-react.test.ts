@@ -2,9 +2,9 @@
 import { act, createElement, StrictMode } from "react";
 import { createRoot, type Root } from "react-dom/client";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { createSoloClient, type SoloClient } from "../../client-sdk/index.js";
-import { SoloProvider, type SoloSession, useSoloSession } from "../../client-sdk/react.js";
-import type { TabMessage } from "../../client-sdk/tab-messages.js";
+import { createSoloClient, type SoloClient } from "../../packages/client/src/index.js";
+import { SoloProvider, type SoloSession, useSoloSession } from "../../packages/client/src/react.js";
+import type { TabMessage } from "../../packages/client/src/tab-messages.js";
 import { error, fakeFetch, fakeTransport, json, passUntil, sessionView, useElectionTimers } from "./sdk-fakes.js";
 
 beforeAll(() => {

@@ -13,7 +13,7 @@ let dir: string;
 beforeAll(async () => {
   dir = tempDir("solo-size-");
   await build({
-    configFile: join(ROOT, "client-sdk/vite.config.ts"),
+    configFile: join(ROOT, "packages/client/vite.config.ts"),
     logLevel: "silent",
     build: { outDir: dir, emptyOutDir: true, sourcemap: false },
   });

@@ -1,8 +1,8 @@
 // @vitest-environment happy-dom
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { beatElection, CLAIM_WAIT, HEARTBEAT, SILENCE } from "../../client-sdk/heartbeat.js";
-import { createSoloClient, type Revocation, type SoloClient } from "../../client-sdk/index.js";
-import type { TabMessage } from "../../client-sdk/tab-messages.js";
+import { beatElection, CLAIM_WAIT, HEARTBEAT, SILENCE } from "../../packages/client/src/heartbeat.js";
+import { createSoloClient, type Revocation, type SoloClient } from "../../packages/client/src/index.js";
+import type { TabMessage } from "../../packages/client/src/tab-messages.js";
 import type { SessionView } from "../../protocol/index.js";
 import {
   error,

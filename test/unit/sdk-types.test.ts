@@ -26,8 +26,13 @@ import {
   type SoloClientOptions,
   type SoloState,
   type WarningContext,
-} from "../../client-sdk/index.js";
-import { SoloProvider, type SoloProviderProps, type SoloSession, useSoloSession } from "../../client-sdk/react.js";
+} from "../../packages/client/src/index.js";
+import {
+  SoloProvider,
+  type SoloProviderProps,
+  type SoloSession,
+  useSoloSession,
+} from "../../packages/client/src/react.js";
 import type * as Protocol from "../../protocol/index.js";
 
 describe("public types", () => {

@@ -31,7 +31,7 @@ const ASK_AGAIN: readonly string[] = ["missing_token", "invalid_token", "token_e
  *
  * @example
  * ```ts
- * import { createSoloClient } from "solo-session/client";
+ * import { createSoloClient } from "@solo-session/client";
  *
  * const solo = createSoloClient({ baseUrl: "/auth", clear: { keep: ["theme"] } });
  * solo.on("revoked", (r) => router.go("/signin", { reason: r.reason }));

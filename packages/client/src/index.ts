@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { createSoloClient } from "solo-session/client";
+ * import { createSoloClient } from "@solo-session/client";
  *
  * const solo = createSoloClient({ baseUrl: "/auth" });
  * solo.on("revoked", (r) => console.log(r.reason, r.by?.device));

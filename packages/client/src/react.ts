@@ -6,8 +6,8 @@
  *
  * @example
  * ```tsx
- * import { createSoloClient } from "solo-session/client";
- * import { SoloProvider, useSoloSession } from "solo-session/react";
+ * import { createSoloClient } from "@solo-session/client";
+ * import { SoloProvider, useSoloSession } from "@solo-session/client/react";
  *
  * root.render(
  *   <SoloProvider client={() => createSoloClient({ baseUrl: "/auth" })}>

@@ -1,6 +1,6 @@
 /**
  * The wire types as the SDK exports them: aliases of the protocol's (`solo-session/protocol`),
- * never copies, so that an app needs only `solo-session/client`.
+ * never copies, so that an app needs only `@solo-session/client`.
  *
  * @module
  */

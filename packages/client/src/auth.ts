@@ -10,7 +10,7 @@ import {
   type ErrorBody,
   isErrorCode,
   type LoginResponse,
-  type SessionResponse,
+  type OptionalSessionResponse,
   type SessionView,
 } from "solo-session/protocol";
 import { SoloClientError } from "./errors.js";
@@ -19,7 +19,7 @@ import type { ResolvedOptions } from "./options.js";
 /** What the calls need: where the router is, the `fetch` to use, and this device's name. */
 type Server = Pick<ResolvedOptions, "baseUrl" | "fetch" | "deviceName">;
 
-/** What `GET /auth/session` said. */
+/** What `GET /auth/session` said (`refused` with a null body and 401: no session, no reason). */
 export type Check =
   | { kind: "live"; session: SessionView }
   | { kind: "refused"; body: ErrorBody | null; status: number }
@@ -50,19 +50,23 @@ export async function signOut(server: Server, token: string | null, everywhere: 
 }
 
 /**
- * `GET /auth/session`. With `token` null it goes on the cookie alone; an ended session's
- * answer also makes the server clear its cookie.
+ * `GET /auth/session?optional=true`. With `token` null it goes on the cookie alone. No
+ * credential at all is then a 200 `{ session: null }` rather than a 401 `missing_token`, which
+ * the browser's console would show as an error on every anonymous page load; it comes back as
+ * a refusal without a reason (status 401), as that 401 did. An ended session's answer is still
+ * its 401 with the reason, and makes the server clear its cookie.
  */
 export async function checkSession(server: Server, token: string | null): Promise<Check> {
-  const res = await call(server, "/session", {
+  const res = await call(server, "/session?optional=true", {
     headers: { ...bearer(token), accept: "application/json" },
     cache: "no-store",
   });
   if (!res) return { kind: "unreachable" };
   if (res.ok) {
-    const body = (await res.json().catch(() => null)) as SessionResponse | null;
+    const body = (await res.json().catch(() => null)) as OptionalSessionResponse | null;
     if (body?.session) return { kind: "live", session: body.session };
-    return { kind: "refused", body: null, status: 502 };
+    // `{ session: null }`: no credential at all, a 401 without a reason.
+    return { kind: "refused", body: null, status: body?.session === null ? 401 : 502 };
   }
   return { kind: "refused", body: await readError(res), status: res.status };
 }
