@@ -22,6 +22,17 @@ function outboxOf(store: SessionStore): EventOutbox {
   return store.outbox;
 }
 
+/** A store writing events for receiver A, with alice's then bob's session revoked at T0. */
+async function twoRevoked(fresh: FreshWithReceivers) {
+  const store = await fresh([A]);
+  const outbox = outboxOf(store);
+  const [s1, s2] = [record("alice"), record("bob")];
+  for (const s of [s1, s2]) await store.claim(s, newestWins);
+  await store.end(s1.id, { at: T0, reason: "revoked", by: null });
+  await store.end(s2.id, { at: T0, reason: "revoked", by: null });
+  return { store, outbox, s1, s2 };
+}
+
 /** Registers the outbox tests; `fresh` gives a new, empty store writing events for the given receivers. */
 export function outboxContract(fresh: FreshWithReceivers): void {
   describe("outbox", () => {
@@ -93,12 +104,7 @@ export function outboxContract(fresh: FreshWithReceivers): void {
     });
 
     it("retries a failed event later and keeps the receiver's order; a dead event steps aside and can be retried", async () => {
-      const store = await fresh([A]);
-      const outbox = outboxOf(store);
-      const [s1, s2] = [record("alice"), record("bob")];
-      for (const s of [s1, s2]) await store.claim(s, newestWins);
-      await store.end(s1.id, { at: T0, reason: "revoked", by: null });
-      await store.end(s2.id, { at: T0, reason: "revoked", by: null });
+      const { store, outbox, s2 } = await twoRevoked(fresh);
 
       const [first] = await outbox.lease("n", T0, T0 + 100);
       if (!first) throw new Error("no event");
@@ -126,12 +132,7 @@ export function outboxContract(fresh: FreshWithReceivers): void {
     });
 
     it("purges dead events past the audit retention, keeps pending ones", async () => {
-      const store = await fresh([A]);
-      const outbox = outboxOf(store);
-      const [s1, s2] = [record("alice"), record("bob")];
-      for (const s of [s1, s2]) await store.claim(s, newestWins);
-      await store.end(s1.id, { at: T0, reason: "revoked", by: null });
-      await store.end(s2.id, { at: T0, reason: "revoked", by: null });
+      const { store, outbox, s2 } = await twoRevoked(fresh);
       const [first] = await outbox.lease("n", T0, T0 + 100);
       if (!first) throw new Error("no event");
       await outbox.failed(first.id, "n", { nextAt: 0, dead: true, error: "http_410" });
