@@ -32,6 +32,7 @@ import { kickChart } from "./lib/svg.js";
 import { runCluster, withRedis } from "./phases/cluster.js";
 import type { Context } from "./phases/context.js";
 import { runLogins, runRequireSession } from "./phases/http.js";
+import { runReceivers } from "./phases/receivers.js";
 import { runScrypt } from "./phases/scrypt.js";
 import { runSingleNode } from "./phases/single.js";
 
@@ -136,6 +137,7 @@ function defaults(args: Args, serverCode: Settings["serverCode"]): Settings {
       loginUsers: 200,
       helloTokens: 100,
       scryptCalls: 5,
+      receiverEnds: 100,
     };
   }
   return {
@@ -156,6 +158,7 @@ function defaults(args: Args, serverCode: Settings["serverCode"]): Settings {
     loginUsers: 2000,
     helloTokens: 1000,
     scryptCalls: 40,
+    receiverEnds: 1000,
   };
 }
 
@@ -240,6 +243,7 @@ async function main(): Promise<number> {
     );
     const crossNode = await run("cluster", () => runCluster(ctx), skipped);
     const scrypt = await run("scrypt", () => runScrypt(ctx), skipped);
+    const receivers = await run("receivers", () => runReceivers(ctx), skipped);
 
     const finishedAt = new Date();
     const partial: Omit<BenchResults, "targets" | "files"> = {
@@ -257,6 +261,7 @@ async function main(): Promise<number> {
       logins: { sqlite: sqliteLogins, redis: redisLogins, scrypt },
       requireSession,
       memory: single.memory,
+      receivers,
     };
     const jsonPath = join(outDir, "latest.json");
     const svgPath = join(outDir, "kick-latency.svg");

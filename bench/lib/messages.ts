@@ -25,6 +25,8 @@ export interface SoloServerConfig {
   nodeId: string;
   /** File URL of the server library to load: the compiled `dist/server/index.js`, or the source through tsx. */
   serverModule: string;
+  /** Services told of every ended session (the receivers phase). */
+  receivers?: { url: string; audience: string; format: "backchannel-logout" | "caep" }[];
 }
 
 /** Settings of the floor server process. */

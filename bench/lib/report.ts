@@ -158,6 +158,24 @@ export function formatReport(r: BenchResults): string {
   } else http.push({ first: "requireSession()", span: `skipped: ${rs.reason}` });
   out.push(table(http));
 
+  out.push("", "Session events for other services (SQLite; a receiver on this machine, CAEP)");
+  const rc = r.receivers;
+  if (rc.status === "ok") {
+    const rrows: Row[] = [["", "count", "p50 ms", "p90 ms", "p99 ms", "max ms"]];
+    const summary = (label: string, x: typeof rc.latency): Row => [
+      label,
+      int(x.count),
+      ms(x.p50),
+      ms(x.p90),
+      ms(x.p99),
+      ms(x.max),
+    ];
+    rrows.push(summary("session end -> receiver has the event", rc.latency));
+    rrows.push(summary("login, server with a receiver", rc.loginWith));
+    rrows.push(summary("login, server without (alternating)", rc.loginWithout));
+    out.push(table(rrows));
+  } else out.push(`skipped: ${rc.reason}`);
+
   out.push("", "Memory of our server per idle authenticated session (after gc)");
   if (r.memory.status === "ok") {
     const mem = r.memory;

@@ -42,11 +42,13 @@ export interface Settings {
   loginUsers: number;
   helloTokens: number;
   scryptCalls: number;
+  /** Sessions ended (one login replacing another) per server in the receivers phase. */
+  receiverEnds: number;
   serverCode: "dist" | "source";
   profile: boolean;
 }
 
-export const PHASES = ["single", "http", "redis", "cluster", "scrypt"] as const;
+export const PHASES = ["single", "http", "redis", "cluster", "scrypt", "receivers"] as const;
 export type PhaseName = (typeof PHASES)[number];
 
 /** A series of kicks against one server setup. */
@@ -147,6 +149,17 @@ export interface ScryptResult {
   concurrentPerSecond: number;
 }
 
+export interface ReceiversResult {
+  status: "ok";
+  /** Events delivered (one per ended session). */
+  delivered: number;
+  /** A session's end (the SET's `event_timestamp`) → the receiver has the request, in ms. */
+  latency: Summary;
+  /** Login latency (request → response, ms) on the server with a receiver and on one without, alternating. */
+  loginWith: Summary;
+  loginWithout: Summary;
+}
+
 export interface Target {
   name: string;
   target: string;
@@ -170,6 +183,7 @@ export interface BenchResults {
   logins: { sqlite: LoginResult | Skipped; redis: LoginResult | Skipped; scrypt: ScryptResult | Skipped };
   requireSession: RequireSessionResult | Skipped;
   memory: MemoryResult | Skipped;
+  receivers: ReceiversResult | Skipped;
   targets: Target[];
   files: { json: string; svg: string };
 }

@@ -30,6 +30,7 @@ try {
     logger: pino({ level: "silent" }),
     // One load generator, one address: login limits would measure the limiter, not the claim.
     rateLimit: false,
+    ...(config.receivers ? { receivers: config.receivers } : {}),
   });
   // Builds from before 0.2.0 have no `ready` (their creation was asynchronous).
   await (solo as Partial<Pick<SoloServer, "ready">>).ready;
