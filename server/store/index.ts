@@ -1,6 +1,6 @@
 /**
- * Opens the store the options name (`store: "sqlite" | "memory" | "redis"`), or takes the
- * app's own `SessionStore` as given.
+ * Opens the store the options name (`store: "sqlite" | "memory" | "redis" | "postgres"`), or
+ * takes the app's own `SessionStore` as given.
  *
  * @module
  */
@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import type { ResolvedOptions } from "../options/types.js";
 import { MemoryStore } from "./memory/store.js";
+import { PostgresStore } from "./postgres/store.js";
 import { RedisStore } from "./redis/store.js";
 import { SqliteStore } from "./sqlite/store.js";
 import type { SessionStore } from "./types.js";
@@ -17,7 +18,10 @@ export const SQLITE_FILE = "solo.db";
 
 /** Opens the configured store. A SessionStore instance is used as given. */
 export async function openStore(
-  options: Pick<ResolvedOptions, "store" | "dataDir" | "redis" | "tombstoneRetention" | "auditRetention">,
+  options: Pick<
+    ResolvedOptions,
+    "store" | "dataDir" | "redis" | "postgres" | "nodeId" | "tombstoneRetention" | "auditRetention"
+  >,
 ): Promise<SessionStore> {
   const store = options.store;
   if (typeof store !== "string") return store;
@@ -41,7 +45,27 @@ export async function openStore(
       }
       return redis;
     }
+    case "postgres":
+      return openPostgres(options.postgres, options.nodeId);
     default:
       throw new TypeError(`createSoloServer: unknown store "${String(store)}"`);
   }
+}
+
+/** A PostgreSQL store, connected and migrated; its connections are named after the node. */
+async function openPostgres(postgres: ResolvedOptions["postgres"], nodeId: string): Promise<PostgresStore> {
+  const store = new PostgresStore({
+    ...(postgres.url === null ? {} : { url: postgres.url }),
+    pool: postgres.pool,
+    schema: postgres.schema,
+    tablePrefix: postgres.tablePrefix,
+    applicationName: `solo-session ${nodeId}`.slice(0, 63),
+  });
+  try {
+    await store.ready();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  return store;
 }

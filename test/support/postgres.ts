@@ -2,8 +2,11 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { Socket } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { freePort } from "./redis.js";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { PostgresOptions, RedisOptions } from "../../server/index.js";
+import { anyUser, freePort, type NodeProcess } from "./redis.js";
+import { startTestServer, type TestServer } from "./server.js";
 
 /**
  * A real PostgreSQL server for a test run: a throwaway cluster (`initdb` into a temp dir) started
@@ -162,4 +165,104 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+let schemas = 0;
+/**
+ * A schema name no other test in this process uses (lowercase, as the store requires), so that
+ * each test on a shared PostgreSQL starts with empty tables.
+ */
+export function uniqueSchema(name = "t"): string {
+  return `${name}_${process.pid}_${++schemas}`;
+}
+
+/** Options of {@link startPgNodes}: one database and schema, one key directory. */
+export interface PgNodesOptions {
+  url: string;
+  schema: string;
+  /** One key directory shared by the nodes (they must agree on the signing keys). */
+  dataDir: string;
+  /** More `postgres` options (adapter, reconcileInterval, endsPollInterval, pool). */
+  postgres?: Omit<PostgresOptions, "url" | "schema">;
+  /** Names the nodes `<nodePrefix>-1`..: their connections' `application_name` carries it. */
+  nodePrefix?: string;
+  /** With `postgres.adapter: "redis"`: the Redis of the adapter. */
+  redis?: RedisOptions;
+  rateLimit?: false;
+}
+
+/** `n` real servers sharing one PostgreSQL schema, named node-1..node-n, accepting any username. The caller closes them. */
+export async function startPgNodes(n: number, options: PgNodesOptions): Promise<TestServer[]> {
+  const nodes: TestServer[] = [];
+  for (let i = 1; i <= n; i++) {
+    nodes.push(
+      await startTestServer({
+        store: "postgres",
+        postgres: { url: options.url, schema: options.schema, ...options.postgres },
+        dataDir: options.dataDir,
+        nodeId: `${options.nodePrefix ?? "node"}-${i}`,
+        authenticate: anyUser,
+        ...(options.redis === undefined ? {} : { redis: options.redis }),
+        ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }),
+      }),
+    );
+  }
+  return nodes;
+}
+
+/**
+ * Starts `test/support/postgres-node.ts` in a child process (tsx); resolves once it listens.
+ * With `dieAfterCommit` the node SIGKILLs itself once a claim that ended sessions has
+ * committed, before the claim returns.
+ */
+export async function startPgNodeProcess(options: {
+  url: string;
+  schema: string;
+  dataDir: string;
+  nodeId: string;
+  dieAfterCommit?: boolean;
+}): Promise<NodeProcess> {
+  const script = join(dirname(fileURLToPath(import.meta.url)), "postgres-node.ts");
+  const child = spawn(process.execPath, ["--import", "tsx", script], {
+    env: {
+      ...process.env,
+      DATABASE_URL: options.url,
+      PG_SCHEMA: options.schema,
+      DATA_DIR: options.dataDir,
+      NODE_ID: options.nodeId,
+      DIE_AFTER_COMMIT: options.dieAfterCommit ? "1" : "0",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  live.add(child);
+  child.once("exit", () => live.delete(child));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`node process did not start: ${stderr}`)), 30_000);
+    child.stdout?.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      const line = /\{"port":(\d+)\}/.exec(out);
+      if (line) {
+        clearTimeout(timer);
+        resolve(Number(line[1]));
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`node process exited with ${code}: ${stderr}`));
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      await exited;
+    },
+  };
 }
