@@ -28,7 +28,7 @@ import { LoginLimiter } from "./ratelimit/login.js";
 import { ConnectionLimiter, HandshakeLimiter } from "./ratelimit/sockets.js";
 import { AdminFeed } from "./realtime/admin-feed.js";
 import { Handshake } from "./realtime/handshake.js";
-import { openScaleOut } from "./realtime/redis/scale-out.js";
+import { openScaleOut } from "./realtime/scale-out.js";
 import { Realtime } from "./realtime/session-channel.js";
 import type { SoloIo } from "./realtime/types.js";
 import { clientAddress } from "./request/client-address.js";
@@ -111,14 +111,14 @@ export async function createSoloServer(options: SoloServerOptions): Promise<Solo
   const logger = o.logger ?? defaultLogger();
   const ring = await loadKeyRing({ signingKeys: o.signingKeys, dataDir: o.keysDir });
   const rawStore = await openStore(o);
-  const cluster = await openScaleOut(rawStore, o.redis, logger).catch(async (error: unknown) => {
+  const cluster = await openScaleOut(rawStore, o, logger).catch(async (error: unknown) => {
     await rawStore.close();
     throw error;
   });
   const metrics: Metrics = new Metrics({
     sessionsLive: () => store.countLive(),
     socketsConnected: () => realtime.localSockets,
-    ...(cluster ? { redisUp: () => cluster.up } : {}),
+    ...(cluster ? { [cluster.backend === "redis" ? "redisUp" : "postgresUp"]: () => cluster.up } : {}),
     onError: (error) => logger.warn({ err: error }, "metrics source failed"),
   });
   const store: SessionStore = new MeasuredStore(rawStore, (op) => metrics.storeOperation(op));

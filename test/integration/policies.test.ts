@@ -11,6 +11,7 @@ import {
   UA,
 } from "../support/client.js";
 import { MINUTE, manualClock, SECOND } from "../support/clock.js";
+import { startPostgres, type TestPostgres, uniqueSchema } from "../support/postgres.js";
 import { startRedis, type TestRedis, uniquePrefix } from "../support/redis.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
@@ -21,14 +22,15 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await s.close({ removeData: true });
 });
 
-/** Every policy is tested on both durable stores: SQLite (embedded) and Redis (several nodes). */
-const STORES = ["sqlite", "redis"] as const;
+/** Every policy is tested on every durable store: SQLite (embedded), Redis and PostgreSQL (several nodes). */
+const STORES = ["sqlite", "redis", "postgres"] as const;
 let redis: TestRedis | null = null;
+let postgres: TestPostgres | null = null;
 beforeAll(async () => {
-  redis = await startRedis();
+  [redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
 });
 afterAll(async () => {
-  await redis?.destroy();
+  await Promise.all([redis?.destroy(), postgres?.destroy()]);
 });
 
 async function serverOn(
@@ -38,7 +40,9 @@ async function serverOn(
   const storeOptions =
     kind === "redis" && redis
       ? { store: "redis" as const, redis: { url: redis.url, keyPrefix: uniquePrefix("pol") } }
-      : {};
+      : kind === "postgres" && postgres
+        ? { store: "postgres" as const, postgres: { url: postgres.url, schema: uniqueSchema("pol") } }
+        : {};
   const s = await startTestServer({ ...storeOptions, ...options });
   servers.push(s);
   return s;

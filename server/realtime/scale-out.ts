@@ -1,0 +1,120 @@
+/**
+ * The scale-out a store needs, opened once per node by the composition root: the Redis wiring
+ * (`redis/`) for a Redis store, the PostgreSQL wiring (`postgres/`) for a PostgreSQL store (with
+ * the Socket.IO adapter of either backend), nothing for stores with nothing to share (memory,
+ * SQLite; an app's own store brings its own).
+ *
+ * @module
+ */
+
+import { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { Server } from "socket.io";
+import type { ResolvedOptions } from "../options/types.js";
+import { STORE_DEFAULTS } from "../store/defaults.js";
+import { PostgresStore } from "../store/postgres/store.js";
+import { clientOptions, waitReady } from "../store/redis/connection.js";
+import { RedisStore } from "../store/redis/store.js";
+import type { SessionStore } from "../store/types.js";
+import { PgAdapterLink } from "./postgres/adapter.js";
+import { type ClusterAdapter, PostgresCluster } from "./postgres/scale-out.js";
+import { AdapterLink } from "./redis/adapter.js";
+import type { ReconcileReason } from "./redis/reconciler.js";
+import { RedisCluster } from "./redis/scale-out.js";
+import type { Reconcilable } from "./types.js";
+
+/** One node's scale-out, whatever the backend. */
+export interface ScaleOut {
+  /** The backend: names its health series (`solo_redis_up`, `solo_postgres_up`). */
+  readonly backend: "redis" | "postgres";
+  /** True when every connection this node needs to hear every end is up. */
+  readonly up: boolean;
+  /** Installs the adapter and starts following ends and reconciling for `target`. */
+  install(io: Server, target: Reconcilable): void;
+  /** Runs one reconciliation pass now; never rejects. */
+  reconcile(why?: ReconcileReason): Promise<void>;
+  /** Stops everything it opened (the store closes its own connections). */
+  close(): Promise<void>;
+}
+
+/**
+ * The scale-out the store needs: a {@link RedisCluster} on a Redis store's connection, a
+ * {@link PostgresCluster} on a PostgreSQL store's database (with the adapter
+ * `postgres.adapter` names), null for stores with nothing to share.
+ *
+ * @example
+ * ```ts
+ * const scaleOut = await openScaleOut(store, options, logger);
+ * if (scaleOut) scaleOut.install(io, realtime);
+ * ```
+ */
+export async function openScaleOut(
+  store: SessionStore,
+  options: Pick<ResolvedOptions, "redis" | "postgres" | "nodeId">,
+  logger: Logger,
+): Promise<ScaleOut | null> {
+  if (store instanceof RedisStore) {
+    const { redis } = options;
+    const cluster = await RedisCluster.open({
+      client: store.client,
+      endsKey: store.endsKey,
+      adapter: redis.adapter,
+      channelPrefix: `${redis.keyPrefix}:io`,
+      reconcileInterval: redis.reconcileInterval,
+      logger,
+    });
+    return Object.assign(cluster, { backend: "redis" as const });
+  }
+  if (store instanceof PostgresStore) {
+    const { postgres } = options;
+    const adapter = await openAdapter(store, options, logger);
+    try {
+      const cluster = await PostgresCluster.open({
+        store,
+        adapter,
+        reconcileInterval: postgres.reconcileInterval,
+        endsPollInterval: postgres.endsPollInterval,
+        nodeId: options.nodeId,
+        logger,
+      });
+      return Object.assign(cluster, { backend: "postgres" as const });
+    } catch (error) {
+      await adapter?.close();
+      throw error;
+    }
+  }
+  return null;
+}
+
+/** The adapter of a PostgreSQL store's nodes: PostgreSQL's own, Redis's (when Redis is configured too), or none. */
+async function openAdapter(
+  store: PostgresStore,
+  options: Pick<ResolvedOptions, "redis" | "postgres" | "nodeId">,
+  logger: Logger,
+): Promise<ClusterAdapter | null> {
+  const { postgres, redis, nodeId } = options;
+  if (postgres.adapter === "postgres") {
+    return PgAdapterLink.open(store.connectionConfig(), store.names, `solo-session io ${nodeId}`, logger);
+  }
+  if (postgres.adapter !== "redis") return null;
+  // A template the adapter's publisher and subscriber copy; itself only asks the server's version.
+  const client = new Redis(redis.url, {
+    ...clientOptions(STORE_DEFAULTS.redis.commandTimeout),
+    connectionName: `${redis.keyPrefix}:io`,
+  });
+  client.on("error", () => {});
+  try {
+    await waitReady(client, 10_000);
+    const kind = redis.adapter === "sharded" || redis.adapter === "classic" ? redis.adapter : true;
+    const link = await AdapterLink.open(client, kind, `${redis.keyPrefix}:io`, logger);
+    return {
+      get up() {
+        return link.pub.status === "ready" && link.sub.status === "ready";
+      },
+      install: (io, refreshAdapter, log) => link.install(io, refreshAdapter, log),
+      close: () => link.close(),
+    };
+  } finally {
+    client.disconnect(false);
+  }
+}
