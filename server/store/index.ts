@@ -6,23 +6,32 @@
  */
 
 import { join } from "node:path";
-import type { ResolvedOptions } from "../options/types.js";
+import type pg from "pg";
 import { MemoryStore } from "./memory/store.js";
+import type { PoolSettings } from "./postgres/connection.js";
 import { PostgresStore } from "./postgres/store.js";
 import { RedisStore } from "./redis/store.js";
 import { SqliteStore } from "./sqlite/store.js";
 import type { SessionStore } from "./types.js";
 
+/** What opening a store reads of the server's resolved options. */
+export interface OpenStoreOptions {
+  store: "sqlite" | "memory" | "redis" | "postgres" | SessionStore;
+  dataDir: string;
+  redis: { url: string; keyPrefix: string };
+  /** With `store: "postgres"`: where the tables live and the pool (settings, or the app's own). */
+  postgres: { url: string | null; pool: PoolSettings | pg.Pool; schema: string; tablePrefix: string };
+  /** Names the PostgreSQL store's connections (`application_name`). */
+  nodeId: string;
+  tombstoneRetention: number;
+  auditRetention: number;
+}
+
 /** The SQLite file inside the data directory. */
 export const SQLITE_FILE = "solo.db";
 
 /** Opens the configured store. A SessionStore instance is used as given. */
-export async function openStore(
-  options: Pick<
-    ResolvedOptions,
-    "store" | "dataDir" | "redis" | "postgres" | "nodeId" | "tombstoneRetention" | "auditRetention"
-  >,
-): Promise<SessionStore> {
+export async function openStore(options: OpenStoreOptions): Promise<SessionStore> {
   const store = options.store;
   if (typeof store !== "string") return store;
   switch (store) {
@@ -53,7 +62,7 @@ export async function openStore(
 }
 
 /** A PostgreSQL store, connected and migrated; its connections are named after the node. */
-async function openPostgres(postgres: ResolvedOptions["postgres"], nodeId: string): Promise<PostgresStore> {
+async function openPostgres(postgres: OpenStoreOptions["postgres"], nodeId: string): Promise<PostgresStore> {
   const store = new PostgresStore({
     ...(postgres.url === null ? {} : { url: postgres.url }),
     pool: postgres.pool,

@@ -1,57 +1,32 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import type { ErrorBody, LoginResponse, SessionView } from "../../protocol/index.js";
-import {
-  type ClientSocket,
-  call,
-  connect,
-  handshakeError,
-  login,
-  nextDisconnect,
-  nextRevocation,
-  UA,
-} from "../support/client.js";
+import { call, handshakeError, login, nextDisconnect, nextRevocation, UA } from "../support/client.js";
 import { MINUTE, manualClock, SECOND } from "../support/clock.js";
-import { startPostgres, type TestPostgres, uniqueSchema } from "../support/postgres.js";
-import { startRedis, type TestRedis, uniquePrefix } from "../support/redis.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { type TestPostgres, uniqueSchema } from "../support/postgres.js";
+import { type TestRedis, uniquePrefix } from "../support/redis.js";
+import { testResources } from "../support/resources.js";
+import { disconnectHandled, type TestServer, type TestServerOptions } from "../support/server.js";
 
-const servers: TestServer[] = [];
-const sockets: ClientSocket[] = [];
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.close();
-  for (const s of servers.splice(0)) await s.close({ removeData: true });
-});
+const resources = testResources();
+const { socketFor } = resources;
 
 /** Every policy is tested on every durable store: SQLite (embedded), Redis and PostgreSQL (several nodes). */
 const STORES = ["sqlite", "redis", "postgres"] as const;
-let redis: TestRedis | null = null;
-let postgres: TestPostgres | null = null;
+const shared = testResources("all");
+let redis: TestRedis;
+let postgres: TestPostgres;
 beforeAll(async () => {
-  [redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
-});
-afterAll(async () => {
-  await Promise.all([redis?.destroy(), postgres?.destroy()]);
+  [redis, postgres] = await Promise.all([shared.redis(), shared.postgres()]);
 });
 
-async function serverOn(
-  kind: (typeof STORES)[number],
-  options: Parameters<typeof startTestServer>[0],
-): Promise<TestServer> {
+function serverOn(kind: (typeof STORES)[number], options: TestServerOptions): Promise<TestServer> {
   const storeOptions =
-    kind === "redis" && redis
+    kind === "redis"
       ? { store: "redis" as const, redis: { url: redis.url, keyPrefix: uniquePrefix("pol") } }
-      : kind === "postgres" && postgres
+      : kind === "postgres"
         ? { store: "postgres" as const, postgres: { url: postgres.url, schema: uniqueSchema("pol") } }
         : {};
-  const s = await startTestServer({ ...storeOptions, ...options });
-  servers.push(s);
-  return s;
-}
-
-async function socketFor(url: string, token: string): Promise<ClientSocket> {
-  const s = await connect(url, token);
-  sockets.push(s);
-  return s;
+  return resources.server({ ...storeOptions, ...options });
 }
 
 /** A login expected to be refused; returns status and body. */
@@ -68,7 +43,7 @@ async function refusedLogin(url: string, body: Record<string, unknown>) {
 const alice = { username: "alice", password: "demo" };
 
 describe.each(STORES)("with the %s store", (kind) => {
-  const server = (options: Parameters<typeof startTestServer>[0]) => serverOn(kind, options);
+  const server = (options: TestServerOptions) => serverOn(kind, options);
 
   describe("oldest-wins", () => {
     it("refuses a second login with 409 session_active naming the active device and since when", async () => {
@@ -108,8 +83,9 @@ describe.each(STORES)("with the %s store", (kind) => {
       const socket = await socketFor(srv.url, first.token);
       clock.advance(5 * MINUTE);
       await srv.solo.reconcile();
+      const seen = disconnectHandled(srv, first.session.id); // the server records presence on the disconnect
       socket.close(); // the browser closes
-      await new Promise((r) => setTimeout(r, 50)); // let the server see the disconnect
+      await seen;
       clock.advance(MINUTE - SECOND);
       expect((await refusedLogin(srv.url, alice)).body.error).toBe("session_active");
       clock.advance(SECOND);
@@ -233,7 +209,7 @@ describe.each(STORES)("with the %s store", (kind) => {
       clock.advance(20 * MINUTE);
       await srv.solo.reconcile();
       busySocket.emit("session:activity");
-      await expect.poll(async () => (await srv.solo.store.get(busy.session.id))?.lastSeenAt).toBe(clock.now());
+      await vi.waitFor(async () => expect((await srv.solo.store.get(busy.session.id))?.lastSeenAt).toBe(clock.now()));
       const quietRevoked = nextRevocation(quietSocket);
       clock.advance(10 * MINUTE);
       expect(await srv.solo.sweep()).toBe(1);

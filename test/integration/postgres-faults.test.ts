@@ -1,26 +1,11 @@
-import { rmSync } from "node:fs";
 import pg from "pg";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import type { ErrorBody } from "../../protocol/index.js";
 import { lockKey } from "../../server/store/postgres/connection.js";
-import {
-  type ClientSocket,
-  call,
-  connect,
-  handshakeError,
-  login,
-  nextDisconnect,
-  nextRevocation,
-} from "../support/client.js";
-import {
-  startPgNodeProcess,
-  startPgNodes,
-  startPostgres,
-  type TestPostgres,
-  uniqueSchema,
-} from "../support/postgres.js";
-import type { NodeProcess } from "../support/redis.js";
-import { type TestServer, tempDir } from "../support/server.js";
+import { call, handshakeError, login, nextDisconnect, nextRevocation } from "../support/client.js";
+import { type PgNodesOptions, type TestPostgres, uniqueSchema } from "../support/postgres.js";
+import { testResources } from "../support/resources.js";
+import type { TestServer } from "../support/server.js";
 
 /** Generous bound on "PostgreSQL is back" → "zombie told" (≤ 1 s reconnect backoff + one read and one pass, on a busy box). */
 const RECONNECT_BOUND = 5_000;
@@ -29,54 +14,41 @@ const LOST_NOTICE_BOUND = 3_000;
 /** The reconcile timer of these tests: ten minutes, so that it never is what tells a socket. */
 const NEVER = 600_000;
 
+const shared = testResources("all");
 let postgres: TestPostgres;
-const dataDir = tempDir("solo-pg-faults-");
+const dataDir = shared.dir("solo-pg-faults-");
 beforeAll(async () => {
   // Commits wait for their WAL write, as in production: a crash of the server loses nothing
   // acknowledged (the test cluster's default, off, would lose the last 200 ms of commits).
-  postgres = await startPostgres({ synchronous_commit: "on" });
-});
-afterAll(async () => {
-  await postgres?.destroy();
-  rmSync(dataDir, { recursive: true, force: true });
+  postgres = await shared.postgres({ settings: { synchronous_commit: "on" } });
 });
 
-const servers: TestServer[] = [];
-const processes: NodeProcess[] = [];
-const sockets: ClientSocket[] = [];
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.close();
-  for (const p of processes.splice(0)) await p.kill();
-  for (const s of servers.splice(0)) await s.close();
-  for (const undo of cleanups.splice(0).reverse()) await undo();
-});
+const resources = testResources();
 
-async function nodes(n: number, options: Parameters<typeof startPgNodes>[1]["postgres"] & { schema?: string } = {}) {
+async function nodes(n: number, options: PgNodesOptions["postgres"] & { schema?: string } = {}) {
   const { schema = uniqueSchema("f"), ...postgresOptions } = options;
-  const started = await startPgNodes(n, {
+  return resources.pgNodes(n, {
     url: postgres.url,
     schema,
     dataDir,
     postgres: { reconcileInterval: NEVER, ...postgresOptions },
   });
-  servers.push(...started);
-  return started;
 }
 
-async function socketFor(url: string, token: string): Promise<ClientSocket> {
-  const s = await connect(url, token);
+/** A `/session` socket that acknowledges every notice, closed after the test. */
+async function socketFor(url: string, token: string) {
+  const s = await resources.socketFor(url, token);
   s.on("session:revoked", (_notice, ack) => ack());
-  sockets.push(s);
   return s;
 }
 
 /** A connection of the test's own (as the superuser), closed after the test. */
 async function admin(): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: postgres.url });
+  const client = resources.defer(new pg.Client({ connectionString: postgres.url }), (c) =>
+    c.end().catch(() => undefined),
+  );
   client.on("error", () => {});
   await client.connect();
-  cleanups.push(() => client.end().catch(() => undefined));
   return client;
 }
 
@@ -200,8 +172,7 @@ describe("a node killed with SIGKILL", () => {
   it("its clients reconnect to another node and keep their sessions; the cluster keeps kicking", async () => {
     const schema = uniqueSchema("kill");
     const [n1, n2] = (await nodes(2, { schema })) as [TestServer, TestServer];
-    const doomed = await startPgNodeProcess({ url: postgres.url, schema, dataDir, nodeId: "node-3" });
-    processes.push(doomed);
+    const doomed = await resources.pgNodeProcess({ url: postgres.url, schema, dataDir, nodeId: "node-3" });
 
     const dave = await login(doomed.url, { username: "dave" });
     const erin = await login(n1.url, { username: "erin" });
@@ -231,14 +202,13 @@ describe("a node killed with SIGKILL", () => {
     const schema = uniqueSchema("dk");
     // Neither the reconcile timer nor the ends poll may be what tells the socket.
     const [n2] = (await nodes(1, { schema, endsPollInterval: NEVER })) as [TestServer];
-    const doomed = await startPgNodeProcess({
+    const doomed = await resources.pgNodeProcess({
       url: postgres.url,
       schema,
       dataDir,
       nodeId: "node-doomed",
       dieAfterCommit: true,
     });
-    processes.push(doomed);
 
     const alice = await login(n2.url, { username: "alice" });
     const socket = await socketFor(n2.url, alice.token);
@@ -317,20 +287,19 @@ describe("a lost notification: the node's listening connections are cut and kept
     const role = uniqueSchema("node2");
     await db.query(`CREATE ROLE ${role} LOGIN`);
     await db.query(`GRANT CREATE ON DATABASE postgres TO ${role}`);
-    cleanups.push(async () => {
+    resources.defer(role, async () => {
       await db.query(`ALTER ROLE ${role} CONNECTION LIMIT -1`);
       await db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`, [role]);
     });
     const schema = uniqueSchema("lost");
     // Node 2 first: its role creates (and owns) the schema; node 1, the superuser, can use it.
-    const [n2] = await startPgNodes(1, {
+    const [n2] = await resources.pgNodes(1, {
       url: postgres.url.replace("postgres@", `${role}@`),
       schema,
       dataDir,
       nodePrefix: "node-2",
       postgres: { reconcileInterval: NEVER, endsPollInterval },
     });
-    servers.push(n2 as TestServer);
     const [n1] = await nodes(1, { schema });
     return { db, role, n1: n1 as TestServer, n2: n2 as TestServer };
   }
@@ -342,7 +311,7 @@ describe("a lost notification: the node's listening connections are cut and kept
     const told = nextRevocation(socket, 10_000).then((notice) => ({ notice, at: Date.now() }));
 
     const release = await cutListening(db, role);
-    cleanups.push(release);
+    resources.defer(release, (r) => r());
     await vi.waitFor(async () => expect(await postgresUp(n2)).toBe(0), { timeout: 5_000 });
 
     const second = await login(n1.url, { username: "alice" });
@@ -378,7 +347,7 @@ describe("a lost notification: the node's listening connections are cut and kept
     });
 
     const release = await cutListening(db, role);
-    cleanups.push(release);
+    resources.defer(release, (r) => r());
     await vi.waitFor(async () => expect(await postgresUp(n2)).toBe(0), { timeout: 5_000 });
     const second = await login(n1.url, { username: "alice" });
     expect(second.replaced.map((s) => s.id)).toEqual([alice.session.id]);
@@ -397,8 +366,7 @@ describe("shutting down during an outage", () => {
     const alice = await login(node.url, { username: "alice" });
     await socketFor(node.url, alice.token);
     await postgres.stop({ crash: true });
-    cleanups.push(() => postgres.start());
-    servers.splice(servers.indexOf(node), 1);
+    resources.defer(postgres, (p) => p.start());
     const started = performance.now();
     await node.close();
     expect(performance.now() - started).toBeLessThan(5_000);

@@ -1,26 +1,24 @@
-import { rmSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startPgNodes, startPostgres, type TestPostgres, uniqueSchema } from "../support/postgres.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { uniqueSchema } from "../support/postgres.js";
 import { loginsRacingLogouts, racingLogins } from "../support/race.js";
-import { type TestServer, tempDir } from "../support/server.js";
+import { testResources } from "../support/resources.js";
+import type { TestServer } from "../support/server.js";
 
 const ROUNDS = 20;
 const RACERS = 20;
 
-let postgres: TestPostgres;
+const shared = testResources("all");
 let nodes: TestServer[] = [];
-const dataDir = tempDir("solo-pg-race-");
 beforeAll(async () => {
-  postgres = await startPostgres();
+  const postgres = await shared.postgres();
   // 20 simultaneous logins of one user would (rightly) trip the per-name login limit;
   // this test is about the claim, so the limits are out of the way.
-  nodes = await startPgNodes(3, { url: postgres.url, schema: uniqueSchema("race"), dataDir, rateLimit: false });
-});
-afterAll(async () => {
-  for (const node of nodes) await node.close();
-  nodes = [];
-  await postgres?.destroy();
-  rmSync(dataDir, { recursive: true, force: true });
+  nodes = await shared.pgNodes(3, {
+    url: postgres.url,
+    schema: uniqueSchema("race"),
+    dataDir: shared.dir("solo-pg-race-"),
+    rateLimit: false,
+  });
 });
 
 describe("racing logins across three nodes on one PostgreSQL", () => {

@@ -1,27 +1,23 @@
-import { rmSync } from "node:fs";
-import { afterAll, beforeAll, describe, it } from "vitest";
+import { beforeAll, describe, it } from "vitest";
 import { loginsRacingLogouts, racingLogins } from "../support/race.js";
-import { startNodes, startRedis, type TestRedis, uniquePrefix } from "../support/redis.js";
-import { type TestServer, tempDir } from "../support/server.js";
+import { uniquePrefix } from "../support/redis.js";
+import { testResources } from "../support/resources.js";
+import type { TestServer } from "../support/server.js";
 
 const ROUNDS = 50;
 const RACERS = 20;
 
-let redis: TestRedis;
+const shared = testResources("all");
 let nodes: TestServer[] = [];
-const dataDir = tempDir("solo-race-");
 beforeAll(async () => {
-  redis = await startRedis();
-  const keyPrefix = uniquePrefix("race");
+  const redis = await shared.redis();
   // 20 simultaneous logins of one user would (rightly) trip the per-name login limit;
   // this test is about the claim, so the limits are out of the way.
-  nodes = await startNodes(3, { url: redis.url, keyPrefix, dataDir, rateLimit: false });
-});
-afterAll(async () => {
-  for (const node of nodes) await node.close();
-  nodes = [];
-  await redis?.destroy();
-  rmSync(dataDir, { recursive: true, force: true });
+  nodes = await shared.nodes(3, {
+    redis: { url: redis.url, keyPrefix: uniquePrefix("race") },
+    dataDir: shared.dir("solo-race-"),
+    rateLimit: false,
+  });
 });
 
 describe("racing logins across three nodes", () => {

@@ -1,6 +1,6 @@
 import pg from "pg";
 import { runStoreContract } from "solo-session/server/testing";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { SoloError } from "../../server/errors/solo-error.js";
 import { resolveOptions } from "../../server/options/resolve.js";
 import { decide, type PolicySpec } from "../../server/sessions/policy.js";
@@ -10,15 +10,14 @@ import { PostgresStore, type PostgresStoreOptions } from "../../server/store/pos
 import { toStoreError } from "../../server/store/shared/errors.js";
 import type { Decide } from "../../server/store/types.js";
 import { audit, record } from "../../server/testing/contract/fixtures.js";
-import { startPostgres, type TestPostgres, uniqueSchema } from "../support/postgres.js";
+import { type TestPostgres, uniqueSchema } from "../support/postgres.js";
+import { testResources } from "../support/resources.js";
 
 // One real PostgreSQL for the file; each store gets its own schema, so each test starts empty.
+const shared = testResources("all");
 let postgres: TestPostgres;
 beforeAll(async () => {
-  postgres = await startPostgres();
-});
-afterAll(async () => {
-  await postgres?.destroy();
+  postgres = await shared.postgres();
 });
 
 runStoreContract({
@@ -36,25 +35,27 @@ const policy =
     decide(spec, live, { now: Date.now(), takeover: false, abandonGrace: 60_000 });
 const newestWins = policy("newest-wins");
 
-const opened: { close(): Promise<unknown> }[] = [];
-afterEach(async () => {
-  for (const s of opened.splice(0).reverse()) await s.close();
-});
+const { track, defer } = testResources();
 
 async function openStore(options: PostgresStoreOptions = {}): Promise<PostgresStore> {
-  const store = new PostgresStore({ url: postgres.url, schema: uniqueSchema("s"), ...options });
-  opened.push(store);
+  const store = track(new PostgresStore({ url: postgres.url, schema: uniqueSchema("s"), ...options }));
   await store.ready();
   return store;
 }
 
 /** A plain client of the test's own, closed after the test. */
 async function admin(): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: postgres.url });
+  const client = defer(new pg.Client({ connectionString: postgres.url }), (c) => c.end().catch(() => undefined));
   client.on("error", () => {});
   await client.connect();
-  opened.push({ close: () => client.end().catch(() => undefined) });
   return client;
+}
+
+/** Until one connection waits for a lock (the store's, queued behind the test's). */
+async function waitingForLock(db: pg.Client): Promise<void> {
+  await vi.waitFor(async () =>
+    expect((await db.query("SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted")).rows[0]?.n).toBe(1),
+  );
 }
 
 async function codeOf(promise: Promise<unknown>): Promise<string | null> {
@@ -72,7 +73,7 @@ describe("PostgresStore", () => {
       { length: 5 },
       () => new PostgresStore({ url: postgres.url, schema, tablePrefix: "app_solo_" }),
     );
-    opened.push(...stores);
+    for (const store of stores) track(store);
     const reports = await Promise.all(stores.map((s) => s.ready()));
     const latest = MIGRATIONS[MIGRATIONS.length - 1]?.version;
     expect(reports.map((r) => r.version)).toEqual([latest, latest, latest, latest, latest]);
@@ -218,7 +219,7 @@ describe("the ends table (every end, for every node to read) and its notificatio
       { sessionId: b2.id, ended: revoked },
     ]);
     // One notification per ending transaction (claim, end, endAll), on the ends channel only.
-    await expect.poll(() => heard.length).toBe(3);
+    await vi.waitFor(() => expect(heard).toHaveLength(3));
     expect(new Set(heard)).toEqual(new Set([store.ends.channel]));
   });
 
@@ -242,9 +243,7 @@ describe("unavailable is 503: the one shared error mapping", () => {
     await db.query("BEGIN");
     await db.query(`SELECT pg_advisory_xact_lock(${lockKey(store.names.lockScope, "alice")})`);
     const blocked = store.claim(record("alice", Date.now()), newestWins);
-    await expect
-      .poll(async () => (await db.query("SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted")).rows[0]?.n)
-      .toBe(1);
+    await waitingForLock(db);
     const started = performance.now();
     expect(await codeOf(store.get("x"))).toBe("store_unavailable");
     const waited = performance.now() - started;
@@ -271,9 +270,7 @@ describe("unavailable is 503: the one shared error mapping", () => {
     await db.query("BEGIN");
     await db.query(`SELECT pg_advisory_xact_lock(${lockKey(store.names.lockScope, "alice")})`);
     const blocked = codeOf(store.claim(record("alice", Date.now()), newestWins));
-    await expect
-      .poll(async () => (await db.query("SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted")).rows[0]?.n)
-      .toBe(1);
+    await waitingForLock(db);
     await db.query(
       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'solo-terminated' AND wait_event_type = 'Lock'",
     );
@@ -291,7 +288,7 @@ describe("unavailable is 503: the one shared error mapping", () => {
       url: postgres.url.replace("postgres@", `${role}@`),
       schema: uniqueSchema("limited"),
     });
-    opened.push(store);
+    track(store);
     expect(await codeOf(store.ready(300))).toBe("store_unavailable");
     expect(await codeOf(store.ping())).toBe("store_unavailable");
     await db.query(`ALTER ROLE ${role} CONNECTION LIMIT -1`);
@@ -339,16 +336,7 @@ describe("unavailable is 503: the one shared error mapping", () => {
       expect((error as SoloError).status).toBe(503);
     }
     await postgres.start();
-    await expect
-      .poll(
-        () =>
-          store.ping().then(
-            () => true,
-            () => false,
-          ),
-        { timeout: 10_000 },
-      )
-      .toBe(true);
+    await vi.waitFor(() => store.ping(), { timeout: 10_000, interval: 50 });
     // The data survived (a real restart, not a new server), and the store works without a restart.
     expect(await store.get(s.id)).toEqual(s);
     const again = record("alice", Date.now());
@@ -358,7 +346,7 @@ describe("unavailable is 503: the one shared error mapping", () => {
 
   it("ready() rejects with store_unavailable when nothing answers", async () => {
     const store = new PostgresStore({ url: "postgres://postgres@127.0.0.1:1/postgres", schema: uniqueSchema("none") });
-    opened.push(store);
+    track(store);
     expect(await codeOf(store.ready(300))).toBe("store_unavailable");
   });
 });
@@ -392,8 +380,7 @@ describe("postgres options", () => {
       reconcileInterval: 30_000,
       endsPollInterval: 1000,
     });
-    const pool = new pg.Pool();
-    opened.push({ close: () => pool.end() });
+    const pool = defer(new pg.Pool(), (p) => p.end());
     expect(resolveOptions({ authenticate, store: "postgres", postgres: { pool } }).postgres.pool).toBe(pool);
     const adapterOf = (options: Parameters<typeof resolveOptions>[0]) => resolveOptions(options).postgres.adapter;
     for (const [adapter, expected] of [

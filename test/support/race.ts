@@ -4,7 +4,7 @@
  * racing logouts. The backends' race test files call these on their own nodes.
  */
 import { io } from "socket.io-client";
-import { expect } from "vitest";
+import { expect, vi } from "vitest";
 import type { ErrorBody } from "../../protocol/index.js";
 import { type ClientSocket, call, login } from "./client.js";
 import type { TestServer } from "./server.js";
@@ -33,16 +33,10 @@ async function connectAcking(url: string, token: string, refusals: string[]): Pr
 }
 
 /**
- * Waits until `cond` holds; fails the test with `what` after 1 s, well under `ackTimeout`
- * (3 s): a socket revoked in its own handshake's re-check is not left waiting for an ack.
+ * How long a told socket may take to be gone: 1 s, well under `ackTimeout` (3 s), so a socket
+ * revoked in its own handshake's re-check is not left waiting for an ack.
  */
-async function eventually(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 1000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const GONE = { timeout: 1000, interval: 10 };
 
 /** How each node answers GET /auth/session for a token: the codes, "ok" for 200. */
 async function verdicts(nodes: readonly TestServer[], token: string): Promise<string[]> {
@@ -82,7 +76,13 @@ export async function racingLogins(nodes: readonly TestServer[], rounds: number,
       }
       expect(new Set(refusals), `round ${round}`).toEqual(refusals.length ? new Set(["session_replaced"]) : new Set());
       // Every loser's socket is told and disconnected, including those whose handshake was in flight.
-      await eventually(() => racing.filter((r) => r.socket?.connected).length <= 1, `round ${round}: one socket left`);
+      await vi.waitFor(
+        () =>
+          expect(racing.filter((r) => r.socket?.connected).length, `round ${round}: sockets left`).toBeLessThanOrEqual(
+            1,
+          ),
+        GONE,
+      );
       expect(racing.filter((r) => r.socket?.connected).map((r) => r.sessionId)).toEqual([winner.sessionId]);
     } finally {
       for (const r of racing) r.socket?.close();
@@ -112,7 +112,7 @@ export async function loginsRacingLogouts(nodes: readonly TestServer[], rounds: 
       for (const verdict of await verdicts(nodes, old.token))
         expect(["session_revoked", "session_replaced"]).toContain(verdict);
       expect(await verdicts(nodes, next.token)).toEqual(nodes.map(() => "ok"));
-      await eventually(() => oldSocket?.connected === false, `round ${round}: old socket disconnected`);
+      await vi.waitFor(() => expect(oldSocket?.connected, `round ${round}: old socket connected`).toBe(false), GONE);
       expect(next.socket?.connected).toBe(true);
     } finally {
       oldSocket?.close();
