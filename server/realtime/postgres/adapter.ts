@@ -24,6 +24,8 @@ const CONNECT_TIMEOUT = 2000;
 export class PgAdapterLink {
   readonly pool: pg.Pool;
   readonly #names: PgNames;
+  /** Connections the adapter checked out itself (its listening one) and has not released. */
+  readonly #held = new Set<pg.PoolClient>();
   #io: Server | null = null;
   #closed = false;
 
@@ -94,16 +96,21 @@ export class PgAdapterLink {
       if (nsp.adapter instanceof PostgresAdapter) nsp.adapter.close();
     }
     this.#io = null;
+    // A listening connection the adapter was still setting up when it closed (checked out, its
+    // LISTEN in flight) is not known to its close(): released here, or end() would wait forever.
+    for (const client of this.#held) client.release(true);
     await this.pool.end();
   }
 
   /**
-   * Two gaps of the adapter (0.5), closed around the connections it checks out itself (its
+   * Three gaps of the adapter (0.5), closed around the connections it checks out itself (its
    * listening one): when such a connection ends (the server restarted), the adapter drops it
    * without releasing it, so the pool would count it forever and `end()` would never finish:
-   * it is released here instead. And the adapter retries a failed listening connection every
-   * two seconds with no way to stop: once the link is closed, a checkout never answers, which
-   * ends the retries (a promise no one settles holds no timer).
+   * it is released here instead. Its `close()` releases only a connection that already
+   * listens, not one it is still setting up: `close()` of the link releases those. And the
+   * adapter retries a failed listening connection every two seconds with no way to stop: once
+   * the link is closed, a checkout never answers (and one that comes in late is given back),
+   * which ends the retries (a promise no one settles holds no timer).
    */
   #guardCheckouts(): void {
     const pool = this.pool;
@@ -111,19 +118,30 @@ export class PgAdapterLink {
     pool.connect = ((callback?: unknown) => {
       if (callback !== undefined) return connect(callback);
       if (this.#closed) return new Promise(() => {});
-      return (connect() as Promise<pg.PoolClient>).then(releasedWhenEnded);
+      return (connect() as Promise<pg.PoolClient>).then((client) => {
+        if (this.#closed) {
+          client.release(true);
+          return new Promise(() => {});
+        }
+        this.#held.add(releasedWhenEnded(client, (c) => this.#held.delete(c)));
+        return client;
+      });
     }) as typeof pool.connect;
   }
 }
 
-/** Makes a checked-out connection release itself (as failed) if it ends before it is released. */
-function releasedWhenEnded(client: pg.PoolClient): pg.PoolClient {
+/**
+ * Makes a checked-out connection release itself (as failed) if it ends before it is released;
+ * `onRelease` is told once, however it was released.
+ */
+function releasedWhenEnded(client: pg.PoolClient, onRelease: (client: pg.PoolClient) => void): pg.PoolClient {
   const release = client.release;
   let released = false;
   const finish = (error?: Error | boolean) => {
     if (released) return;
     released = true;
     client.off("end", onEnd);
+    onRelease(client);
     release(error);
   };
   const onEnd = () => finish(new Error("connection ended while checked out"));
