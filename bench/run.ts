@@ -6,9 +6,13 @@
  *   npm run bench                      full run (several minutes)
  *   npm run bench -- --quick           smoke run (under a minute; CI)
  *   npm run bench -- --phases single,http --profile   some phases, CPU profiles of the measured sections
+ *   phases: single (one node, SQLite, beside the floor), http (requireSession, SQLite logins), redis (logins),
+ *           postgres (logins, cross-node kicks and racing logins on 3 nodes), cluster (the same on Redis), scrypt
  *   options: --out DIR, --sizes 1000,5000 (idle sessions of the one-node series), --source (server library from server/*.ts through tsx instead of dist/),
  *            --cluster-store sqlite (cluster phase on one shared SQLite file + the Redis adapter),
- *            --redis-aof off|everysec|always (persistence of the benchmark's redis-server; default off)
+ *            --redis-aof off|everysec|always (persistence of the benchmark's redis-server; default off),
+ *            --postgres-sync on|off (synchronous_commit of the benchmark's PostgreSQL; default on),
+ *            --cluster-sessions N (idle sessions per node in the cluster phases; default 15,000, quick 100)
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -29,7 +33,7 @@ import {
   skipped,
 } from "./lib/results.js";
 import { kickChart } from "./lib/svg.js";
-import { runCluster, withRedis } from "./phases/cluster.js";
+import { runCluster, runPostgresCluster, withPostgres, withRedis } from "./phases/cluster.js";
 import type { Context } from "./phases/context.js";
 import { runLogins, runRequireSession } from "./phases/http.js";
 import { runReceivers } from "./phases/receivers.js";
@@ -48,6 +52,8 @@ interface Args {
   serverBuild: string | null;
   clusterStore: "redis" | "sqlite";
   redisAof: RedisAof;
+  postgresSync: "on" | "off";
+  clusterSessions: number | null;
   sizes: number[] | null;
 }
 
@@ -61,6 +67,8 @@ function parseArgs(argv: string[]): Args {
     serverBuild: null,
     clusterStore: "redis",
     redisAof: "off",
+    postgresSync: "on",
+    clusterSessions: null,
     sizes: null,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -89,6 +97,14 @@ function parseArgs(argv: string[]): Args {
       if (aof !== "off" && aof !== "everysec" && aof !== "always")
         throw new Error("--redis-aof is off, everysec or always");
       args.redisAof = aof;
+    } else if (a.startsWith("--postgres-sync")) {
+      const sync = value();
+      if (sync !== "on" && sync !== "off") throw new Error("--postgres-sync is on or off");
+      args.postgresSync = sync;
+    } else if (a.startsWith("--cluster-sessions")) {
+      const n = Number(value());
+      if (!Number.isInteger(n) || n < 1 || n > 15_000) throw new Error("--cluster-sessions: an integer 1..15000");
+      args.clusterSessions = n;
     } else if (a.startsWith("--phases")) {
       const list = value().split(",");
       for (const p of list) {
@@ -97,7 +113,7 @@ function parseArgs(argv: string[]): Args {
       args.phases = list as PhaseName[];
     } else
       throw new Error(
-        `unknown option ${a}; options: --quick --out DIR --phases ${PHASES.join(",")} --profile --source --server-build FILE --cluster-store redis|sqlite --redis-aof off|everysec|always --sizes N,N`,
+        `unknown option ${a}; options: --quick --out DIR --phases ${PHASES.join(",")} --profile --source --server-build FILE --cluster-store redis|sqlite --redis-aof off|everysec|always --postgres-sync on|off --cluster-sessions N --sizes N,N`,
       );
   }
   return args;
@@ -105,7 +121,11 @@ function parseArgs(argv: string[]): Args {
 
 function settingsFor(args: Args, serverCode: Settings["serverCode"]): Settings {
   const base = defaults(args, serverCode);
-  return args.sizes ? { ...base, sizes: args.sizes } : base;
+  return {
+    ...base,
+    ...(args.sizes ? { sizes: args.sizes } : {}),
+    ...(args.clusterSessions ? { clusterSessionsPerNode: args.clusterSessions } : {}),
+  };
 }
 
 function defaults(args: Args, serverCode: Settings["serverCode"]): Settings {
@@ -116,6 +136,7 @@ function defaults(args: Args, serverCode: Settings["serverCode"]): Settings {
     clusterNodes: 3,
     clusterStore: args.clusterStore,
     redisAof: args.redisAof,
+    postgresSync: args.postgresSync,
     timeoutMs: 5000,
   };
   if (args.quick) {
@@ -131,6 +152,8 @@ function defaults(args: Args, serverCode: Settings["serverCode"]): Settings {
       connectConcurrency: 32,
       clusterSessionsPerNode: 100,
       clusterKicks: 50,
+      raceRounds: 5,
+      racers: 20,
       httpSeconds: 1,
       httpRounds: 1,
       httpConnections: 32,
@@ -152,6 +175,8 @@ function defaults(args: Args, serverCode: Settings["serverCode"]): Settings {
     connectConcurrency: 64,
     clusterSessionsPerNode: 15_000,
     clusterKicks: 500,
+    raceRounds: 20,
+    racers: 20,
     httpSeconds: 3,
     httpRounds: 5,
     httpConnections: 50,
@@ -241,7 +266,27 @@ async function main(): Promise<number> {
       () => withRedis(settings.redisAof, (url) => runLogins(ctx, "redis", url), skipped),
       skipped,
     );
-    const crossNode = await run("cluster", () => runCluster(ctx), skipped);
+    const postgres = await run(
+      "postgres",
+      () =>
+        withPostgres(
+          settings.postgresSync,
+          async (url) => ({
+            logins: await runLogins(ctx, "postgres", url),
+            cluster: await runPostgresCluster(ctx, url),
+          }),
+          (reason) => ({ logins: skipped(reason), cluster: { kicks: skipped(reason), race: skipped(reason) } }),
+        ),
+      (reason) => ({ logins: skipped(reason), cluster: { kicks: skipped(reason), race: skipped(reason) } }),
+    );
+    const cluster = await run(
+      "cluster",
+      () => runCluster(ctx),
+      (reason) => ({
+        kicks: skipped(reason),
+        race: skipped(reason),
+      }),
+    );
     const scrypt = await run("scrypt", () => runScrypt(ctx), skipped);
     const receivers = await run("receivers", () => runReceivers(ctx), skipped);
 
@@ -257,8 +302,10 @@ async function main(): Promise<number> {
       settings,
       serverModule: relative(ROOT, fileURLToPath(server.url)),
       kick: single.kick,
-      crossNode,
-      logins: { sqlite: sqliteLogins, redis: redisLogins, scrypt },
+      crossNode: cluster.kicks,
+      crossNodePostgres: postgres.cluster.kicks,
+      race: { redis: cluster.race, postgres: postgres.cluster.race },
+      logins: { sqlite: sqliteLogins, redis: redisLogins, postgres: postgres.logins, scrypt },
       requireSession,
       memory: single.memory,
       receivers,

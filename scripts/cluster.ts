@@ -1,17 +1,20 @@
 /**
  * `npm run cluster`: a local redis-server and N solo-session nodes sharing it, for trying
- * scale-out by hand. Ctrl-C stops them all.
+ * scale-out by hand; `npm run cluster -- --store postgres`: a local PostgreSQL (Debian's
+ * `initdb`/`pg_ctl`) and N nodes on it instead. Ctrl-C stops them all.
  *
  * Environment: `NODES` (3), `PORT` (3000: the nodes take PORT, PORT+1, ...), `HOST`
- * (localhost), `SOLO_DATA_DIR` (./data/cluster: shared signing keys, and Redis's AOF in
- * `redis/`), `REDIS_PORT` (a free port), `REDIS_URL` (use that Redis instead of starting one),
- * and anything the standalone server reads (`SOLO_POLICY`, `LOG_LEVEL`, ...).
+ * (localhost), `SOLO_DATA_DIR` (./data/cluster: shared signing keys, Redis's AOF in `redis/`,
+ * the PostgreSQL cluster in `postgres/`), `REDIS_PORT` / `POSTGRES_PORT` (a free port),
+ * `REDIS_URL` / `DATABASE_URL` (use that server instead of starting one), and anything the
+ * standalone server reads (`SOLO_POLICY`, `LOG_LEVEL`, ...).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { answersPing, freePort } from "./lib/net.js";
+import { type LocalPostgres, startPostgres } from "./lib/postgres.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const env = process.env;
@@ -21,6 +24,21 @@ const host = env.HOST || "localhost";
 const dataDir = resolve(env.SOLO_DATA_DIR || join(root, "data", "cluster"));
 const children: { name: string; child: ChildProcess }[] = [];
 let stopping = false;
+/** The PostgreSQL this script started (stopped after the nodes), if any. */
+let postgres: LocalPostgres | null = null;
+
+/** `--store redis` (default) or `--store postgres`. */
+function storeArg(argv: string[]): "redis" | "postgres" {
+  const at = argv.findIndex((a) => a === "--store" || a.startsWith("--store="));
+  if (at === -1) {
+    if (argv.length > 0) fail(`unknown argument ${argv[0]}; usage: npm run cluster [-- --store redis|postgres]`);
+    return "redis";
+  }
+  const arg = argv[at] as string;
+  const value = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : argv[at + 1];
+  if (value !== "redis" && value !== "postgres") fail(`--store is redis or postgres, got "${value ?? ""}"`);
+  return value;
+}
 
 function fail(message: string): never {
   console.error(message);
@@ -64,16 +82,33 @@ async function stop(signal: string): Promise<void> {
       ),
     );
   }
+  await postgres?.stop().catch((error: unknown) => console.error(`[postgres] ${String(error)}`));
   process.exit(0);
 }
 
 async function main(): Promise<void> {
+  const store = storeArg(process.argv.slice(2));
   if (!Number.isInteger(count) || count < 1 || count > 16) fail(`NODES must be 1..16, got "${env.NODES}"`);
   if (!Number.isInteger(basePort) || basePort < 1 || basePort + count > 65535)
     fail(`PORT is not a port: "${env.PORT}"`);
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
   mkdirSync(dataDir, { recursive: true });
+
+  if (store === "postgres") {
+    let databaseUrl = env.DATABASE_URL;
+    if (!databaseUrl) {
+      // Kept in the data directory (durable: fsync on), so sessions survive a restart of the script.
+      postgres = await startPostgres({
+        dir: join(dataDir, "postgres"),
+        durable: true,
+        ...(env.POSTGRES_PORT ? { port: Number(env.POSTGRES_PORT) } : {}),
+      }).catch((error: unknown) => fail(`PostgreSQL did not start: ${error instanceof Error ? error.message : error}`));
+      databaseUrl = postgres.url;
+    }
+    startNodes({ SOLO_STORE: "postgres", DATABASE_URL: databaseUrl }, databaseUrl);
+    return;
+  }
 
   let redisUrl = env.REDIS_URL;
   if (!redisUrl) {
@@ -110,20 +145,24 @@ async function main(): Promise<void> {
     redisUrl = `redis://127.0.0.1:${port}`;
   }
 
+  startNodes({ SOLO_STORE: "redis", REDIS_URL: redisUrl }, redisUrl);
+}
+
+/** Starts the nodes on the shared store (`storeEnv`), and says where they are. */
+function startNodes(storeEnv: NodeJS.ProcessEnv, storeUrl: string): void {
   for (let i = 0; i < count; i++) {
     run(`node-${i + 1}`, process.execPath, ["--import", "tsx", join(root, "standalone", "main.ts")], {
       ...env,
       PORT: String(basePort + i),
       HOST: host,
-      SOLO_STORE: "redis",
-      REDIS_URL: redisUrl,
+      ...storeEnv,
       SOLO_DATA_DIR: dataDir,
       LOG_LEVEL: env.LOG_LEVEL || "warn",
     });
   }
   console.log(
     [
-      `solo-session cluster: ${count} nodes on ${redisUrl}, shared keys in ${dataDir}`,
+      `solo-session cluster: ${count} nodes on ${storeUrl}, shared keys in ${dataDir}`,
       ...children
         .filter((c) => c.name !== "redis")
         .map((c, i) => `  ${c.name}  http://${host}:${basePort + i}  pid ${c.child.pid}`),

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Makes sure the system programs the tests use are present: redis-server (cluster tests),
-# Debian's chromium (browser tests), openssl (a TLS certificate for the cookie tests),
-# python-socketio with its WebSocket transport for /usr/bin/python3 (the interop test) and
-# python3-jwt (the Python receiver of session events). Installs them with apt-get when run as
-# root; otherwise stops with one line saying how.
+# Debian's postgresql (initdb and pg_ctl for the PostgreSQL tests' throwaway clusters), Debian's
+# chromium (browser tests), openssl (a TLS certificate for the cookie tests), python-socketio
+# with its WebSocket transport for /usr/bin/python3 (the interop test) and python3-jwt (the
+# Python receiver of session events). Installs them with apt-get when run as root; otherwise
+# stops with one line saying how.
 set -euo pipefail
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 # The Python receiver of session events (examples/python-receiver) runs on Debian's PyJWT.

@@ -56,7 +56,14 @@ export type { CorsOptions } from "./http/cors.js";
 export type { RequireSessionOptions, SoloRequestContext } from "./http/require-session.js";
 export { logId, REDACT_PATHS } from "./observability/logger.js";
 export { parseDuration } from "./options/parse-duration.js";
-export type { Authenticate, CookieOptions, RedisOptions, SoloServerOptions } from "./options/types.js";
+export type {
+  Authenticate,
+  CookieOptions,
+  PostgresOptions,
+  PostgresPoolOptions,
+  RedisOptions,
+  SoloServerOptions,
+} from "./options/types.js";
 export type { LoginKey, RateLimit, RateLimitOptions } from "./ratelimit/limits.js";
 export { RATE_LIMIT_DEFAULTS } from "./ratelimit/limits.js";
 export type { SoloIo } from "./realtime/types.js";
@@ -65,6 +72,7 @@ export type { AuthenticatedUser, Credentials } from "./sessions/user.js";
 export { createSoloServer, type SoloServer } from "./solo-server.js";
 export { STORE_DEFAULTS } from "./store/defaults.js";
 export { MemoryStore, type MemoryStoreOptions } from "./store/memory/store.js";
+export { PostgresStore, type PostgresStoreOptions } from "./store/postgres/store.js";
 export { RedisStore, type RedisStoreOptions } from "./store/redis/store.js";
 export { auditBefore, auditCursor, liveAfter, liveCursor } from "./store/shared/paging.js";
 export { applyDecision } from "./store/shared/sessions.js";

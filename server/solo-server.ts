@@ -150,13 +150,13 @@ export function createSoloServer(options: SoloServerOptions = {}): SoloServer {
   const rawStore = openStore(o);
   const outbox = outboxFor(rawStore, o.receivers);
   const storeReady = Promise.resolve(rawStore.ready?.());
-  const scaleOut = new ScaleOut(rawStore, o.redis, logger, storeReady);
+  const scaleOut = new ScaleOut(rawStore, o, logger, storeReady);
   const ready = Promise.all([ring, storeReady, scaleOut.ready]).then(() => undefined);
   ready.catch((error: unknown) => logger.error({ err: error }, "solo-session could not start"));
   const metrics: Metrics = new Metrics({
     sessionsLive: () => store.countLive(),
     socketsConnected: () => realtime.localSockets,
-    ...(scaleOut.redis ? { redisUp: () => scaleOut.up } : {}),
+    ...(scaleOut.backend ? { [scaleOut.backend === "redis" ? "redisUp" : "postgresUp"]: () => scaleOut.up } : {}),
     onError: (error) => logger.warn({ err: error }, "metrics source failed"),
   });
   const store: SessionStore = new MeasuredStore(rawStore, (op) => metrics.storeOperation(op));

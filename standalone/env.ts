@@ -14,10 +14,10 @@ export interface StandaloneConfig {
   logLevel: string;
 }
 
-const STORES = ["sqlite", "memory", "redis"] as const;
+const STORES = ["sqlite", "memory", "redis", "postgres"] as const;
 
 /**
- * Reads `PORT`, `HOST`, `SOLO_STORE`, `SOLO_DATA_DIR`, `REDIS_URL`, `SOLO_POLICY`,
+ * Reads `PORT`, `HOST`, `SOLO_STORE`, `SOLO_DATA_DIR`, `REDIS_URL`, `DATABASE_URL`, `SOLO_PG_SCHEMA`, `SOLO_POLICY`,
  * `SOLO_ALLOWED_ORIGINS`, `SOLO_IDLE_TIMEOUT`, `SOLO_TOUCH_INTERVAL`, `SOLO_MAX_AGE`, `SOLO_ABANDON_GRACE`,
  * `SOLO_SIGNING_KEYS`, `SOLO_AUDIT_RETENTION`, `SOLO_INTROSPECT_SECRET`, `SOLO_PUBLIC_ORIGIN`,
  * `SOLO_TRANSPORTS`, `SOLO_RECEIVERS` (a JSON array of receivers), `SOLO_DELIVERY` (a JSON object
@@ -40,6 +40,12 @@ export function readEnv(env: NodeJS.ProcessEnv): StandaloneConfig {
     dataDir: env.SOLO_DATA_DIR || "./data",
   };
   if (env.REDIS_URL) options.redis = { url: env.REDIS_URL };
+  if (env.DATABASE_URL || env.SOLO_PG_SCHEMA) {
+    options.postgres = {
+      ...(env.DATABASE_URL ? { url: env.DATABASE_URL } : {}),
+      ...(env.SOLO_PG_SCHEMA ? { schema: env.SOLO_PG_SCHEMA } : {}),
+    };
+  }
   if (env.SOLO_POLICY) options.policy = parsePolicy(env.SOLO_POLICY);
   if (env.SOLO_ALLOWED_ORIGINS) {
     options.allowedOrigins = env.SOLO_ALLOWED_ORIGINS.split(",")

@@ -19,9 +19,11 @@ export interface MemorySnapshot {
 /** Settings of a solo bench server process (passed as JSON in `BENCH_SERVER`). */
 export interface SoloServerConfig {
   kind: "solo";
-  store: "sqlite" | "redis";
+  store: "sqlite" | "redis" | "postgres";
   dataDir: string;
   redisUrl: string | null;
+  /** With `store: "postgres"`: the database (`postgres.url`). */
+  databaseUrl: string | null;
   nodeId: string;
   /** File URL of the server library to load: the compiled `dist/server/index.js`, or the source through tsx. */
   serverModule: string;
@@ -40,6 +42,8 @@ export type ParentToServer =
   | { cmd: "memory"; id: number }
   | { cmd: "stats"; id: number }
   | { cmd: "stop"; id: number }
+  /** The durations of the store's claims since the last `claims` (then forgotten), ms. */
+  | { cmd: "claims"; id: number }
   /** Starts the V8 CPU profiler (inspector), or stops it and writes the profile to `file`. */
   | { cmd: "profile"; id: number; action: "start" }
   | { cmd: "profile"; id: number; action: "stop"; file: string };
@@ -49,6 +53,7 @@ export type ServerToParent =
   | { type: "unavailable"; reason: string }
   | { type: "memory"; id: number; usage: MemorySnapshot }
   | { type: "stats"; id: number; sockets: number }
+  | { type: "claims"; id: number; ms: number[] }
   | { type: "stopped"; id: number }
   | { type: "profiled"; id: number };
 

@@ -1,4 +1,4 @@
-import type { BenchResults, KickSeries, Skipped, Target } from "./results.js";
+import type { BenchResults, ClusterResult, KickSeries, LoginResult, RaceResult, Skipped, Target } from "./results.js";
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
 const ms = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : "-");
@@ -51,18 +51,45 @@ export function evaluateTargets(r: Omit<BenchResults, "targets" | "files">): Tar
       });
     }
   }
-  if (r.crossNode.status === "ok") {
-    const c = r.crossNode.series;
-    targets.push({
-      name: "cross-node kick p99, no lost notice",
-      target: "<= 25 ms, 0 lost",
-      measured: `${ms(c.latencyMs.p99)} ms, ${c.lost} lost`,
-      met: c.latencyMs.p99 <= 25 && c.lost === 0,
-    });
-  } else {
-    targets.push({ name: "cross-node kick p99", target: "<= 25 ms, 0 lost", measured: "skipped", met: null });
+  for (const [label, cross] of [
+    ["Redis", r.crossNode],
+    ["PostgreSQL", r.crossNodePostgres],
+  ] as const) {
+    if (cross.status === "ok") {
+      const c = cross.series;
+      targets.push({
+        name: `cross-node kick p99, no lost notice (${label})`,
+        target: "<= 25 ms, 0 lost",
+        measured: `${ms(c.latencyMs.p99)} ms, ${c.lost} lost`,
+        met: c.latencyMs.p99 <= 25 && c.lost === 0,
+      });
+    } else {
+      targets.push({
+        name: `cross-node kick p99 (${label})`,
+        target: "<= 25 ms, 0 lost",
+        measured: "skipped",
+        met: null,
+      });
+    }
   }
-  for (const store of ["sqlite", "redis"] as const) {
+  for (const [label, race] of [
+    ["Redis", r.race.redis],
+    ["PostgreSQL", r.race.postgres],
+  ] as const) {
+    targets.push({
+      name: `racing logins leave one live session (${label})`,
+      target: "every round, 0 losing sockets",
+      measured:
+        race.status === "ok"
+          ? `${race.roundsWithOneWinner}/${race.rounds} rounds, ${race.losingSocketsConnected} losing sockets`
+          : "skipped",
+      met:
+        race.status === "ok"
+          ? race.roundsWithOneWinner === race.rounds && race.losingSocketsConnected === 0 && race.errors.length === 0
+          : null,
+    });
+  }
+  for (const store of ["sqlite", "redis", "postgres"] as const) {
     const l = r.logins[store];
     targets.push({
       name: `logins/s (${store}), no hashing`,
@@ -105,29 +132,55 @@ export function formatReport(r: BenchResults): string {
     rows.push(kickRow(`ours, 1 node, SQLite, N=${int(row.n)}`, row.ours, ratio));
     rows.push(kickRow(`floor (Express + Socket.IO), N=${int(row.n)}`, row.floor, ""));
   }
-  if (r.crossNode.status === "ok") {
-    const c = r.crossNode;
-    const store = c.series.store === "redis" ? "Redis" : "shared SQLite + Redis adapter";
-    rows.push(kickRow(`cross-node, ${c.nodes} nodes, ${store}`, c.series, ""));
+  const redisCross = r.crossNode;
+  const pgCross = r.crossNodePostgres;
+  if (redisCross.status === "ok") {
+    const store = redisCross.series.store === "redis" ? "Redis" : "shared SQLite + Redis adapter";
+    rows.push(kickRow(`cross-node, ${redisCross.nodes} nodes, ${store}`, redisCross.series, ""));
   } else {
-    rows.push({ first: "cross-node, 3 nodes, Redis", span: `skipped: ${r.crossNode.reason}` });
+    rows.push({ first: "cross-node, 3 nodes, Redis", span: `skipped: ${redisCross.reason}` });
+  }
+  if (pgCross.status === "ok") {
+    const ratio =
+      redisCross.status === "ok"
+        ? `${(pgCross.series.latencyMs.p50 / redisCross.series.latencyMs.p50).toFixed(2)}x, ${(pgCross.series.latencyMs.p99 / redisCross.series.latencyMs.p99).toFixed(2)}x of Redis`
+        : "";
+    rows.push(kickRow(`cross-node, ${pgCross.nodes} nodes, PostgreSQL`, pgCross.series, ratio));
+  } else {
+    rows.push({ first: "cross-node, 3 nodes, PostgreSQL", span: `skipped: ${pgCross.reason}` });
   }
   out.push(table(rows));
-  if (r.crossNode.status === "ok") {
-    const c = r.crossNode;
+  for (const [label, c] of [
+    ["Redis", redisCross],
+    ["PostgreSQL", pgCross],
+  ] as const) {
+    if (c.status !== "ok") continue;
+    out.push(idleLine(label, c));
     out.push(
-      `  cross-node idle sessions per node: ${c.connectedPerNode.map(int).join(", ")} of ${int(c.targetPerNode)} targeted` +
-        (c.connectFailures ? ` (${c.connectFailures} failed: ${c.connectErrors[0] ?? ""})` : ""),
+      `  the store's claim during these kicks (${label}, one login at a time): p50 ${ms(c.claimMs.p50)} ms, p99 ${ms(c.claimMs.p99)} ms, max ${ms(c.claimMs.max)} ms`,
     );
   }
 
+  out.push(
+    "",
+    "Racing logins: each round, simultaneous logins of one user over the nodes, each socket on another node",
+  );
+  const race: Row[] = [["", "rounds", "racers", "one winner", "losing sockets left", "settle p50 ms", "settle max ms"]];
+  for (const [label, rr] of [
+    ["Redis", r.race.redis],
+    ["PostgreSQL", r.race.postgres],
+  ] as const) {
+    race.push(raceRow(`3 nodes, ${label}`, rr));
+  }
+  out.push(table(race));
+
   out.push("", "HTTP at saturation (autocannon, whole-ms latencies)");
   const http: Row[] = [["", "req/s", "p50 ms", "p99 ms", "note"]];
-  for (const store of ["sqlite", "redis"] as const) {
+  for (const store of ["sqlite", "redis", "postgres"] as const) {
     const l = r.logins[store];
     if (l.status === "ok") {
       http.push([
-        `POST /auth/login, ${store}${store === "redis" && r.settings.redisAof !== "off" ? ` (AOF ${r.settings.redisAof})` : ""}`,
+        `POST /auth/login, ${store}${store === "redis" && r.settings.redisAof !== "off" ? ` (AOF ${r.settings.redisAof})` : ""}${store === "postgres" ? ` (synchronous_commit ${r.settings.postgresSync})` : ""}`,
         int(l.rps),
         ms(l.p50Ms),
         ms(l.p99Ms),
@@ -157,6 +210,16 @@ export function formatReport(r: BenchResults): string {
     ]);
   } else http.push({ first: "requireSession()", span: `skipped: ${rs.reason}` });
   out.push(table(http));
+
+  out.push(
+    "",
+    "Logins by store: median req/s of the runs, the store's claim timed inside the server (ms), ratio to SQLite",
+  );
+  const claims: Row[] = [["", "median req/s", "claim p50", "claim p99", "claim max", "claims", "req/s vs SQLite"]];
+  const sqliteLogins = r.logins.sqlite;
+  for (const store of ["sqlite", "redis", "postgres"] as const)
+    claims.push(claimRow(store, r.logins[store], sqliteLogins));
+  out.push(table(claims));
 
   out.push("", "Session events for other services (SQLite; a receiver on this machine, CAEP)");
   const rc = r.receivers;
@@ -201,4 +264,31 @@ export function formatReport(r: BenchResults): string {
   );
   out.push("", `JSON: ${r.files.json}`, `SVG:  ${r.files.svg}`);
   return out.join("\n");
+}
+
+function idleLine(label: string, c: ClusterResult): string {
+  return (
+    `  cross-node idle sessions per node (${label}): ${c.connectedPerNode.map(int).join(", ")} of ${int(c.targetPerNode)} targeted` +
+    (c.connectFailures ? ` (${c.connectFailures} failed: ${c.connectErrors[0] ?? ""})` : "")
+  );
+}
+
+function raceRow(label: string, r: RaceResult | Skipped): Row {
+  if (r.status === "skipped") return { first: label, span: `skipped: ${r.reason}` };
+  return [
+    label,
+    int(r.rounds),
+    int(r.racers),
+    `${r.roundsWithOneWinner}/${r.rounds}`,
+    int(r.losingSocketsConnected),
+    ms(r.settleMs.p50),
+    ms(r.settleMs.max),
+  ];
+}
+
+function claimRow(store: string, l: LoginResult | Skipped, base: LoginResult | Skipped): Row {
+  if (l.status === "skipped") return { first: store, span: `skipped: ${l.reason}` };
+  const c = l.claimMs;
+  const ratio = base.status === "ok" ? `${(l.rpsMedian / base.rpsMedian).toFixed(2)}x` : "-";
+  return [store, int(l.rpsMedian), ms(c.p50), ms(c.p99), ms(c.max), int(c.count), ratio];
 }

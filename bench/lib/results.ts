@@ -34,8 +34,16 @@ export interface Settings {
    * default), or the append-only file with `appendfsync everysec` or `always`.
    */
   redisAof: RedisAof;
+  /**
+   * `synchronous_commit` of the benchmark's PostgreSQL (the postgres phase; `fsync` is on
+   * either way): `on` (PostgreSQL's default: a commit waits for its WAL flush) or `off`.
+   */
+  postgresSync: "on" | "off";
   clusterSessionsPerNode: number;
   clusterKicks: number;
+  /** Racing-login rounds over the cluster's nodes (Redis and PostgreSQL), and logins racing in each. */
+  raceRounds: number;
+  racers: number;
   httpSeconds: number;
   httpRounds: number;
   httpConnections: number;
@@ -48,14 +56,14 @@ export interface Settings {
   profile: boolean;
 }
 
-export const PHASES = ["single", "http", "redis", "cluster", "scrypt", "receivers"] as const;
+export const PHASES = ["single", "http", "redis", "postgres", "cluster", "scrypt", "receivers"] as const;
 export type PhaseName = (typeof PHASES)[number];
 
 /** A series of kicks against one server setup. */
 export interface KickSeries {
   status: "ok";
   server: "solo" | "floor";
-  store: "sqlite" | "redis" | null;
+  store: "sqlite" | "redis" | "postgres" | null;
   nodes: number;
   /** Idle sessions connected (all nodes). */
   idle: number;
@@ -88,6 +96,8 @@ export interface ClusterResult {
   connectFailures: number;
   connectErrors: string[];
   series: KickSeries;
+  /** The store's claims during the measured kicks (one login at a time), timed inside the nodes. */
+  claimMs: Summary;
 }
 
 export interface MemoryResult {
@@ -118,13 +128,39 @@ export interface HttpRun {
 
 export interface LoginResult {
   status: "ok";
-  store: "sqlite" | "redis";
+  store: "sqlite" | "redis" | "postgres";
+  /** Mean over the runs (as every HTTP figure of the table). */
   rps: number;
+  /** Median over the runs. */
+  rpsMedian: number;
   p50Ms: number;
   p99Ms: number;
   /** Share of the logins that replaced (kicked) a previous session. */
   kickedShare: number;
+  /** The store's claim (one atomic transaction per login), timed inside the server during the measured runs. */
+  claimMs: Summary;
   runs: HttpRun[];
+}
+
+/**
+ * Racing logins over a cluster's nodes: each round, `racers` logins of one user at once, spread
+ * over the nodes, each followed by a socket on another node than its login.
+ */
+export interface RaceResult {
+  status: "ok";
+  store: "redis" | "postgres";
+  nodes: number;
+  rounds: number;
+  racers: number;
+  /** Rounds after which exactly one of the round's tokens was accepted (by every node). */
+  roundsWithOneWinner: number;
+  /** Live sessions of the round's user after it, per round (from the winner's `GET /auth/session` on every node). */
+  liveAfter: number[];
+  /** Sockets of losing sessions still connected once the round settled (all rounds). */
+  losingSocketsConnected: number;
+  /** Round start to settled (every loser's socket told or refused), ms. */
+  settleMs: Summary;
+  errors: string[];
 }
 
 export interface RequireSessionResult {
@@ -180,7 +216,15 @@ export interface BenchResults {
   serverModule: string;
   kick: KickRow[];
   crossNode: ClusterResult | Skipped;
-  logins: { sqlite: LoginResult | Skipped; redis: LoginResult | Skipped; scrypt: ScryptResult | Skipped };
+  /** The same cross-node kicks on three nodes sharing one PostgreSQL. */
+  crossNodePostgres: ClusterResult | Skipped;
+  race: { redis: RaceResult | Skipped; postgres: RaceResult | Skipped };
+  logins: {
+    sqlite: LoginResult | Skipped;
+    redis: LoginResult | Skipped;
+    postgres: LoginResult | Skipped;
+    scrypt: ScryptResult | Skipped;
+  };
   requireSession: RequireSessionResult | Skipped;
   memory: MemoryResult | Skipped;
   receivers: ReceiversResult | Skipped;

@@ -116,13 +116,17 @@ export function kickChart(r: Omit<BenchResults, "files" | "targets">): string {
       series.push({ label: `floor, N=${n}`, samples: row.floor.samples, color, dashed: true });
     }
   });
-  if (r.crossNode.status === "ok") {
-    const c: KickSeries = r.crossNode.series;
-    const least = Math.min(...r.crossNode.connectedPerNode).toLocaleString("en-US");
+  for (const [label, cross, color] of [
+    ["Redis", r.crossNode, "#2a9d4b"],
+    ["PostgreSQL", r.crossNodePostgres, "#336791"],
+  ] as const) {
+    if (cross.status !== "ok") continue;
+    const c: KickSeries = cross.series;
+    const least = Math.min(...cross.connectedPerNode).toLocaleString("en-US");
     series.push({
-      label: `cross-node, ${c.nodes} nodes, N≥${least}/node`,
+      label: `cross-node, ${c.nodes} nodes, ${label}, N≥${least}/node`,
       samples: c.samples,
-      color: "#2a9d4b",
+      color,
       dashed: false,
     });
   }

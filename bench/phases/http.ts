@@ -3,7 +3,7 @@ import autocannon from "autocannon";
 import { keepAliveAgent, loginToken, USER_AGENT } from "../lib/http.js";
 import type { HttpRun, LoginResult, RequireSessionResult, Skipped } from "../lib/results.js";
 import { skipped } from "../lib/results.js";
-import { round } from "../lib/stats.js";
+import { round, summarize } from "../lib/stats.js";
 import type { Context } from "./context.js";
 import { type BenchServer, startServer } from "./infra.js";
 
@@ -126,12 +126,12 @@ export async function runRequireSession(ctx: Context): Promise<RequireSessionRes
  */
 export async function runLogins(
   ctx: Context,
-  store: "sqlite" | "redis",
-  redisUrl: string | null,
+  store: "sqlite" | "redis" | "postgres",
+  url: string | null,
 ): Promise<LoginResult | Skipped> {
   const s = ctx.settings;
-  const server = await soloServer(ctx, store, redisUrl, `logins-${store}`);
-  if ("unavailable" in server) return skipped(`redis store not available in this build (${server.unavailable})`);
+  const server = await soloServer(ctx, store, url, `logins-${store}`);
+  if ("unavailable" in server) return skipped(`${store} store not available in this build (${server.unavailable})`);
   try {
     let turn = 0;
     let kicked = 0;
@@ -153,19 +153,24 @@ export async function runLogins(
     await cannon(ctx, `warm-up logins (${store})`, server.url, request, 0, s.loginUsers);
     kicked = 0;
     answered = 0;
+    await server.claims(); // the warm-up's claims are not measured
     const runs: HttpRun[] = [];
     for (let r = 0; r < s.httpRounds; r++) {
       const run = () => cannon(ctx, `POST /auth/login (${store})`, server.url, request, s.httpSeconds);
       runs.push(r === 0 ? await server.profiled(`logins-${store}`, run) : await run());
     }
     const all = aggregate(runs);
+    const claimMs = summarize(await server.claims());
+    ctx.log(`claims (${store}): p50 ${claimMs.p50} ms, p99 ${claimMs.p99} ms over ${claimMs.count}`);
     return {
       status: "ok",
       store,
       rps: all.rps,
+      rpsMedian: median(runs.map((r) => r.rps)),
       p50Ms: all.p50Ms,
       p99Ms: all.p99Ms,
       kickedShare: round(kicked / Math.max(1, answered), 3),
+      claimMs,
       runs,
     };
   } finally {
@@ -175,8 +180,8 @@ export async function runLogins(
 
 function soloServer(
   ctx: Context,
-  store: "sqlite" | "redis",
-  redisUrl: string | null,
+  store: "sqlite" | "redis" | "postgres",
+  url: string | null,
   name: string,
 ): Promise<BenchServer | { unavailable: string }> {
   return startServer(
@@ -185,7 +190,8 @@ function soloServer(
       kind: "solo",
       store,
       dataDir: join(ctx.tmp, name),
-      redisUrl,
+      redisUrl: store === "redis" ? url : null,
+      databaseUrl: store === "postgres" ? url : null,
       nodeId: `bench-${name}`,
       serverModule: ctx.serverModule,
     },

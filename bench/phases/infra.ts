@@ -22,6 +22,8 @@ export interface BenchServer {
   adapter: string;
   memory(): Promise<MemorySnapshot>;
   sockets(): Promise<number>;
+  /** The durations of the store's claims since the last call, ms (our server only). */
+  claims(): Promise<number[]>;
   /** Runs `body` under the server's CPU profiler when profiling (`--profile`); writes `<label>-<name>.cpuprofile`. */
   profiled<T>(name: string, body: () => Promise<T>): Promise<T>;
   stop(): Promise<void>;
@@ -62,6 +64,10 @@ export async function startServer(
     async sockets() {
       const answer = await child.request<ServerToParent & { type: "stats" }>({ cmd: "stats" });
       return answer.sockets;
+    },
+    async claims() {
+      const answer = await child.request<ServerToParent & { type: "claims" }>({ cmd: "claims" });
+      return answer.ms;
     },
     async profiled(name, body) {
       const dir = ctx.profileDir;

@@ -34,7 +34,13 @@ export async function runReceivers(ctx: Context): Promise<ReceiversResult> {
   });
   await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", () => resolve()));
   const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/caep`;
-  const common = { kind: "solo", store: "sqlite", redisUrl: null, serverModule: ctx.serverModule } as const;
+  const common = {
+    kind: "solo",
+    store: "sqlite",
+    redisUrl: null,
+    databaseUrl: null,
+    serverModule: ctx.serverModule,
+  } as const;
   const withReceiver = await startServer(
     ctx,
     {

@@ -97,6 +97,7 @@ async function oneServer(ctx: Context, pool: HolderPool, kind: ServerKind): Prom
           store: "sqlite",
           dataDir: join(ctx.tmp, "single"),
           redisUrl: null,
+          databaseUrl: null,
           nodeId: "bench-1",
           serverModule: ctx.serverModule,
         }

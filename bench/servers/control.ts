@@ -32,13 +32,15 @@ export async function measureMemory(): Promise<ServerToParent & { type: "memory"
 
 /**
  * Listens on 127.0.0.1:0, tells the orchestrator the port, and answers its commands:
- * `memory`, `stats` (live sockets), `profile` (V8 CPU profiler around a measured section) and `stop`.
+ * `memory`, `stats` (live sockets), `claims` (the store's claim durations, our server only),
+ * `profile` (V8 CPU profiler around a measured section) and `stop`.
  */
 export async function serve(
   http: HttpServer,
   info: { module: string; adapter: string },
   sockets: () => number,
   close: () => Promise<void>,
+  claims: () => number[] = () => [],
 ): Promise<void> {
   await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
   process.on("message", (raw) => {
@@ -60,6 +62,9 @@ export async function serve(
         return;
       case "stats":
         send({ type: "stats", id: message.id, sockets: sockets() });
+        return;
+      case "claims":
+        send({ type: "claims", id: message.id, ms: claims() });
         return;
       case "profile":
         if (message.action === "start") {

@@ -3,6 +3,11 @@
  * `authenticate` (no password hashing: `{ username }` → `{ userId: username }`), so logins
  * per second measure sign + claim + kick alone; `GET /api/hello` behind `requireSession()`
  * and the same `GET /hello` unprotected. Settings come as JSON in `BENCH_SERVER`.
+ *
+ * The store's `claim` is timed here (the one transaction that admits a login and ends the
+ * sessions it replaces: SQLite's, Redis's script, PostgreSQL's per-user locked transaction),
+ * by wrapping `solo.store.claim` on the instance: the orchestrator reads the durations with
+ * the `claims` command.
  */
 import { createServer } from "node:http";
 import { createAdapter } from "@socket.io/redis-adapter";
@@ -26,6 +31,7 @@ try {
     store: config.store,
     dataDir: config.dataDir,
     ...(config.redisUrl ? { redis: { url: config.redisUrl } } : {}),
+    ...(config.databaseUrl ? { postgres: { url: config.databaseUrl } } : {}),
     nodeId: config.nodeId,
     logger: pino({ level: "silent" }),
     // One load generator, one address: login limits would measure the limiter, not the claim.
@@ -35,10 +41,23 @@ try {
   // Builds from before 0.2.0 have no `ready` (their creation was asynchronous).
   await (solo as Partial<Pick<SoloServer, "ready">>).ready;
 } catch (error) {
-  if (config.store !== "redis") throw error;
+  if (config.store === "sqlite") throw error;
   send({ type: "unavailable", reason: error instanceof Error ? error.message : String(error) });
   process.exit(0);
 }
+
+/** Claim durations (ms) since the orchestrator last read them. */
+let claimMs: number[] = [];
+const store = solo.store;
+const claim = store.claim.bind(store);
+store.claim = async (session, decide) => {
+  const t0 = performance.now();
+  try {
+    return await claim(session, decide);
+  } finally {
+    claimMs.push(performance.now() - t0);
+  }
+};
 
 const app = express();
 app.use("/auth", solo.router);
@@ -54,7 +73,7 @@ if ("errorHandler" in solo) app.use(solo.errorHandler());
 const http = createServer(app);
 const redis: Redis[] = [];
 let io: Server;
-if (config.redisUrl && config.store !== "redis") {
+if (config.redisUrl && config.store === "sqlite") {
   // Several nodes on one SQLite file: the Socket.IO Redis adapter carries a revocation to the
   // node holding the socket. (With the Redis store, attach() installs the adapter itself.)
   const pub = new Redis(config.redisUrl);
@@ -75,5 +94,10 @@ await serve(
     await solo.close();
     await new Promise<void>((resolve) => io.close(() => resolve()));
     for (const r of redis) r.disconnect();
+  },
+  () => {
+    const taken = claimMs;
+    claimMs = [];
+    return taken;
   },
 );

@@ -17,6 +17,12 @@ export interface MetricsSources {
    * each scrape (`solo_redis_up`). Absent: the series is not exported.
    */
   redisUp?: () => boolean;
+  /**
+   * With the PostgreSQL store: whether this node hears every end (its listening connection,
+   * its reads of the ends table, the adapter's connections), read at each scrape
+   * (`solo_postgres_up`). Absent: the series is not exported.
+   */
+  postgresUp?: () => boolean;
   /** Told when a source fails during a scrape (the gauge keeps its last value). */
   onError: (error: unknown) => void;
 }
@@ -120,6 +126,17 @@ export class Metrics {
         registers,
         collect() {
           this.set(redisUp() ? 1 : 0);
+        },
+      });
+    }
+    const postgresUp = sources.postgresUp;
+    if (postgresUp) {
+      new Gauge({
+        name: "solo_postgres_up",
+        help: "1 when this node hears every end: its listening connection listens, its last read of the ends table succeeded, and the adapter's connections are up; 0 otherwise.",
+        registers,
+        collect() {
+          this.set(postgresUp() ? 1 : 0);
         },
       });
     }

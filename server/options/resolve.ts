@@ -11,8 +11,17 @@ import { resolveDelivery, resolveReceivers } from "../events/receivers.js";
 import { resolveRateLimits } from "../ratelimit/limits.js";
 import type { TokenSource } from "../request/credentials.js";
 import { assertPolicySpec } from "../sessions/policy.js";
+import { namingProblem } from "../store/postgres/schema.js";
 import { DEFAULTS, defaultTouchInterval } from "./defaults.js";
-import type { RedisOptions, ResolvedOptions, SoloServerOptions, TokenOptions } from "./types.js";
+import type {
+  PostgresOptions,
+  PostgresPoolOptions,
+  RedisOptions,
+  ResolvedOptions,
+  ResolvedPostgresOptions,
+  SoloServerOptions,
+  TokenOptions,
+} from "./types.js";
 
 /**
  * Applies defaults and validates. Throws a TypeError naming the bad option, at construction
@@ -24,9 +33,9 @@ export function resolveOptions(options: SoloServerOptions): ResolvedOptions {
     throw new TypeError("createSoloServer: options.authenticate must be a function (credentials, req) => user | null");
   }
   const store = options.store ?? DEFAULTS.store;
-  if (typeof store === "string" && !["sqlite", "memory", "redis"].includes(store)) {
+  if (typeof store === "string" && !["sqlite", "memory", "redis", "postgres"].includes(store)) {
     throw new TypeError(
-      `createSoloServer: options.store must be "sqlite", "memory", "redis" or a SessionStore, got "${store}"`,
+      `createSoloServer: options.store must be "sqlite", "memory", "redis", "postgres" or a SessionStore, got "${store}"`,
     );
   }
   if (typeof store === "object" && (store === null || typeof store.claim !== "function")) {
@@ -42,6 +51,7 @@ export function resolveOptions(options: SoloServerOptions): ResolvedOptions {
     dataDir: options.dataDir ?? DEFAULTS.dataDir,
     keysDir: options.dataDir !== undefined || store !== "memory" ? (options.dataDir ?? DEFAULTS.dataDir) : null,
     redis: redisOptions(options.redis),
+    postgres: postgresOptions(options.postgres, options.redis?.url !== undefined),
     policy,
     abandonGrace: duration("abandonGrace", options.abandonGrace, DEFAULTS.abandonGrace),
     issuer: text("issuer", options.issuer, DEFAULTS.issuer),
@@ -104,6 +114,73 @@ function redisOptions(given: RedisOptions | undefined): Required<RedisOptions> {
     100,
   );
   return redis;
+}
+
+/**
+ * The `postgres` options: the URL's scheme, names PostgreSQL can take as they are, a pool
+ * that bounds its waits, the adapter (`true` picks Redis when `redis.url` is given).
+ */
+function postgresOptions(given: PostgresOptions | undefined, redisGiven: boolean): ResolvedPostgresOptions {
+  // `adapter` defaults to true (pick), which resolves to DEFAULTS.postgres.adapter without Redis.
+  const o = { ...DEFAULTS.postgres, ...given, adapter: given?.adapter ?? true };
+  if (o.url !== null && (typeof o.url !== "string" || !/^postgres(ql)?:\/\//.test(o.url))) {
+    throw new TypeError("createSoloServer: options.postgres.url must be a postgres:// or postgresql:// URL");
+  }
+  const problem = namingProblem(o.schema, o.tablePrefix);
+  if (problem) {
+    const name = problem.startsWith("tablePrefix") ? "tablePrefix" : "schema";
+    throw new TypeError(`createSoloServer: options.postgres.${name}: ${problem}`);
+  }
+  if (![true, false, "postgres", "redis"].includes(o.adapter)) {
+    throw new TypeError('createSoloServer: options.postgres.adapter must be true, false, "postgres" or "redis"');
+  }
+  return {
+    url: o.url,
+    pool: poolOptions(given?.pool),
+    schema: o.schema,
+    tablePrefix: o.tablePrefix,
+    adapter: o.adapter === true ? (redisGiven ? "redis" : DEFAULTS.postgres.adapter) : o.adapter,
+    reconcileInterval: duration(
+      "postgres.reconcileInterval",
+      given?.reconcileInterval,
+      DEFAULTS.postgres.reconcileInterval,
+      100,
+    ),
+    endsPollInterval: duration(
+      "postgres.endsPollInterval",
+      given?.endsPollInterval,
+      DEFAULTS.postgres.endsPollInterval,
+      10,
+    ),
+  };
+}
+
+/** A `pg.Pool` of the app's own as given (anything to connect and query on), or complete settings. */
+function poolOptions(given: PostgresOptions["pool"]): ResolvedPostgresOptions["pool"] {
+  if (given === undefined) return { ...DEFAULTS.postgres.pool };
+  if (typeof given !== "object" || given === null) {
+    throw new TypeError("createSoloServer: options.postgres.pool must be pool settings or a pg.Pool");
+  }
+  if ("connect" in given && typeof given.connect === "function") return given;
+  const settings = given as PostgresPoolOptions;
+  const max = duration("postgres.pool.max", settings.max, DEFAULTS.postgres.pool.max, 1);
+  if (!Number.isInteger(max))
+    throw new TypeError("createSoloServer: options.postgres.pool.max must be an integer >= 1");
+  return {
+    max,
+    connectionTimeoutMillis: duration(
+      "postgres.pool.connectionTimeoutMillis",
+      settings.connectionTimeoutMillis,
+      DEFAULTS.postgres.pool.connectionTimeoutMillis,
+      1,
+    ),
+    idleTimeoutMillis: duration(
+      "postgres.pool.idleTimeoutMillis",
+      settings.idleTimeoutMillis,
+      DEFAULTS.postgres.pool.idleTimeoutMillis,
+      1,
+    ),
+  };
 }
 
 function duration(name: string, value: number | undefined, fallback: number, min = 0): number {

@@ -7,6 +7,7 @@
 
 import type { IncomingMessage } from "node:http";
 import type { Request } from "express";
+import type { Pool } from "pg";
 import type { Logger } from "pino";
 import type { Transport } from "../../protocol/index.js";
 import type { DeliveryOptions, Receiver, ReceiverOption } from "../events/receivers.js";
@@ -64,6 +65,48 @@ export interface TokenOptions {
   read?: (req: IncomingMessage) => string | null;
 }
 
+/** Settings of the PostgreSQL store's own connection pool. */
+export interface PostgresPoolOptions {
+  /** Connections per node at most. @default 10 */
+  max?: number;
+  /** A call that waits longer than this for a free connection fails with 503 `store_unavailable`. @default 2000 */
+  connectionTimeoutMillis?: number;
+  /** An idle connection is closed after this long. @default 10_000 */
+  idleTimeoutMillis?: number;
+}
+
+/** PostgreSQL settings for `store: "postgres"` (several nodes sharing one database). */
+export interface PostgresOptions {
+  /**
+   * Connection URL, e.g. `postgres://solo:secret@db.internal:5432/app`. Without it (and without
+   * a `pool`), node-postgres's defaults and the `PG*` environment variables apply. @default undefined
+   */
+  url?: string;
+  /**
+   * The store's own pool's settings, or a `pg.Pool` of the app's own (then `url` is not used
+   * and closing the server leaves the pool open). @default { max: 10, connectionTimeoutMillis: 2000, idleTimeoutMillis: 10_000 }
+   */
+  pool?: PostgresPoolOptions | Pool;
+  /** The schema of the tables (created if missing): lowercase letters, digits, `_`. @default "public" */
+  schema?: string;
+  /** Prefix of every table, index and notification channel: lowercase letters, digits, `_`. @default "solo_" */
+  tablePrefix?: string;
+  /**
+   * The Socket.IO adapter installed at `attach()`: `"postgres"` (LISTEN/NOTIFY on the same
+   * database), `"redis"` (the Socket.IO Redis adapter on `redis.url`), `true` to pick (`"redis"`
+   * when `redis.url` is given, else `"postgres"`), or `false` for none (your Socket.IO server
+   * brings its own). @default true
+   */
+  adapter?: boolean | "postgres" | "redis";
+  /** Every node re-checks its sockets against the store this often (and after each reconnect). @default 30_000 */
+  reconcileInterval?: number;
+  /**
+   * Every node reads the ends table this often besides on each notification: the bound on a
+   * notification lost with the listening connection. @default 1000
+   */
+  endsPollInterval?: number;
+}
+
 /** Cookie settings. */
 export interface CookieOptions {
   /** @default "solo_session" (and `__Host-solo_session` when secure) */
@@ -83,11 +126,13 @@ export interface SoloServerOptions {
    */
   authenticate?: Authenticate;
   /** Where sessions live. @default "sqlite" */
-  store?: "sqlite" | "memory" | "redis" | SessionStore;
+  store?: "sqlite" | "memory" | "redis" | "postgres" | SessionStore;
   /** Directory of the SQLite database and the generated signing keys. @default "./data" */
   dataDir?: string;
-  /** For `store: "redis"`. */
+  /** For `store: "redis"` (and the Redis adapter of `store: "postgres"`). */
   redis?: RedisOptions;
+  /** For `store: "postgres"`. */
+  postgres?: PostgresOptions;
   /** @default "newest-wins" */
   policy?: PolicyOption;
   /** Under `oldest-wins`: a session with no live socket and no request for this long is abandoned. @default 60_000 */
@@ -201,10 +246,21 @@ export interface SoloServerOptions {
   delivery?: DeliveryOptions;
 }
 
+/** `postgres` after defaults: the adapter chosen, the pool's settings complete (or the app's pool). */
+export interface ResolvedPostgresOptions {
+  url: string | null;
+  pool: Required<PostgresPoolOptions> | Pool;
+  schema: string;
+  tablePrefix: string;
+  adapter: "postgres" | "redis" | false;
+  reconcileInterval: number;
+  endsPollInterval: number;
+}
+
 /** Options after defaults, as the modules use them. */
 export interface ResolvedOptions {
   authenticate: Authenticate | null;
-  store: "sqlite" | "memory" | "redis" | SessionStore;
+  store: "sqlite" | "memory" | "redis" | "postgres" | SessionStore;
   dataDir: string;
   /**
    * Where generated signing keys live: `dataDir`, unless the store is memory and no `dataDir` was
@@ -212,6 +268,7 @@ export interface ResolvedOptions {
    */
   keysDir: string | null;
   redis: Required<RedisOptions>;
+  postgres: ResolvedPostgresOptions;
   policy: PolicyOption;
   abandonGrace: number;
   issuer: string;

@@ -23,3 +23,13 @@ export type SoloIo = Server<ClientToServerEvents, ServerToClientEvents, InterSer
 export type SoloNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 /** A `/session` socket. */
 export type SoloSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+/** What a scale-out (Redis, PostgreSQL) needs from the realtime side. */
+export interface Reconcilable {
+  /** Re-checks this node's sockets against the store; revokes the ended ones. Returns how many. */
+  reconcile(): Promise<number>;
+  /** Call after the namespace adapter was replaced. */
+  refreshAdapter(): void;
+  /** Applies a revocation made anywhere in the cluster (this node's own included: a repeat is harmless). */
+  revokeHeard(notice: RevocationNotice): void;
+}

@@ -46,4 +46,27 @@ export const STORE_DEFAULTS = {
     /** Approximate cap on the ends stream, the ended sessions every node reads. */
     endsMaxLength: 10_000,
   },
+  postgres: {
+    /** The schema of the store's tables (created if missing). */
+    schema: "public",
+    /** Prefix of every table, index and notification channel of the store. */
+    tablePrefix: "solo_",
+    /**
+     * The store's own connection pool: at most `max` connections per node; a call that waits
+     * longer than `connectionTimeoutMillis` for one fails with `store_unavailable`; a
+     * connection idle for `idleTimeoutMillis` is closed.
+     */
+    pool: { max: 10, connectionTimeoutMillis: 2000, idleTimeoutMillis: 10_000 },
+    /**
+     * A statement with no answer after this long fails with `store_unavailable` (the server
+     * cancels it: `statement_timeout`); a transaction idle this long is ended by the server.
+     */
+    queryTimeout: 5000,
+    /** The ends table (every ended session, for every node to read) keeps at most this many rows... */
+    endsMaxLength: 10_000,
+    /** ...and none older than this. */
+    endsRetention: HOUR,
+    /** `application_name` of the store's connections (seen in `pg_stat_activity`). */
+    applicationName: "solo-session",
+  },
 } as const;

@@ -1,21 +1,28 @@
 /**
- * Opens the store the options name (`store: "sqlite" | "memory" | "redis"`), or takes the
- * app's own `SessionStore` as given.
+ * Opens the store the options name (`store: "sqlite" | "memory" | "redis" | "postgres"`), or
+ * takes the app's own `SessionStore` as given.
  *
  * @module
  */
 
 import { join } from "node:path";
+import type pg from "pg";
 import { MemoryStore } from "./memory/store.js";
+import type { PoolSettings } from "./postgres/connection.js";
+import { PostgresStore } from "./postgres/store.js";
 import { RedisStore } from "./redis/store.js";
 import { SqliteStore } from "./sqlite/store.js";
 import type { SessionStore } from "./types.js";
 
 /** What opening a store reads of the server's resolved options. */
 export interface OpenStoreOptions {
-  store: "sqlite" | "memory" | "redis" | SessionStore;
+  store: "sqlite" | "memory" | "redis" | "postgres" | SessionStore;
   dataDir: string;
   redis: { url: string; keyPrefix: string };
+  /** With `store: "postgres"`: where the tables live and the pool (settings, or the app's own). */
+  postgres: { url: string | null; pool: PoolSettings | pg.Pool; schema: string; tablePrefix: string };
+  /** Names the PostgreSQL store's connections (`application_name`). */
+  nodeId: string;
   tombstoneRetention: number;
   auditRetention: number;
   /** The receivers of session events (ids): a store opened with any keeps an outbox for them. */
@@ -50,6 +57,14 @@ export function openStore(options: OpenStoreOptions): SessionStore {
         keyPrefix: options.redis.keyPrefix,
         tombstoneRetention: options.tombstoneRetention,
         auditRetention: options.auditRetention,
+      });
+    case "postgres":
+      return new PostgresStore({
+        ...(options.postgres.url === null ? {} : { url: options.postgres.url }),
+        pool: options.postgres.pool,
+        schema: options.postgres.schema,
+        tablePrefix: options.postgres.tablePrefix,
+        applicationName: `solo-session ${options.nodeId}`.slice(0, 63),
       });
     default:
       throw new TypeError(`createSoloServer: unknown store "${String(store)}"`);

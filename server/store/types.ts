@@ -257,7 +257,7 @@ export interface SessionStore {
    * within its own timeout. Optional: a store without it is ready at once. `createSoloServer`'s
    * `ready` waits for it, and no session is opened or checked before.
    */
-  ready?(): Promise<void>;
+  ready?(): Promise<unknown>;
   /** Resolves when the store is reachable; rejects otherwise. */
   ping(): Promise<void>;
   /** Releases the backend. Idempotent; every other method rejects with `store_unavailable` after it. */

@@ -87,7 +87,22 @@ describe("npm run bench -- --quick", () => {
       expectSaneSeries(results.crossNode.series, results.settings.clusterKicks, 300);
     }
 
-    // 4: logins per second, SQLite and Redis, and scrypt alone.
+    // 3b: the same on three nodes sharing one PostgreSQL, and racing logins on both clusters.
+    const pgCross = results.crossNodePostgres;
+    expect(pgCross.status).toBe("ok");
+    if (pgCross.status === "ok") {
+      expect(pgCross.connectedPerNode).toEqual([100, 100, 100]);
+      expectSaneSeries(pgCross.series, results.settings.clusterKicks, 300);
+    }
+    for (const race of [results.race.redis, results.race.postgres]) {
+      if (race.status !== "ok") continue;
+      expect(race.liveAfter).toEqual(Array.from({ length: results.settings.raceRounds }, () => 1));
+      expect(race.roundsWithOneWinner).toBe(results.settings.raceRounds);
+      expect(race.losingSocketsConnected).toBe(0);
+    }
+    expect(results.race.postgres.status).toBe("ok");
+
+    // 4: logins per second, SQLite, Redis and PostgreSQL, and scrypt alone.
     const sqlite = results.logins.sqlite;
     expect(sqlite.status).toBe("ok");
     if (sqlite.status === "ok") {
@@ -98,6 +113,14 @@ describe("npm run bench -- --quick", () => {
     }
     if (expectOkOrRedisUnavailable(results.logins.redis) && results.logins.redis.status === "ok") {
       expect(results.logins.redis.rps).toBeGreaterThan(0);
+    }
+    const pgLogins = results.logins.postgres;
+    expect(pgLogins.status).toBe("ok");
+    if (pgLogins.status === "ok") {
+      expect(pgLogins.rps).toBeGreaterThan(0);
+      expect(pgLogins.claimMs.count).toBeGreaterThan(0);
+      expect(pgLogins.claimMs.p50).toBeLessThanOrEqual(pgLogins.claimMs.p99);
+      expect(pgLogins.runs.every((r) => r.non2xx === 0 && r.errors === 0)).toBe(true);
     }
     const scrypt = results.logins.scrypt;
     expect(scrypt.status).toBe("ok");
@@ -128,8 +151,10 @@ describe("npm run bench -- --quick", () => {
       expect(memory.floorPerSocket?.heapBytes).toBeGreaterThan(0);
     }
 
-    // Every target is evaluated (met, not met, or n/a when its phase was skipped); none is asserted.
-    expect(results.targets).toHaveLength(7);
+    // Every target is evaluated (met, not met, or n/a when its phase was skipped); none is asserted:
+    // kick p50 and p99 ratio, cross-node and racing logins on Redis and on PostgreSQL, logins on
+    // the three stores, requireSession(), heap per session.
+    expect(results.targets).toHaveLength(11);
     for (const t of results.targets) expect([true, false, null]).toContain(t.met);
 
     const svgPath = join(out, "kick-latency.svg");

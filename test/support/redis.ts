@@ -180,23 +180,29 @@ export interface NodeProcess {
 }
 
 /** Starts `test/support/redis-node.ts` in a child process (tsx); resolves once it listens. */
-export async function startNodeProcess(
+export function startNodeProcess(
   options: ClusterNodeOptions & {
     nodeId: string;
     /** The node SIGKILLs itself once a claim that ends sessions has committed, before it returns. */
     dieAfterCommit?: boolean;
   },
 ): Promise<NodeProcess> {
-  const script = join(dirname(fileURLToPath(import.meta.url)), "redis-node.ts");
+  return startNodeScript(join(dirname(fileURLToPath(import.meta.url)), "redis-node.ts"), {
+    REDIS_URL: options.redis.url,
+    KEY_PREFIX: options.keyPrefix,
+    DATA_DIR: options.dataDir,
+    NODE_ID: options.nodeId,
+    DIE_AFTER_COMMIT: options.dieAfterCommit ? "1" : "0",
+  });
+}
+
+/**
+ * Runs a node script (`redis-node.ts`, `postgres-node.ts`) in a child process through tsx, with
+ * `env` added to this process's environment; resolves once it prints `{"port": N}`.
+ */
+export async function startNodeScript(script: string, env: Record<string, string>): Promise<NodeProcess> {
   const child = spawn(process.execPath, ["--import", "tsx", script], {
-    env: {
-      ...process.env,
-      REDIS_URL: options.redis.url,
-      KEY_PREFIX: options.keyPrefix,
-      DATA_DIR: options.dataDir,
-      NODE_ID: options.nodeId,
-      DIE_AFTER_COMMIT: options.dieAfterCommit ? "1" : "0",
-    },
+    env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   live.add(child);

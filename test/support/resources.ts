@@ -6,9 +6,11 @@ import type { AddressInfo, Server as NetServer } from "node:net";
 import { type RedisOptions as ClientOptions, Redis } from "ioredis";
 import { pino } from "pino";
 import { afterAll, afterEach } from "vitest";
+import { type StartPostgresOptions, startPostgres } from "../../scripts/lib/postgres.js";
 import type { RedisOptions } from "../../server/options/types.js";
 import { type Standalone, type StandaloneOverrides, startStandalone } from "../../standalone/standalone.js";
 import { type ClientSocket, connect } from "./client.js";
+import { type PgNodesOptions, pgNodeOptions, startPgNodeProcess, type TestPostgres } from "./postgres.js";
 import {
   anyUser,
   type NodeProcess,
@@ -149,6 +151,26 @@ export function testResources(after: "each" | "all" = "each") {
     /** A cluster node in a child process (see {@link startNodeProcess}), SIGKILLed at the end. */
     async nodeProcess(options: Parameters<typeof startNodeProcess>[0]): Promise<NodeProcess> {
       return defer(await startNodeProcess(options), (p) => p.kill());
+    },
+    /**
+     * A real PostgreSQL: a throwaway cluster on a free port (see `scripts/lib/postgres.ts`),
+     * destroyed with its directory at the end.
+     */
+    async postgres(options: StartPostgresOptions = {}): Promise<TestPostgres> {
+      return defer(await startPostgres(options), (p) => p.destroy());
+    },
+    /**
+     * `n` servers sharing one PostgreSQL schema and one key directory, named
+     * `<nodePrefix>-1`..`-n`, admitting any username.
+     */
+    async pgNodes(n: number, options: PgNodesOptions): Promise<TestServer[]> {
+      const started: TestServer[] = [];
+      for (let i = 1; i <= n; i++) started.push(await server(pgNodeOptions(i, options)));
+      return started;
+    },
+    /** A PostgreSQL cluster node in a child process (see {@link startPgNodeProcess}), SIGKILLed at the end. */
+    async pgNodeProcess(options: Parameters<typeof startPgNodeProcess>[0]): Promise<NodeProcess> {
+      return defer(await startPgNodeProcess(options), (p) => p.kill());
     },
   };
 }

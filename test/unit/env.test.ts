@@ -58,10 +58,20 @@ describe("the standalone server's environment", () => {
     expect(config.logLevel).toBe("warn");
   });
 
+  it("reads SOLO_STORE=postgres with DATABASE_URL and SOLO_PG_SCHEMA", () => {
+    const config = readEnv({
+      SOLO_STORE: "postgres",
+      DATABASE_URL: "postgres://solo:secret@db.internal:5432/app",
+      SOLO_PG_SCHEMA: "auth",
+    });
+    expect(config.options.store).toBe("postgres");
+    expect(config.options.postgres).toEqual({ url: "postgres://solo:secret@db.internal:5432/app", schema: "auth" });
+  });
+
   it("refuses a wrong value with a TypeError naming the variable", () => {
     const cases: Record<string, Record<string, string>> = {
       PORT: { PORT: "http" },
-      SOLO_STORE: { SOLO_STORE: "postgres" },
+      SOLO_STORE: { SOLO_STORE: "mysql" },
       SOLO_POLICY: { SOLO_POLICY: "max:0" },
       SOLO_IDLE_TIMEOUT: { SOLO_IDLE_TIMEOUT: "soon" },
       SOLO_MAX_AGE: { SOLO_MAX_AGE: "-1h" },

@@ -13,23 +13,14 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Server } from "socket.io";
-import type { RevocationNotice } from "../../../protocol/index.js";
 import { revocationNotice } from "../../sessions/views.js";
-import { RedisStore } from "../../store/redis/store.js";
-import type { SessionStore } from "../../store/types.js";
+import type { Reconcilable } from "../types.js";
 import { AdapterLink } from "./adapter.js";
 import { EndsReader } from "./ends-reader.js";
 import { type ReconcileReason, Reconciler } from "./reconciler.js";
 
-/** What the cluster wiring needs from the realtime side. */
-export interface Reconcilable {
-  /** Re-checks this node's sockets against the store; revokes the ended ones. Returns how many. */
-  reconcile(): Promise<number>;
-  /** Call after the namespace adapter was replaced. */
-  refreshAdapter(): void;
-  /** Applies a revocation made anywhere in the cluster (this node's own included: a repeat is harmless). */
-  revokeHeard(notice: RevocationNotice): void;
-}
+/** What the cluster wiring needs from the realtime side (defined with the realtime types, shared by every scale-out). */
+export type { Reconcilable } from "../types.js";
 
 /** Settings of {@link RedisCluster}. */
 export interface RedisClusterOptions {
@@ -161,30 +152,4 @@ export class RedisCluster {
     ];
     return all.filter((entry): entry is [string, Redis] => entry[1] !== null);
   }
-}
-
-/**
- * The scale-out wiring a store needs: a {@link RedisCluster} on a Redis store's connection,
- * null for stores with nothing to share (memory, SQLite; an app's own store brings its own).
- *
- * @example
- * ```ts
- * const cluster = await openScaleOut(store, { adapter: true, keyPrefix: "solo", reconcileInterval: 30_000 }, logger);
- * if (cluster) cluster.install(io, realtime);
- * ```
- */
-export async function openScaleOut(
-  store: SessionStore,
-  redis: { adapter: boolean | "sharded" | "classic"; keyPrefix: string; reconcileInterval: number },
-  logger: Logger,
-): Promise<RedisCluster | null> {
-  if (!(store instanceof RedisStore)) return null;
-  return RedisCluster.open({
-    client: store.client,
-    endsKey: store.endsKey,
-    adapter: redis.adapter,
-    channelPrefix: `${redis.keyPrefix}:io`,
-    reconcileInterval: redis.reconcileInterval,
-    logger,
-  });
 }

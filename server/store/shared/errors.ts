@@ -1,6 +1,7 @@
 /**
  * One error mapping for every store: a backend failure that means "not available right now"
- * (Redis unreachable, loading or read-only; SQLite busy or locked past its busy timeout)
+ * (Redis unreachable, loading or read-only; SQLite busy or locked past its busy timeout;
+ * PostgreSQL unreachable, shutting down, starting up, out of connections, or too slow)
  * becomes `SoloError("store_unavailable")`, answered as 503; and a call on a closed store
  * fails the same way on every backend ({@link storeClosed}). Anything else (a bug, a full
  * disk) passes through unchanged and is answered as 500.
@@ -19,6 +20,17 @@ const TRANSIENT_CLIENT =
 const TRANSIENT_NAMES = new Set(["MaxRetriesPerRequestError", "AbortError"]);
 /** SQLite result codes (with their extended forms) of a lock held by another connection. */
 const SQLITE_TRANSIENT = /^SQLITE_(BUSY|LOCKED)(_|$)/;
+/**
+ * PostgreSQL SQLSTATEs of a server that cannot serve right now: connection exceptions (class
+ * 08), too many connections (53300), admin or crash shutdown and "cannot connect now" (the
+ * server starting or stopping: 57P01-57P03), a statement cancelled by `statement_timeout`
+ * (57014), a connection ended by the server's idle timeouts (25P03, 57P05), and a deadlock the
+ * server broke (40P01: nothing was written; the next call goes through).
+ */
+const PG_TRANSIENT_SQLSTATE = /^(08...|53300|57P0[1235]|57014|25P03|40P01)$/;
+/** node-postgres client-side failures: the connection dropped, never came, or a reply timed out. */
+const PG_TRANSIENT_CLIENT =
+  /Connection terminated|timeout exceeded when trying to connect|Query read timeout|not queryable|Connection ended|Client has encountered a connection error/i;
 
 /**
  * The error of any call on a closed store, the same on every backend:
@@ -33,9 +45,15 @@ export function storeClosed(): SoloError {
   return new SoloError("store_unavailable", {}, "The session store is closed.");
 }
 
+/** True for an error reply of a PostgreSQL server (node-postgres `DatabaseError`: a SQLSTATE and a severity). */
+function isPgServerError(error: Error): error is Error & { code: string } {
+  const { code, severity } = error as { code?: unknown; severity?: unknown };
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) && typeof severity === "string";
+}
+
 /**
- * Maps a backend failure to the error the API answers with: transient Redis and SQLite
- * failures become `SoloError("store_unavailable")`; everything else is returned as is.
+ * Maps a backend failure to the error the API answers with: transient Redis, SQLite and
+ * PostgreSQL failures become `SoloError("store_unavailable")`; everything else is returned as is.
  *
  * @example
  * ```ts
@@ -50,6 +68,10 @@ export function toStoreError(error: unknown): unknown {
       ? TRANSIENT_REPLY.test(error.message)
       : error.name === "SqliteError"
         ? typeof code === "string" && SQLITE_TRANSIENT.test(code)
-        : TRANSIENT_NAMES.has(error.name) || TRANSIENT_CLIENT.test(error.message);
+        : isPgServerError(error)
+          ? PG_TRANSIENT_SQLSTATE.test(error.code)
+          : TRANSIENT_NAMES.has(error.name) ||
+            TRANSIENT_CLIENT.test(error.message) ||
+            PG_TRANSIENT_CLIENT.test(error.message);
   return transient ? new SoloError("store_unavailable") : error;
 }

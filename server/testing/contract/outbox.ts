@@ -104,7 +104,7 @@ export function outboxContract(fresh: FreshWithReceivers): void {
     });
 
     it("retries a failed event later and keeps the receiver's order; a dead event steps aside and can be retried", async () => {
-      const { store, outbox, s2 } = await twoRevoked(fresh);
+      const { outbox, s2 } = await twoRevoked(fresh);
 
       const [first] = await outbox.lease("n", T0, T0 + 100);
       if (!first) throw new Error("no event");
