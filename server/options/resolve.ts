@@ -9,8 +9,9 @@ import { hostname } from "node:os";
 import type { Transport } from "../../protocol/index.js";
 import { resolveRateLimits } from "../ratelimit/limits.js";
 import { assertPolicySpec } from "../sessions/policy.js";
-import { DEFAULTS, defaultTouchInterval } from "./defaults.js";
-import type { RedisOptions, ResolvedOptions, SoloServerOptions } from "./types.js";
+import { redisTarget, replicaAck } from "../store/redis/connection.js";
+import { DEFAULTS, defaultTouchInterval, STORE_DEFAULTS } from "./defaults.js";
+import type { RedisOptions, ResolvedOptions, ResolvedRedisOptions, SoloServerOptions } from "./types.js";
 
 /**
  * Applies defaults and validates. Throws a TypeError naming the bad option, at construction
@@ -82,11 +83,22 @@ export function resolveOptions(options: SoloServerOptions): ResolvedOptions {
   return resolved;
 }
 
-function redisOptions(given: RedisOptions | undefined): Required<RedisOptions> {
-  const redis = { ...DEFAULTS.redis, ...given };
-  if (typeof redis.url !== "string" || !/^rediss?:\/\//.test(redis.url)) {
-    throw new TypeError(`createSoloServer: options.redis.url must be a redis:// or rediss:// URL`);
-  }
+function redisOptions(given: RedisOptions = {}): ResolvedRedisOptions {
+  if (typeof given !== "object" || given === null)
+    throw new TypeError("createSoloServer: options.redis must be an object");
+  const target = redisTarget(given, "createSoloServer: options.redis.", STORE_DEFAULTS.redis.url);
+  const redis: ResolvedRedisOptions = {
+    target,
+    replicas: replicaAck(
+      given.replicas,
+      target,
+      "createSoloServer: options.redis.replicas",
+      STORE_DEFAULTS.redis.replicas,
+    ),
+    keyPrefix: given.keyPrefix ?? DEFAULTS.redis.keyPrefix,
+    adapter: given.adapter ?? DEFAULTS.redis.adapter,
+    reconcileInterval: DEFAULTS.redis.reconcileInterval,
+  };
   if (typeof redis.keyPrefix !== "string" || !/^[\w.:-]{1,64}$/.test(redis.keyPrefix)) {
     throw new TypeError("createSoloServer: options.redis.keyPrefix must be 1-64 letters, digits, _ . : or -");
   }
@@ -94,7 +106,7 @@ function redisOptions(given: RedisOptions | undefined): Required<RedisOptions> {
     throw new TypeError('createSoloServer: options.redis.adapter must be true, false, "sharded" or "classic"');
   redis.reconcileInterval = duration(
     "redis.reconcileInterval",
-    given?.reconcileInterval,
+    given.reconcileInterval,
     DEFAULTS.redis.reconcileInterval,
     100,
   );

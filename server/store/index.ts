@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import type { ResolvedOptions } from "../options/types.js";
 import { MemoryStore } from "./memory/store.js";
+import { connectionOptions } from "./redis/connection.js";
 import { RedisStore } from "./redis/store.js";
 import { SqliteStore } from "./sqlite/store.js";
 import type { SessionStore } from "./types.js";
@@ -28,7 +29,8 @@ export async function openStore(
       return new MemoryStore();
     case "redis": {
       const redis = new RedisStore({
-        url: options.redis.url,
+        ...connectionOptions(options.redis.target),
+        replicas: options.redis.replicas ?? false,
         keyPrefix: options.redis.keyPrefix,
         tombstoneRetention: options.tombstoneRetention,
         auditRetention: options.auditRetention,

@@ -5,6 +5,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { RedisConnectionOptions } from "../../server/store/redis/connection.js";
 import { startTestServer, type TestServer } from "./server.js";
 
 /** A real redis-server started for a test run, in its own temp directory, on a free port. */
@@ -174,9 +176,10 @@ function ping(port: number): Promise<boolean> {
   });
 }
 
-/** Options shared by the nodes of a test cluster: one Redis, one key prefix, one key directory. */
+/** Options shared by the nodes of a test cluster: one Redis deployment, one key prefix, one key directory. */
 export interface ClusterNodeOptions {
-  redis: TestRedis;
+  /** The deployment, as a node's `redis` option names it (`{ url }`, `{ cluster }`, `{ sentinels, name }`). */
+  connection: RedisConnectionOptions;
   keyPrefix: string;
   dataDir: string;
 }
@@ -211,7 +214,7 @@ export async function startNodeProcess(
   const child = spawn(process.execPath, ["--import", "tsx", script], {
     env: {
       ...process.env,
-      REDIS_URL: options.redis.url,
+      SOLO_TEST_REDIS: JSON.stringify(options.connection),
       KEY_PREFIX: options.keyPrefix,
       DATA_DIR: options.dataDir,
       NODE_ID: options.nodeId,
@@ -280,29 +283,40 @@ export async function holdConnectionDown(admin: Redis, id: string): Promise<() =
 
 /** Options of {@link startNodes}. */
 export interface NodesOptions {
-  url: string;
+  /** The deployment, as a node's `redis` option names it (`{ url }`, `{ cluster }`, `{ sentinels, name }`). */
+  connection: RedisConnectionOptions;
   keyPrefix: string;
   /** One key directory shared by the nodes (they must agree on the signing keys). */
   dataDir: string;
   adapter?: boolean | "sharded" | "classic";
   reconcileInterval?: number;
   rateLimit?: false;
+  /** `redis.replicas` of every node. @default the deployment's default */
+  replicas?: { wait: number; timeout?: number } | false;
+  /** `sessionCacheTtl` of every node (0: every check reads the store). @default the server's default */
+  sessionCacheTtl?: number;
+  /** A logger per node (1-based), e.g. to read what a node logged. @default silent */
+  logger?: (node: number) => Logger;
 }
 
-/** `n` real servers sharing one Redis, named node-1..node-n, accepting any username. The caller closes them. */
+/** `n` real servers sharing one Redis deployment, named node-1..node-n, accepting any username. The caller closes them. */
 export async function startNodes(n: number, options: NodesOptions): Promise<TestServer[]> {
-  const { url, keyPrefix, dataDir, adapter, reconcileInterval, rateLimit } = options;
+  const { connection, keyPrefix, dataDir, adapter, reconcileInterval, rateLimit, replicas, sessionCacheTtl, logger } =
+    options;
   const nodes: TestServer[] = [];
   for (let i = 1; i <= n; i++) {
     nodes.push(
       await startTestServer({
         store: "redis",
         redis: {
-          url,
+          ...connection,
           keyPrefix,
           ...(adapter === undefined ? {} : { adapter }),
           ...(reconcileInterval === undefined ? {} : { reconcileInterval }),
+          ...(replicas === undefined ? {} : { replicas }),
         },
+        ...(logger ? { logger: logger(i) } : {}),
+        ...(sessionCacheTtl === undefined ? {} : { sessionCacheTtl }),
         dataDir,
         nodeId: `node-${i}`,
         authenticate: anyUser,
