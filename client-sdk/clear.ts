@@ -6,8 +6,68 @@
  * @module
  */
 
-import type { ResolvedClear } from "./options.js";
-import type { ClearReport, NameMatcher } from "./types.js";
+/**
+ * A name to match: an exact key, or every key starting with `prefix`.
+ *
+ * @example
+ * ```ts
+ * const keep: NameMatcher[] = ["theme", { prefix: "ui:" }];
+ * ```
+ */
+export type NameMatcher = string | { prefix: string };
+
+/**
+ * The places of app state the SDK can clear.
+ *
+ * @example
+ * ```ts
+ * const areas: StorageArea[] = ["localStorage", "indexedDB"];
+ * createSoloClient({ clear: { areas } });
+ * ```
+ */
+export type StorageArea = "localStorage" | "sessionStorage" | "indexedDB" | "caches" | "cookies";
+
+/**
+ * What to clear on a revocation. Names are keys of localStorage and sessionStorage,
+ * IndexedDB database names, Cache Storage cache names and cookie names.
+ *
+ * @example
+ * ```ts
+ * const clear: ClearOptions = { keep: ["theme", { prefix: "ui:" }] };
+ * createSoloClient({ clear });
+ * ```
+ */
+export interface ClearOptions {
+  /** The areas to clear. @default all five */
+  areas?: readonly StorageArea[];
+  /** Names to leave alone (e.g. a theme preference). @default [] */
+  keep?: readonly NameMatcher[];
+  /** When set, clear only these names; everything else is kept. @default undefined (clear all) */
+  only?: readonly NameMatcher[];
+}
+
+/**
+ * What was cleared, by area (names).
+ *
+ * @example
+ * ```ts
+ * createSoloClient({ warning: (r, { cleared }: { cleared: ClearReport }) => console.log(cleared.localStorage) });
+ * ```
+ */
+export interface ClearReport {
+  localStorage: string[];
+  sessionStorage: string[];
+  indexedDB: string[];
+  caches: string[];
+  cookies: string[];
+}
+
+/** Clearing with every option decided. */
+export interface ResolvedClear {
+  areas: ReadonlySet<StorageArea>;
+  keep: readonly NameMatcher[];
+  only: readonly NameMatcher[] | null;
+}
 
 /** The browser objects clearing uses; missing ones are skipped. Defaults to `globalThis`. */
 export interface ClearTarget {
@@ -28,41 +88,48 @@ export function emptyReport(): ClearReport {
 export const ASYNC_CLEAR_LIMIT = 500;
 
 /**
- * Clears what `options` selects. Storage and cookies are cleared before this returns
- * (synchronously); IndexedDB and Cache Storage within the returned promise, which settles
- * after {@link ASYNC_CLEAR_LIMIT} ms at most. Never throws: an area that fails is skipped.
+ * Clears what `options` selects (nothing when it is null). Storage and cookies are cleared
+ * before this returns (synchronously); IndexedDB and Cache Storage within the returned
+ * promise, which settles after {@link ASYNC_CLEAR_LIMIT} ms at most. Never throws: an area
+ * that fails is skipped.
  *
  * @example
  * ```ts
- * const report = await clearAppState(resolveClear({ keep: ["theme", { prefix: "ui:" }] })!);
+ * const report = await clearAppState(resolveClear({ keep: ["theme", { prefix: "ui:" }] }));
  * console.log(report.localStorage); // the keys that were removed
  * ```
  */
-export function clearAppState(options: ResolvedClear, target: ClearTarget = globalThis): Promise<ClearReport> {
+export function clearAppState(options: ResolvedClear | null, target: ClearTarget = globalThis): Promise<ClearReport> {
   const report = emptyReport();
-  const wanted = (name: string) => selected(name, options);
-  const areas = options.areas;
-  if (areas.has("localStorage")) report.localStorage = attempt(() => clearStorage(target.localStorage, wanted), []);
-  if (areas.has("sessionStorage"))
-    report.sessionStorage = attempt(() => clearStorage(target.sessionStorage, wanted), []);
-  if (areas.has("cookies")) report.cookies = attempt(() => clearCookies(target, wanted), []);
+  if (!options) return Promise.resolve(report);
   const pending: Promise<void>[] = [];
-  const factory = areas.has("indexedDB") ? attempt(() => target.indexedDB, undefined) : undefined;
-  if (factory) {
-    pending.push(
-      clearDatabases(factory, wanted).then((names) => {
-        report.indexedDB = names;
-      }, ignore),
-    );
-  }
-  const caches = areas.has("caches") ? attempt(() => target.caches, undefined) : undefined;
-  if (caches) {
-    pending.push(
-      clearCaches(caches, wanted).then((names) => {
-        report.caches = names;
-      }, ignore),
-    );
-  }
+  const wanted = (name: string) => selected(name, options);
+  /** Clears one area if it is selected: its names now, or (IndexedDB, Cache Storage) when done. */
+  const clear = (area: StorageArea, run: () => string[] | Promise<string[]> | undefined) => {
+    if (!options.areas.has(area)) return;
+    const names = attempt(run, undefined);
+    if (Array.isArray(names)) report[area] = names;
+    else if (names) {
+      pending.push(
+        names.then((list) => {
+          report[area] = list;
+        }, ignore),
+      );
+    }
+  };
+  clear("localStorage", () => clearStorage(target.localStorage, wanted));
+  clear("sessionStorage", () => clearStorage(target.sessionStorage, wanted));
+  clear("cookies", () => clearCookies(target, wanted));
+  clear("indexedDB", () => {
+    const factory = target.indexedDB;
+    if (typeof factory?.databases !== "function") return;
+    const names = factory.databases().then((databases) => databases.map((db) => db.name));
+    return deleteNamed(names, wanted, (name) => deleteDatabase(factory, name));
+  });
+  clear("caches", () => {
+    const caches = target.caches;
+    return caches && deleteNamed(caches.keys(), wanted, (name) => caches.delete(name));
+  });
   if (pending.length === 0) return Promise.resolve(report);
   return Promise.race([Promise.all(pending), delay(ASYNC_CLEAR_LIMIT)]).then(() => report);
 }
@@ -133,13 +200,15 @@ function parentDomains(hostname: string): string[] {
   return out;
 }
 
-async function clearDatabases(factory: IDBFactory, wanted: (name: string) => boolean): Promise<string[]> {
-  if (typeof factory.databases !== "function") return [];
-  const names = (await factory.databases())
-    .map((db) => db.name)
-    .filter((name): name is string => typeof name === "string" && wanted(name));
-  await Promise.all(names.map((name) => deleteDatabase(factory, name)));
-  return names;
+/** Deletes the wanted ones of `names` (IndexedDB databases, Cache Storage caches); resolves to them. */
+async function deleteNamed(
+  names: Promise<(string | undefined)[]>,
+  wanted: (name: string) => boolean,
+  remove: (name: string) => Promise<unknown>,
+): Promise<string[]> {
+  const chosen = (await names).filter((name): name is string => typeof name === "string" && wanted(name));
+  await Promise.all(chosen.map(remove));
+  return chosen;
 }
 
 /** Resolves when the database is gone, or when another connection blocks it (the browser finishes later). */
@@ -148,12 +217,6 @@ function deleteDatabase(factory: IDBFactory, name: string): Promise<void> {
     const request = factory.deleteDatabase(name);
     request.onsuccess = request.onerror = request.onblocked = () => resolve();
   });
-}
-
-async function clearCaches(caches: CacheStorage, wanted: (name: string) => boolean): Promise<string[]> {
-  const names = (await caches.keys()).filter(wanted);
-  await Promise.all(names.map((name) => caches.delete(name)));
-  return names;
 }
 
 function ignore(): void {}

@@ -34,7 +34,8 @@ export class Emitter<Events extends object> {
   }
 }
 
-function report(error: unknown): void {
+/** Reports an error to the page (as an uncaught one would be) without stopping the caller. */
+export function report(error: unknown): void {
   if (typeof globalThis.reportError === "function") globalThis.reportError(error);
   else
     setTimeout(() => {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { TabMessage } from "./tabs.js";
+import type { TabMessage } from "./tab-messages.js";
 
 /** Without Web Locks: the leader's heartbeat period, in ms. */
 export const HEARTBEAT = 250;
@@ -16,6 +16,36 @@ export const HEARTBEAT = 250;
 export const SILENCE = 2500;
 /** Without Web Locks: how long a claim waits for a rival's heartbeat before it leads, in ms. */
 export const CLAIM_WAIT = 100;
+
+/**
+ * The clock and timers of the election; tests give their own.
+ *
+ * @example
+ * ```ts
+ * const timers: Timers = { now: () => 0, after: (ms, run) => () => {}, every: (ms, run) => () => {} };
+ * ```
+ */
+export interface Timers {
+  /** The time, in ms. */
+  now(): number;
+  /** Runs `run` once, `ms` from now; returns a function that cancels it. */
+  after(ms: number, run: () => void): () => void;
+  /** Runs `run` every `ms`; returns a function that stops it. */
+  every(ms: number, run: () => void): () => void;
+}
+
+/** The page's own clock and timers, looked up at each call (so fake timers installed later apply). */
+export const PAGE_TIMERS: Timers = {
+  now: () => Date.now(),
+  after: (ms, run) => {
+    const id = setTimeout(run, ms);
+    return () => clearTimeout(id);
+  },
+  every: (ms, run) => {
+    const id = setInterval(run, ms);
+    return () => clearInterval(id);
+  },
+};
 
 /**
  * Joins the election. A tab that hears no leader for {@link SILENCE} ms (or hears it leave)
@@ -33,32 +63,34 @@ export const CLAIM_WAIT = 100;
 export function beatElection(
   post: (message: TabMessage) => void,
   lead: () => () => void,
+  timers: Timers = PAGE_TIMERS,
 ): { hear: (message: TabMessage) => void; leave: () => void } {
   const id = Math.random();
   let stop: (() => void) | null = null;
-  let claim: ReturnType<typeof setTimeout> | undefined;
+  /** Cancels this tab's claim while one waits for rivals. */
+  let claim: (() => void) | null = null;
   // A leader answers `hi` at once; without an answer this tab claims soon.
-  let heard = Date.now() - SILENCE + 3 * CLAIM_WAIT;
+  let heard = timers.now() - SILENCE + 3 * CLAIM_WAIT;
   const beat = () => post({ t: "hb", id, lead: stop !== null });
   const giveUp = () => {
-    clearTimeout(claim);
-    claim = undefined;
+    claim?.();
+    claim = null;
   };
   const tryClaim = () => {
-    if (stop || claim !== undefined) return;
+    if (stop || claim) return;
     beat();
-    claim = setTimeout(() => {
-      claim = undefined;
+    claim = timers.after(CLAIM_WAIT, () => {
+      claim = null;
       stop = lead();
       beat();
-    }, CLAIM_WAIT);
+    });
   };
-  const timer = setInterval(() => {
+  const stopBeating = timers.every(HEARTBEAT, () => {
     if (stop) beat();
-    else if (Date.now() - heard > SILENCE) tryClaim();
-  }, HEARTBEAT);
+    else if (timers.now() - heard > SILENCE) tryClaim();
+  });
   const leave = () => {
-    clearInterval(timer);
+    stopBeating();
     giveUp();
     window.removeEventListener("pagehide", leave);
     if (stop) {
@@ -74,7 +106,7 @@ export function beatElection(
       if (m.t === "bye") return tryClaim();
       if (m.t === "hi" && stop) return beat();
       if (m.t !== "hb") return;
-      heard = Date.now();
+      heard = timers.now();
       if (m.lead) {
         // Another leader: a claim of ours is moot; of two leaders the higher id stays.
         giveUp();
@@ -84,7 +116,7 @@ export function beatElection(
         } else if (stop) beat();
       } else if (stop)
         beat(); // a claim while this tab leads: answer, the claimer backs off
-      else if (claim !== undefined && m.id > id) giveUp();
+      else if (claim && m.id > id) giveUp();
     },
   };
 }

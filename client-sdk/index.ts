@@ -15,7 +15,10 @@
  */
 
 export type { Channel, ChannelFactory, ChannelHandlers, ChannelOptions } from "./channel.js";
-export { createSoloClient, type LoginResult, type SoloClient } from "./client.js";
+export type { ClearOptions, ClearReport, NameMatcher, StorageArea } from "./clear.js";
+export { createSoloClient } from "./client.js";
 export { type SessionConflict, SoloClientError, type SoloClientErrorCode } from "./errors.js";
 export type { SoloClientOptions } from "./options.js";
 export type * from "./types.js";
+export type { WarningContext, WarningRenderer, WarningTexts } from "./warning/texts.js";
+export type * from "./wire.js";

@@ -1,6 +1,7 @@
 import type { Transport } from "solo-session/protocol";
 import { type ChannelFactory, type ChannelOptions, socketChannel } from "./channel.js";
-import type { ClearOptions, NameMatcher, StorageArea, WarningRenderer, WarningTexts } from "./types.js";
+import type { ClearOptions, NameMatcher, ResolvedClear, StorageArea } from "./clear.js";
+import type { WarningRenderer, WarningTexts } from "./warning/texts.js";
 
 /**
  * Options of {@link createSoloClient}. Every one is optional.
@@ -64,13 +65,6 @@ export interface SoloClientOptions {
   transport?: ChannelFactory;
   /** The clock, in epoch ms (tests). @default Date.now */
   clock?: () => number;
-}
-
-/** Clearing with every option decided. */
-export interface ResolvedClear {
-  areas: ReadonlySet<StorageArea>;
-  keep: readonly NameMatcher[];
-  only: readonly NameMatcher[] | null;
 }
 
 /** Options with their defaults applied. */

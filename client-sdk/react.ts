@@ -35,8 +35,7 @@ import {
   useSyncExternalStore,
 } from "react";
 import type { SessionView } from "solo-session/protocol";
-import type { LoginResult, SoloClient } from "./client.js";
-import type { ConnectionStatus, LoginOptions, LogoutOptions, SoloState } from "./types.js";
+import type { ConnectionStatus, LoginOptions, LoginResult, LogoutOptions, SoloClient, SoloState } from "./types.js";
 
 /**
  * What {@link useSoloSession} returns. Before the client exists (server-side rendering, the

@@ -1,103 +1,13 @@
 /**
- * Public types of the browser SDK. Type-only: the wire types come from the server's
- * protocol module, never copied.
+ * The public types of the client: its state, revocations, the connection, the events, the
+ * options of `login()` and `logout()`, and the {@link SoloClient} interface itself. Type-only.
+ * The wire types are in `wire.ts`, the clearing and warning types beside their code
+ * (`clear.ts`, `warning/texts.ts`).
  *
  * @module
  */
 
-import type * as Protocol from "solo-session/protocol";
-
-// The wire types, as the server's protocol module defines them (aliases, not copies).
-
-/**
- * A session as the server shows it: id, user, times (ISO 8601) and the device.
- *
- * @example
- * ```ts
- * const { userId, createdAt, device }: SessionView = solo.session!;
- * ```
- */
-export type SessionView = Protocol.SessionView;
-
-/**
- * The device a session was opened from (parsed from its User-Agent; null when unknown).
- *
- * @example
- * ```ts
- * const d: DeviceView = session.device; // { name: null, browser: "Firefox 132", os: "Windows 10", ip: "203.0.113.7" }
- * ```
- */
-export type DeviceView = Protocol.DeviceView;
-
-/**
- * Who took over a replaced session, and when.
- *
- * @example
- * ```ts
- * const by: ReplacedBy | undefined = revocation.by; // for reason "replaced"
- * ```
- */
-export type ReplacedBy = Protocol.ReplacedBy;
-
-/**
- * Why a session ended.
- *
- * @example
- * ```ts
- * const why: RevocationReason = revocation.reason; // "replaced" | "logout" | "revoked" | "expired" | "idle"
- * ```
- */
-export type RevocationReason = Protocol.RevocationReason;
-
-/**
- * The codes of an ended session (a 401 with one of them is a revocation).
- *
- * @example
- * ```ts
- * const ended: SessionEndedCode[] = ["session_replaced", "session_revoked", "session_expired", "session_idle"];
- * ```
- */
-export type SessionEndedCode = Protocol.SessionEndedCode;
-
-/**
- * Every error code of the server (one closed union).
- *
- * @example
- * ```ts
- * if (error instanceof SoloClientError && error.code === ("rate_limited" satisfies ErrorCode)) wait();
- * ```
- */
-export type ErrorCode = Protocol.ErrorCode;
-
-/**
- * The JSON body of the server's error answers.
- *
- * @example
- * ```ts
- * const body: ErrorBody | null = error.body; // { error: "session_active", message, active, takeover }
- * ```
- */
-export type ErrorBody = Protocol.ErrorBody;
-
-/**
- * The `session:revoked` notice pushed on the session channel.
- *
- * @example
- * ```ts
- * const notice: RevocationNotice = { reason: "replaced", sessionId, at, by: { device, at } };
- * ```
- */
-export type RevocationNotice = Protocol.RevocationNotice;
-
-/**
- * What a refused Socket.IO handshake carries (`err.data`).
- *
- * @example
- * ```ts
- * const refused: ConnectErrorData = { code: "session_replaced", message: "...", reason: "replaced" };
- * ```
- */
-export type ConnectErrorData = Protocol.ConnectErrorData;
+import type { RevocationNotice, SessionEndedCode, SessionView } from "./wire.js";
 
 /**
  * How a revocation reached this page.
@@ -274,134 +184,6 @@ export type SoloClientEventName = keyof SoloClientEvents;
 export type SoloClientHandler<K extends SoloClientEventName> = (payload: SoloClientEvents[K]) => void;
 
 /**
- * A name to match: an exact key, or every key starting with `prefix`.
- *
- * @example
- * ```ts
- * const keep: NameMatcher[] = ["theme", { prefix: "ui:" }];
- * ```
- */
-export type NameMatcher = string | { prefix: string };
-
-/**
- * The places of app state the SDK can clear.
- *
- * @example
- * ```ts
- * const areas: StorageArea[] = ["localStorage", "indexedDB"];
- * createSoloClient({ clear: { areas } });
- * ```
- */
-export type StorageArea = "localStorage" | "sessionStorage" | "indexedDB" | "caches" | "cookies";
-
-/**
- * What to clear on a revocation. Names are keys of localStorage and sessionStorage,
- * IndexedDB database names, Cache Storage cache names and cookie names.
- *
- * @example
- * ```ts
- * const clear: ClearOptions = { keep: ["theme", { prefix: "ui:" }] };
- * createSoloClient({ clear });
- * ```
- */
-export interface ClearOptions {
-  /** The areas to clear. @default all five */
-  areas?: readonly StorageArea[];
-  /** Names to leave alone (e.g. a theme preference). @default [] */
-  keep?: readonly NameMatcher[];
-  /** When set, clear only these names; everything else is kept. @default undefined (clear all) */
-  only?: readonly NameMatcher[];
-}
-
-/**
- * What was cleared, by area (names).
- *
- * @example
- * ```ts
- * createSoloClient({ warning: (r, { cleared }: { cleared: ClearReport }) => console.log(cleared.localStorage) });
- * ```
- */
-export interface ClearReport {
-  localStorage: string[];
-  sessionStorage: string[];
-  indexedDB: string[];
-  caches: string[];
-  cookies: string[];
-}
-
-/**
- * The texts of the built-in warning. Override any of them (e.g. for another language).
- *
- * @example
- * ```ts
- * const texts: Partial<WarningTexts> = { title: "Sie wurden abgemeldet", button: "OK" };
- * createSoloClient({ texts, locale: "de-DE" });
- * ```
- */
-export interface WarningTexts {
-  /** The heading. */
-  title: string;
-  /** Why, for a replaced session. `device` is like "Firefox on Windows", `time` like "10:42". */
-  replaced: (device: string, time: string) => string;
-  /** Why, for a replaced session whose new device is unknown. */
-  replacedUnknown: (time: string) => string;
-  /** Why, when the user signed out (elsewhere). */
-  logout: string;
-  /** Why, when an administrator or the app ended the session. */
-  revoked: string;
-  /** Why, when the session reached its lifetime. */
-  expired: string;
-  /** Why, after a period of inactivity. */
-  idle: string;
-  /** Label of the "new sign-in" details. */
-  newSignIn: string;
-  /** Label of the device row in the details. */
-  deviceTerm: string;
-  /** Label of the time row in the details. */
-  when: string;
-  /** Label of the IP address row in the details. */
-  from: string;
-  /** Said after a replacement: what to do if it was not you. */
-  notYou: string;
-  /** Said when local data was removed. */
-  cleared: string;
-  /** The button that closes the warning. */
-  button: string;
-  /** Joins browser and operating system: `(browser, os) => "Firefox on Windows"`. */
-  device: (browser: string | null, os: string | null) => string;
-  /** Said for a device that nothing is known about. */
-  unknownDevice: string;
-}
-
-/**
- * What a warning renderer is given.
- *
- * @example
- * ```ts
- * const renderer = (r: Revocation, ctx: WarningContext) => myModal.open(r.reason, ctx.locale);
- * ```
- */
-export interface WarningContext {
-  /** What was cleared (empty lists when clearing is off). */
-  cleared: ClearReport;
-  /** The locale for dates and times. */
-  locale: string | undefined;
-  /** The app's texts (the `texts` option); the built-in warning fills in the rest. */
-  texts: Partial<WarningTexts>;
-}
-
-/**
- * Shows a warning of the app's own making instead of the built-in one.
- *
- * @example
- * ```ts
- * const warning: WarningRenderer = (r) => toast.error(`Signed out: ${r.reason}`);
- * createSoloClient({ warning });
- * ```
- */
-export type WarningRenderer = (revocation: Revocation, context: WarningContext) => void;
-
-/**
  * `login()` options.
  *
  * @example
@@ -426,4 +208,70 @@ export interface LoginOptions {
 export interface LogoutOptions {
   /** End every session of this user, on every device. @default false */
   everywhere?: boolean;
+}
+
+/**
+ * What `login()` resolves to.
+ *
+ * @example
+ * ```ts
+ * const { session, replaced } = await solo.login({ username, password });
+ * if (replaced.length > 0) toast(`Signed out ${replaced.length} other device(s)`);
+ * ```
+ */
+export interface LoginResult {
+  /** The new session. */
+  session: SessionView;
+  /** The sessions this sign-in ended elsewhere (they were told at once). */
+  replaced: SessionView[];
+}
+
+/**
+ * A solo-session client. Make one per page with {@link createSoloClient}. The tabs of one
+ * browser share one session channel: one tab (the leader) holds the socket and tells the
+ * others; a sign-in, a sign-out or a revocation in any tab reaches every tab.
+ *
+ * @example
+ * ```ts
+ * const solo: SoloClient = createSoloClient();
+ * solo.on("state", (s) => render(s.status === "active" ? s.session.userId : null));
+ * ```
+ */
+export interface SoloClient {
+  /** The current state; switch on `state.status`. */
+  readonly state: SoloState;
+  /** The live session, or null. */
+  readonly session: SessionView | null;
+  /**
+   * The session channel's condition. In a tab that is not the leader, the leader's (it holds
+   * the one connection of this browser).
+   */
+  readonly connection: ConnectionStatus;
+  /**
+   * True while this tab holds the session channel (the leader among this browser's tabs, or a
+   * page alone). The `leader` event tells each change.
+   */
+  readonly leader: boolean;
+  /** Settles once the start-up check of `/auth/session` is done (at once with `restore: false`). */
+  readonly ready: Promise<SoloState>;
+  /**
+   * Signs in with the app's credentials (the body of `POST /auth/login`); the browser's other
+   * tabs adopt the new session (a re-login is not a kick for them). Rejects with a
+   * {@link SoloClientError}: `invalid_credentials`, `session_active` (see `error.conflict`:
+   * when `takeover` is true, retry with `{ takeover: true }`), `rate_limited`, `network_error`, ...
+   */
+  login(credentials: Readonly<Record<string, unknown>>, options?: LoginOptions): Promise<LoginResult>;
+  /** Signs out (this session, or `{ everywhere: true }` every session of the user); every tab signs out. */
+  logout(options?: LogoutOptions): Promise<void>;
+  /**
+   * `fetch` with the session's credentials for same-origin requests. A 401 whose code is
+   * `session_*` is a revocation (cleared, warned, `revoked` emitted); the response is returned as is.
+   */
+  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /** Listens to an event; returns a function that stops listening. */
+  on<K extends SoloClientEventName>(event: K, handler: SoloClientHandler<K>): () => void;
+  /** Stops listening. */
+  off<K extends SoloClientEventName>(event: K, handler: SoloClientHandler<K>): void;
+  /** Closes the channel, removes listeners and the warning. The client cannot be used after. */
+  destroy(): void;
 }

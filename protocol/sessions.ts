@@ -76,9 +76,9 @@ export const DELIVERY_STATUSES = ["pending", "delivered", "acknowledged"] as con
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 /** The rank of each delivery status: a status only moves to a higher rank. */
-export const DELIVERY_RANK = /* @__PURE__ */ Object.fromEntries(DELIVERY_STATUSES.map((s, i) => [s, i])) as Readonly<
-  Record<DeliveryStatus, number>
->;
+export const DELIVERY_RANK = /* @__PURE__ */ Object.fromEntries(
+  /* @__PURE__ */ DELIVERY_STATUSES.map((s, i) => [s, i]),
+) as Readonly<Record<DeliveryStatus, number>>;
 
 /**
  * Who an audit event names besides its subject: for `replaced`, the session and device that

@@ -5,9 +5,9 @@
  * @module
  */
 
-import type { Revocation, WarningContext, WarningTexts } from "../types.js";
+import type { Revocation } from "../types.js";
 import { WARNING_CSS } from "./styles.js";
-import { DEFAULT_TEXTS, deviceLabel, reasonText, timeLabel } from "./texts.js";
+import { DEFAULT_TEXTS, deviceLabel, reasonText, timeLabel, type WarningContext, type WarningTexts } from "./texts.js";
 
 const ICON =
   '<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"><path d="M12 3l8 3v6c0 4.5-3.4 8.3-8 9-4.6-.7-8-4.5-8-9V6l8-3z"/><path d="M12 8v5"/><path d="M12 16.5h.01"/></svg>';

@@ -1,4 +1,85 @@
-import type { DeviceView, Revocation, WarningTexts } from "../types.js";
+/**
+ * The built-in warning's words: the types of the texts and of a warning of the app's own
+ * making, the English defaults, and the sentence that says why a session ended.
+ *
+ * @module
+ */
+
+import type { ClearReport } from "../clear.js";
+import type { Revocation } from "../types.js";
+import type { DeviceView } from "../wire.js";
+
+/**
+ * The texts of the built-in warning. Override any of them (e.g. for another language).
+ *
+ * @example
+ * ```ts
+ * const texts: Partial<WarningTexts> = { title: "Sie wurden abgemeldet", button: "OK" };
+ * createSoloClient({ texts, locale: "de-DE" });
+ * ```
+ */
+export interface WarningTexts {
+  /** The heading. */
+  title: string;
+  /** Why, for a replaced session. `device` is like "Firefox on Windows", `time` like "10:42". */
+  replaced: (device: string, time: string) => string;
+  /** Why, for a replaced session whose new device is unknown. */
+  replacedUnknown: (time: string) => string;
+  /** Why, when the user signed out (elsewhere). */
+  logout: string;
+  /** Why, when an administrator or the app ended the session. */
+  revoked: string;
+  /** Why, when the session reached its lifetime. */
+  expired: string;
+  /** Why, after a period of inactivity. */
+  idle: string;
+  /** Label of the "new sign-in" details. */
+  newSignIn: string;
+  /** Label of the device row in the details. */
+  deviceTerm: string;
+  /** Label of the time row in the details. */
+  when: string;
+  /** Label of the IP address row in the details. */
+  from: string;
+  /** Said after a replacement: what to do if it was not you. */
+  notYou: string;
+  /** Said when local data was removed. */
+  cleared: string;
+  /** The button that closes the warning. */
+  button: string;
+  /** Joins browser and operating system: `(browser, os) => "Firefox on Windows"`. */
+  device: (browser: string | null, os: string | null) => string;
+  /** Said for a device that nothing is known about. */
+  unknownDevice: string;
+}
+
+/**
+ * What a warning renderer is given.
+ *
+ * @example
+ * ```ts
+ * const renderer = (r: Revocation, ctx: WarningContext) => myModal.open(r.reason, ctx.locale);
+ * ```
+ */
+export interface WarningContext {
+  /** What was cleared (empty lists when clearing is off). */
+  cleared: ClearReport;
+  /** The locale for dates and times. */
+  locale: string | undefined;
+  /** The app's texts (the `texts` option); the built-in warning fills in the rest. */
+  texts: Partial<WarningTexts>;
+}
+
+/**
+ * Shows a warning of the app's own making instead of the built-in one.
+ *
+ * @example
+ * ```ts
+ * const warning: WarningRenderer = (r) => toast.error(`Signed out: ${r.reason}`);
+ * createSoloClient({ warning });
+ * ```
+ */
+export type WarningRenderer = (revocation: Revocation, context: WarningContext) => void;
 
 /** The built-in warning's English texts. Override any of them with the `texts` option. */
 export const DEFAULT_TEXTS: WarningTexts = {

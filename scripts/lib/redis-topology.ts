@@ -4,15 +4,17 @@
  * create`) and Sentinel (a primary, its replicas and three sentinels). Each process runs on a
  * free port in a directory of its own; `destroy()` stops them all and removes the temporary
  * ones. Nothing here is a stand-in: these are Debian's `redis-server` and `redis-sentinel`.
+ * Ports come from `freePort` (net.ts). The waits poll every 50 ms with a deadline: this module
+ * also runs outside Vitest (`npm run cluster`, the benchmark), so it cannot use `vi.waitFor`.
  *
  * @module
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { answersPing, freePort } from "./net.js";
 
 const run = promisify(execFile);
 
@@ -42,26 +44,6 @@ export interface RedisProcess {
 }
 
 /**
- * A TCP port on 127.0.0.1 that was free a moment ago.
- *
- * @example
- * ```ts
- * const port = await freePort();
- * ```
- */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/**
  * Runs one `redis-cli` command against a port; resolves with its output (one value a line).
  *
  * @example
@@ -72,14 +54,6 @@ export function freePort(): Promise<number> {
 export async function redisCli(port: number, ...args: string[]): Promise<string> {
   const { stdout } = await run("redis-cli", ["-h", "127.0.0.1", "-p", String(port), ...args], { timeout: 10_000 });
   return stdout;
-}
-
-async function answers(port: number): Promise<boolean> {
-  try {
-    return (await redisCli(port, "PING")).trim() === "PONG";
-  } catch {
-    return false;
-  }
 }
 
 /** Polls `check` every 50 ms until it holds; throws after `timeout` ms. */
@@ -113,7 +87,7 @@ async function spawnRedis(
     proc.once("exit", () => live.delete(proc));
     await until(async () => {
       if (proc.exitCode !== null) throw new Error(`${program} on ${port} exited: ${stderr}`);
-      return answers(port);
+      return answersPing(port);
     }, `${program} on ${port}`);
   };
   for (let attempt = 1; ; attempt++) {

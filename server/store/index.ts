@@ -6,20 +6,27 @@
  */
 
 import { join } from "node:path";
-import type { ResolvedOptions } from "../options/types.js";
 import { MemoryStore } from "./memory/store.js";
-import { connectionOptions } from "./redis/connection.js";
+import { connectionOptions, type RedisTarget, type ReplicaAck } from "./redis/connection.js";
 import { RedisStore } from "./redis/store.js";
 import { SqliteStore } from "./sqlite/store.js";
 import type { SessionStore } from "./types.js";
+
+/** What opening a store reads of the server's resolved options. */
+export interface OpenStoreOptions {
+  store: "sqlite" | "memory" | "redis" | SessionStore;
+  dataDir: string;
+  /** The Redis deployment, what session writes wait for (`WAIT`), and the key prefix. */
+  redis: { target: RedisTarget; replicas: ReplicaAck | null; keyPrefix: string };
+  tombstoneRetention: number;
+  auditRetention: number;
+}
 
 /** The SQLite file inside the data directory. */
 export const SQLITE_FILE = "solo.db";
 
 /** Opens the configured store. A SessionStore instance is used as given. */
-export async function openStore(
-  options: Pick<ResolvedOptions, "store" | "dataDir" | "redis" | "tombstoneRetention" | "auditRetention">,
-): Promise<SessionStore> {
+export async function openStore(options: OpenStoreOptions): Promise<SessionStore> {
   const store = options.store;
   if (typeof store !== "string") return store;
   switch (store) {

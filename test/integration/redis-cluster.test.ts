@@ -1,32 +1,16 @@
-import { rmSync } from "node:fs";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ErrorBody } from "../../protocol/index.js";
 import { redisCli } from "../../scripts/lib/redis-topology.js";
-import {
-  type ClientSocket,
-  call,
-  connect,
-  handshakeError,
-  login,
-  nextDisconnect,
-  nextRevocation,
-  UA,
-} from "../support/client.js";
-import { startNodes, uniquePrefix } from "../support/redis.js";
+import { call, handshakeError, login, nextDisconnect, nextRevocation, UA } from "../support/client.js";
+import { uniquePrefix } from "../support/redis.js";
 import { DEPLOYMENTS, type RedisDeployment, useDeployment } from "../support/redis-deployments.js";
-import { type TestServer, tempDir } from "../support/server.js";
+import { testResources } from "../support/resources.js";
+import type { TestServer } from "../support/server.js";
 
 // Every test below runs on one Redis server, on a Redis Cluster (3 primaries, a replica each)
 // and on Sentinel (a primary, a replica, 3 sentinels): each deployment is started once.
-const dataDir = tempDir("solo-cluster-");
-afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
-
-const servers: TestServer[] = [];
-const sockets: ClientSocket[] = [];
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.close();
-  for (const s of servers.splice(0)) await s.close();
-});
+const dataDir = testResources("all").dir("solo-cluster-");
+const { nodes, socketFor } = testResources();
 
 type AdapterChoice = true | "classic";
 
@@ -35,18 +19,10 @@ describe.each(DEPLOYMENTS)("on %s Redis", (kind) => {
 
   /** Nodes sharing the deployment (a fresh key prefix) and one key directory. */
   let lastPrefix = "";
-  async function cluster(n = 3, adapter: AdapterChoice = true): Promise<TestServer[]> {
+  function cluster(n = 3, adapter: AdapterChoice = true): Promise<TestServer[]> {
     const keyPrefix = uniquePrefix("c");
     lastPrefix = keyPrefix;
-    const nodes = await startNodes(n, { connection: deployment().connection, keyPrefix, dataDir, adapter });
-    servers.push(...nodes);
-    return nodes;
-  }
-
-  async function socketFor(url: string, token: string): Promise<ClientSocket> {
-    const s = await connect(url, token);
-    sockets.push(s);
-    return s;
+    return nodes(n, { redis: { ...deployment().connection, keyPrefix, adapter }, dataDir });
   }
 
   describe.each([
@@ -90,10 +66,9 @@ describe.each(DEPLOYMENTS)("on %s Redis", (kind) => {
       const b = await login(n2.url, { username: "bob" });
       const bSocket = await socketFor(n2.url, b.token);
       const bRevoked = nextRevocation(bSocket);
-      const bGone = nextDisconnect(bSocket);
       expect(await n3.solo.endUserSessions("bob")).toBe(1);
       expect((await bRevoked).reason).toBe("revoked");
-      expect(await bGone).toBe("io server disconnect");
+      expect(await nextDisconnect(bSocket)).toBe("io server disconnect");
     });
 
     it("keeps one socket per session across nodes: a newer socket on node 2 replaces the one on node 1", async () => {
@@ -125,15 +100,15 @@ describe.each(DEPLOYMENTS)("on %s Redis", (kind) => {
 
   describe("adapter choice", () => {
     it("runs the sharded adapter on Redis 7: every node holds the namespace's shard channel on its shard, and no pattern", async () => {
-      const nodes = await cluster();
-      expect(await subscriptions(deployment())).toEqual({ sharded: nodes.length, patterns: 0 });
+      const started = await cluster();
+      expect(await subscriptions(deployment())).toEqual({ sharded: started.length, patterns: 0 });
     });
 
     it('runs the classic adapter when asked (redis.adapter: "classic"): pattern pub/sub, no shard channel', async () => {
-      const nodes = await cluster(3, "classic");
+      const started = await cluster(3, "classic");
       const { sharded, patterns } = await subscriptions(deployment());
       expect(sharded).toBe(0);
-      expect(patterns).toBeGreaterThanOrEqual(nodes.length);
+      expect(patterns).toBeGreaterThanOrEqual(started.length);
     });
   });
 });

@@ -10,31 +10,24 @@
  *
  *   npx vitest run test/integration/redis-failover.test.ts   # lines "[failover] ..."
  */
-import { rmSync } from "node:fs";
 import { Writable } from "node:stream";
 import { Redis } from "ioredis";
 import { pino } from "pino";
 import { io } from "socket.io-client";
-import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { ErrorBody, LoginResponse } from "../../protocol/index.js";
 import { type RedisProcess, redisCli } from "../../scripts/lib/redis-topology.js";
 import { RedisStore } from "../../server/store/redis/store.js";
 import { type ClientSocket, call, login, nextRevocation, UA } from "../support/client.js";
-import { startNodes, uniquePrefix } from "../support/redis.js";
+import { uniquePrefix } from "../support/redis.js";
 import { type RedisDeployment, useDeployment } from "../support/redis-deployments.js";
-import { type TestServer, tempDir } from "../support/server.js";
+import { testResources } from "../support/resources.js";
+import type { TestServer } from "../support/server.js";
 
-const dataDir = tempDir("solo-failover-");
-afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
-
-const servers: TestServer[] = [];
-const sockets: ClientSocket[] = [];
-const closables: { close(): unknown }[] = [];
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.close();
-  for (const s of servers.splice(0)) await s.close();
-  for (const c of closables.splice(0)) await c.close();
-});
+const dataDir = testResources("all").dir("solo-failover-");
+const resources = testResources();
+/** The sockets of the current test (closed by `resources` after it). */
+let sockets: ClientSocket[] = [];
 
 /** A log line of a node, with the time it was written. */
 interface Line {
@@ -87,7 +80,7 @@ function connectAcking(url: string, token: string): Promise<ClientSocket | null>
   socket.on("disconnect", () => goneAt.set(socket, Date.now()));
   return new Promise((resolve) => {
     socket.once("connect", () => {
-      sockets.push(socket);
+      sockets.push(resources.track(socket));
       resolve(socket);
     });
     socket.once("connect_error", () => {
@@ -119,7 +112,7 @@ async function usersBy(d: RedisDeployment, keyPrefix: string, port: number, coun
 async function cutReplicas(port: number): Promise<void> {
   const admin = new Redis({ host: "127.0.0.1", port, maxRetriesPerRequest: 0 });
   admin.on("error", () => {});
-  closables.push({ close: () => admin.disconnect() });
+  resources.defer(admin, (a) => a.disconnect());
   const clients = String(await admin.call("CLIENT", "LIST"))
     .trim()
     .split("\n").length;
@@ -132,8 +125,7 @@ async function cutReplicas(port: number): Promise<void> {
 
 /** A store of the test's own on the deployment, to read what it holds. */
 async function reader(d: RedisDeployment, keyPrefix: string): Promise<RedisStore> {
-  const store = new RedisStore({ ...d.connection, keyPrefix, replicas: false });
-  closables.push(store);
+  const store = resources.track(new RedisStore({ ...d.connection, keyPrefix, replicas: false }));
   await store.ready();
   return store;
 }
@@ -157,17 +149,20 @@ describe.each(["cluster", "sentinel"] as const)("failover on Redis %s", (kind) =
     async (_name, victimOf) => {
       const d = deployment();
       const keyPrefix = uniquePrefix("fo");
+      sockets = [];
       const logs: Line[][] = [[], [], []];
-      const nodes = await startNodes(3, {
-        connection: d.connection,
-        keyPrefix,
-        dataDir,
-        rateLimit: false,
-        // A timer far away: only the failover handling can reconcile in time.
-        reconcileInterval: 600_000,
-        logger: (i) => capture(logs[i - 1] as Line[]),
-      });
-      servers.push(...nodes);
+      const nodes: TestServer[] = [];
+      for (const [i, lines] of logs.entries()) {
+        const [node] = await resources.nodes(1, {
+          // A timer far away: only the failover handling can reconcile in time.
+          redis: { ...d.connection, keyPrefix, reconcileInterval: 600_000 },
+          dataDir,
+          nodeId: `node-${i + 1}`,
+          rateLimit: false,
+          logger: capture(lines),
+        });
+        nodes.push(node as TestServer);
+      }
       const globalKey = `${keyPrefix}:{g}:ends`;
       const globalPrimary = await d.primaryFor(globalKey);
       // The victim: on a cluster, either a shard other than {g}'s (the busy users' shard) or {g}'s own.
@@ -355,9 +350,12 @@ describe.each(["cluster", "sentinel"] as const)("failover on Redis %s", (kind) =
   it("replication is asynchronous: a write no replica confirmed is refused with WAIT, and lost by a failover without it", async () => {
     const d = deployment();
     const keyPrefix = uniquePrefix("wait");
-    const [waits] = await startNodes(1, { connection: d.connection, keyPrefix, dataDir });
-    const [trusts] = await startNodes(1, { connection: d.connection, keyPrefix, dataDir, replicas: false });
-    servers.push(waits as TestServer, trusts as TestServer);
+    const [waits] = await resources.nodes(1, { redis: { ...d.connection, keyPrefix }, dataDir, nodeId: "waits" });
+    const [trusts] = await resources.nodes(1, {
+      redis: { ...d.connection, keyPrefix, replicas: false },
+      dataDir,
+      nodeId: "trusts",
+    });
     const user = "walter";
     const a = await login((waits as TestServer).url, { username: user });
     const primary = (await d.primaryFor(`${keyPrefix}:{u:${user}}:v`)).process as RedisProcess;

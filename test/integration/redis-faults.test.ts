@@ -1,75 +1,41 @@
-import { rmSync } from "node:fs";
 import { Writable } from "node:stream";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { pino } from "pino";
-import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { ErrorBody } from "../../protocol/index.js";
 import type { RedisConnectionOptions } from "../../server/store/redis/connection.js";
-import {
-  type ClientSocket,
-  call,
-  connect,
-  handshakeError,
-  login,
-  nextDisconnect,
-  nextRevocation,
-} from "../support/client.js";
-import {
-  anyUser,
-  connectionIds,
-  holdConnectionDown,
-  type NodeProcess,
-  startNodeProcess,
-  startNodes,
-  startRedis,
-  type TestRedis,
-  uniquePrefix,
-} from "../support/redis.js";
+import { call, handshakeError, login, nextDisconnect, nextRevocation } from "../support/client.js";
+import { redisUp } from "../support/ops.js";
+import { connectionIds, holdConnectionDown, type TestRedis, uniquePrefix } from "../support/redis.js";
 import { DEPLOYMENTS, type RedisDeployment, useDeployment } from "../support/redis-deployments.js";
-import { startTestServer, type TestServer, tempDir } from "../support/server.js";
+import { testResources } from "../support/resources.js";
+import type { TestServer } from "../support/server.js";
 
 /** Generous bound on "Redis is back" → "zombie told" (1 s reconnect backoff + one pass, on a busy CI box). */
 const RECONNECT_BOUND = 5_000;
-const dataDir = tempDir("solo-faults-");
-const redises: TestRedis[] = [];
-const servers: TestServer[] = [];
-const processes: NodeProcess[] = [];
-const sockets: ClientSocket[] = [];
-const admins: Redis[] = [];
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.close();
-  for (const p of processes.splice(0)) await p.kill();
-  for (const s of servers.splice(0)) await s.close();
-  for (const a of admins.splice(0)) a.disconnect();
-  for (const r of redises.splice(0)) await r.destroy();
-});
-afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+/** Bound on a node serving again once Redis is back (reconnect backoff, AOF load) on a busy machine. */
+const BACK_BOUND = 15_000;
+const resources = testResources();
+const { redis: startRedis, redisClient, nodeProcess } = resources;
+const dataDir = testResources("all").dir("solo-faults-");
 
-async function nodesOn(
-  redis: TestRedis | RedisConnectionOptions,
-  keyPrefix: string,
-  n: number,
-  reconcileInterval: number,
-) {
-  const connection = "url" in redis && "port" in redis ? { url: redis.url } : redis;
-  const nodes = await startNodes(n, { connection, keyPrefix, dataDir, reconcileInterval });
-  servers.push(...nodes);
-  return nodes;
+/** `n` nodes on one redis-server or on a deployment (`{ url }`, `{ cluster }`, `{ sentinels, name }`). */
+function nodesOn(redis: TestRedis | RedisConnectionOptions, keyPrefix: string, n: number, reconcileInterval: number) {
+  const connection = "port" in redis ? { url: redis.url } : redis;
+  return resources.nodes(n, { redis: { ...connection, keyPrefix, reconcileInterval }, dataDir });
 }
 
-async function socketFor(url: string, token: string): Promise<ClientSocket> {
-  const s = await connect(url, token);
-  s.on("session:revoked", (_notice, ack) => ack());
-  sockets.push(s);
-  return s;
-}
-
-/** A plain connection of the test's own to one redis-server (by URL or port), closed after the test. */
-function adminOf(redis: TestRedis | number): Redis {
-  const admin = typeof redis === "number" ? new Redis({ host: "127.0.0.1", port: redis }) : new Redis(redis.url);
-  admin.on("error", () => {}); // refused while the server is down; it reconnects by itself
-  admins.push(admin);
+/** A plain connection of the test's own to one server of a deployment, by port, closed after the test. */
+async function adminOf(port: number): Promise<Redis> {
+  const admin = await redisClient({ url: `redis://127.0.0.1:${port}` } as TestRedis);
   return admin;
+}
+
+/** A `/session` socket that acknowledges every notice, closed after the test. */
+async function socketFor(url: string, token: string) {
+  const s = await resources.socketFor(url, token);
+  s.on("session:revoked", (_notice, ack) => ack());
+  return s;
 }
 
 /**
@@ -84,16 +50,10 @@ async function endBehindTheNodesBack(
   userId: string,
   sessionId: string,
 ): Promise<void> {
-  const admin = "admin" in redis ? redis.admin() : adminOf(redis);
+  const admin = "admin" in redis ? redis.admin() : await redisClient(redis);
   const ended = JSON.stringify({ at: Date.now(), reason: "revoked", by: null });
   expect(await admin.hset(`${keyPrefix}:{u:${userId}}:s:${sessionId}`, "ended", ended)).toBe(1);
   await admin.zrem(`${keyPrefix}:{u:${userId}}:live`, sessionId);
-}
-
-/** `solo_redis_up` of a node, as its `/metrics` would show it (null when not exported). */
-async function redisUp(node: TestServer): Promise<number | null> {
-  const match = /^solo_redis_up (\d+)$/m.exec(await node.solo.registry.metrics());
-  return match ? Number(match[1]) : null;
 }
 
 /** A pino logger whose lines (parsed) land in `lines`. */
@@ -112,31 +72,12 @@ async function status(url: string, token: string): Promise<string> {
   return res.status === 200 ? "ok" : (res.body as ErrorBody).error;
 }
 
-async function until(cond: () => Promise<boolean>, what: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe("one Redis server: outage and restart (AOF on)", () => {
   it("refuses logins with 503 store_unavailable while down, keeps sockets, and resumes by itself", async () => {
     const redis = await startRedis({ aof: true });
-    redises.push(redis);
     const keyPrefix = uniquePrefix("f");
     // A long timer: only the reconcile that follows the reconnect can catch the zombie in time.
-    // No check cache: every request during the outage goes to the store (a copy read less than
-    // sessionCacheTtl before the crash would answer it otherwise, as documented).
-    const nodes = await startNodes(3, {
-      connection: { url: redis.url },
-      keyPrefix,
-      dataDir,
-      reconcileInterval: 600_000,
-      sessionCacheTtl: 0,
-    });
-    servers.push(...nodes);
-    const [n1, n2, n3] = nodes as [TestServer, TestServer, TestServer];
+    const [n1, n2, n3] = (await nodesOn(redis, keyPrefix, 3, 600_000)) as [TestServer, TestServer, TestServer];
 
     const alice = await login(n1.url, { username: "alice" });
     const aliceSocket = await socketFor(n2.url, alice.token);
@@ -168,11 +109,15 @@ describe("one Redis server: outage and restart (AOF on)", () => {
 
     await redis.start();
     const restartedAt = Date.now();
-    await until(async () => (await status(n1.url, alice.token)) === "ok", "node 1 to serve again");
+    await vi.waitFor(async () => expect(await status(n1.url, alice.token), "node 1 serves again").toBe("ok"), {
+      timeout: BACK_BOUND,
+    });
 
     // Live sessions survived the crash, replaced ones stay refused, on every node.
     for (const node of [n1, n2, n3]) {
-      await until(async () => (await status(node.url, alice.token)) === "ok", `${node.url} to serve again`);
+      await vi.waitFor(async () => expect(await status(node.url, alice.token), `${node.url} serves again`).toBe("ok"), {
+        timeout: BACK_BOUND,
+      });
       expect(await status(node.url, bob.token)).toBe("ok");
       expect(await status(node.url, bobOld.token)).toBe("session_replaced");
       expect(await status(node.url, carol.token)).toBe("session_revoked");
@@ -194,7 +139,8 @@ describe("one Redis server: outage and restart (AOF on)", () => {
 /** Bound on "login answered (or its node died)" → "old socket on another node told", far below reconcileInterval. */
 const LOST_PUBLISH_BOUND = 3_000;
 
-// The rest runs on one Redis server, on a Redis Cluster and on Sentinel (each started once).
+// The rest runs on one Redis server, on a Redis Cluster (3 primaries, a replica each) and on
+// Sentinel (a primary, a replica, 3 sentinels): each deployment is started once.
 describe.each(DEPLOYMENTS)("on %s Redis", (kind) => {
   const deployment = useDeployment(kind);
 
@@ -209,33 +155,42 @@ describe.each(DEPLOYMENTS)("on %s Redis", (kind) => {
     expect(await nextDisconnect(socket)).toBe("io server disconnect");
   });
 
-  it("a node closes without waiting for Redis to come back", async () => {
+  it("a node closes during an outage without waiting for Redis to come back, and leaves no rejection unhandled", async () => {
     const d = deployment();
     const keyPrefix = uniquePrefix("s");
     const [node] = (await nodesOn(d.connection, keyPrefix, 1, 30_000)) as [TestServer];
     const alice = await login(node.url, { username: "alice" });
     await socketFor(node.url, alice.token);
-    // The server holding alice's keys goes: on a cluster her shard's primary, on Sentinel the primary.
+    // The server holding alice's keys goes: the one server, her shard's primary, or the primary.
     const { process: primary } = await d.primaryFor(`${keyPrefix}:{u:alice}:v`);
-    if (d.single) await d.single.stop({ crash: true });
-    else await primary?.kill();
-    servers.splice(servers.indexOf(node), 1);
-    await node.close();
-    // Commands the adapter left pending fail now or at the 2 s command timeout; an unhandled
-    // rejection among them would fail this run (and end a real process). Give them the time.
-    await new Promise((r) => setTimeout(r, 2500));
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", record);
+    // Commands the node leaves pending fail at once or at their timeout (2 s; 7 s for the ends
+    // reader); an unhandled rejection among them would end a real process. The timeouts armed
+    // from here on run on a fake clock, which runs them all out at once after the close.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"], shouldAdvanceTime: true });
+    try {
+      if (d.single) await d.single.stop({ crash: true });
+      else await primary?.kill();
+      await node.close();
+      await vi.runAllTimersAsync();
+    } finally {
+      vi.useRealTimers();
+      process.off("unhandledRejection", record);
+    }
+    expect(unhandled).toEqual([]);
     // Back for the next tests (a failed-over primary comes back as a replica).
     if (d.single) await d.single.start();
     else await primary?.restart();
     await d.healthy();
   }, 60_000);
 
-  it("a node killed with SIGKILL: its clients reconnect to another node and keep their sessions; the cluster keeps kicking", async () => {
+  it("a node killed with SIGKILL: its clients reconnect to another node and keep their sessions; the others keep kicking", async () => {
     const d = deployment();
     const keyPrefix = uniquePrefix("k");
     const [n1, n2] = (await nodesOn(d.connection, keyPrefix, 2, 30_000)) as [TestServer, TestServer];
-    const doomed = await startNodeProcess({ connection: d.connection, keyPrefix, dataDir, nodeId: "node-3" });
-    processes.push(doomed);
+    const doomed = await nodeProcess({ connection: d.connection, keyPrefix, dataDir, nodeId: "node-3" });
 
     const dave = await login(doomed.url, { username: "dave" });
     const erin = await login(n1.url, { username: "erin" });
@@ -265,27 +220,28 @@ describe.each(DEPLOYMENTS)("on %s Redis", (kind) => {
     it("the claiming node's publisher connection is down at the login: the other node's socket is told in seconds", async () => {
       const d = deployment();
       const keyPrefix = uniquePrefix("lp");
-      // Node 1 publishes the kick on the namespace's shard channel: to that channel's server.
+      // Node 1 publishes the kick on the namespace's channel (sharded: on that channel's shard;
+      // classic, on a cluster: any node), over its publisher connection to that server.
       const { port } = await d.primaryFor(`${keyPrefix}:io#/session#`);
-      const admin = adminOf(port);
+      const admin = await adminOf(port);
       // A reconcile timer far beyond the bound: only the ends stream can tell the socket in time.
       const [n2] = (await nodesOn(d.connection, keyPrefix, 1, 600_000)) as [TestServer];
       const before = await connectionIds(admin, `${keyPrefix}:io:pub`);
       const lines: { level: number; msg: string }[] = [];
-      const n1 = await startTestServer({
-        store: "redis",
+      const [n1] = (await resources.nodes(1, {
         redis: { ...d.connection, keyPrefix, reconcileInterval: 600_000 },
         dataDir,
-        nodeId: "node-1",
-        authenticate: anyUser,
         logger: capturingLogger(lines),
-      });
-      servers.push(n1);
-      const [n1Publisher] = (await connectionIds(admin, `${keyPrefix}:io:pub`)).filter((id) => !before.includes(id));
-      expect(n1Publisher).toBeDefined();
-
+      })) as [TestServer];
+      // The publisher connects to the channel's server when it first publishes: the login below
+      // does, so wait for the connection.
       const alice = await login(n2.url, { username: "alice" });
       const socket = await socketFor(n2.url, alice.token);
+      let n1Publisher: string | undefined;
+      await vi.waitFor(async () => {
+        [n1Publisher] = (await connectionIds(admin, `${keyPrefix}:io:pub`)).filter((id) => !before.includes(id));
+        expect(n1Publisher, "node 1's publisher on the channel's server").toBeDefined();
+      });
       const told = nextRevocation(socket, 10_000).then((notice) => ({ notice, at: Date.now() }));
       const gone = nextDisconnect(socket, 10_000);
 
@@ -317,14 +273,13 @@ describe.each(DEPLOYMENTS)("on %s Redis", (kind) => {
       const d = deployment();
       const keyPrefix = uniquePrefix("dk");
       const [n2] = (await nodesOn(d.connection, keyPrefix, 1, 600_000)) as [TestServer];
-      const doomed = await startNodeProcess({
+      const doomed = await nodeProcess({
         connection: d.connection,
         keyPrefix,
         dataDir,
         nodeId: "node-doomed",
         dieAfterCommit: true,
       });
-      processes.push(doomed);
 
       const alice = await login(n2.url, { username: "alice" });
       const socket = await socketFor(n2.url, alice.token);
@@ -353,8 +308,7 @@ describe.each(DEPLOYMENTS)("on %s Redis", (kind) => {
 describe("one Redis server: durability with appendonly yes + appendfsync always", () => {
   it("a claim acknowledged just before redis-server is SIGKILLed survives the restart: the replaced session stays replaced", async () => {
     const redis = await startRedis({ aof: true, appendfsync: "always" });
-    redises.push(redis);
-    const admin = adminOf(redis);
+    const admin = await redisClient(redis);
     expect(await admin.call("CONFIG", "GET", "appendonly")).toEqual(["appendonly", "yes"]);
     expect(await admin.call("CONFIG", "GET", "appendfsync")).toEqual(["appendfsync", "always"]);
     const keyPrefix = uniquePrefix("aof");
@@ -370,7 +324,9 @@ describe("one Redis server: durability with appendonly yes + appendfsync always"
     // A node that starts now knows only what Redis kept (no cache, no memory of the logins).
     const [fresh] = (await nodesOn(redis, keyPrefix, 1, 600_000)) as [TestServer];
     for (const n of [fresh, node]) {
-      await until(async () => (await status(n.url, b.token)) === "ok", `${n.url} to serve B again`);
+      await vi.waitFor(async () => expect(await status(n.url, b.token), `${n.url} serves B again`).toBe("ok"), {
+        timeout: BACK_BOUND,
+      });
       expect(await status(n.url, a.token)).toBe("session_replaced");
     }
   }, 60_000);

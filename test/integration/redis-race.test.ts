@@ -1,31 +1,29 @@
-import { rmSync } from "node:fs";
 import { io } from "socket.io-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import type { ErrorBody } from "../../protocol/index.js";
 import { type ClientSocket, call, login } from "../support/client.js";
-import { startNodes, uniquePrefix } from "../support/redis.js";
+import { uniquePrefix } from "../support/redis.js";
 import { DEPLOYMENTS, useDeployment } from "../support/redis-deployments.js";
-import { type TestServer, tempDir } from "../support/server.js";
+import { testResources } from "../support/resources.js";
+import type { TestServer } from "../support/server.js";
 
 const ROUNDS = 50;
 const RACERS = 20;
 
-const dataDir = tempDir("solo-race-");
-afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
-
-// The same races on one Redis server, on a Redis Cluster and on Sentinel (each started once).
+// The same races on one Redis server, on a Redis Cluster (3 primaries, a replica each) and on
+// Sentinel (a primary, a replica, 3 sentinels): each deployment is started once.
 describe.each(DEPLOYMENTS)("on %s Redis", (kind) => {
   const deployment = useDeployment(kind);
+  const shared = testResources("all");
   let nodes: TestServer[] = [];
   beforeAll(async () => {
-    const keyPrefix = uniquePrefix("race");
     // 20 simultaneous logins of one user would (rightly) trip the per-name login limit;
     // this test is about the claim, so the limits are out of the way.
-    nodes = await startNodes(3, { connection: deployment().connection, keyPrefix, dataDir, rateLimit: false });
-  });
-  afterAll(async () => {
-    for (const node of nodes) await node.close();
-    nodes = [];
+    nodes = await shared.nodes(3, {
+      redis: { ...deployment().connection, keyPrefix: uniquePrefix("race") },
+      dataDir: shared.dir("solo-race-"),
+      rateLimit: false,
+    });
   });
 
   const node = (i: number) => nodes[i % nodes.length] as TestServer;
@@ -54,16 +52,10 @@ describe.each(DEPLOYMENTS)("on %s Redis", (kind) => {
   }
 
   /**
-   * Waits until `cond` holds; fails the test with `what` after 1 s, well under `ackTimeout`
-   * (3 s): a socket revoked in its own handshake's re-check is not left waiting for an ack.
+   * How long a told socket may take to be gone: 1 s, well under `ackTimeout` (3 s), so a socket
+   * revoked in its own handshake's re-check is not left waiting for an ack.
    */
-  async function eventually(cond: () => boolean, what: string): Promise<void> {
-    const deadline = Date.now() + 1000;
-    while (!cond()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
+  const GONE = { timeout: 1000, interval: 10 };
 
   /** How each node answers GET /auth/session for a token: the codes, "ok" for 200. */
   async function verdicts(token: string): Promise<string[]> {
@@ -105,9 +97,13 @@ describe.each(DEPLOYMENTS)("on %s Redis", (kind) => {
             refusals.length ? new Set(["session_replaced"]) : new Set(),
           );
           // Every loser's socket is told and disconnected, including those whose handshake was in flight.
-          await eventually(
-            () => racers.filter((r) => r.socket?.connected).length <= 1,
-            `round ${round}: one socket left`,
+          await vi.waitFor(
+            () =>
+              expect(
+                racers.filter((r) => r.socket?.connected).length,
+                `round ${round}: sockets left`,
+              ).toBeLessThanOrEqual(1),
+            GONE,
           );
           expect(racers.filter((r) => r.socket?.connected).map((r) => r.sessionId)).toEqual([winner.sessionId]);
         } finally {
@@ -136,7 +132,10 @@ describe.each(DEPLOYMENTS)("on %s Redis", (kind) => {
           for (const verdict of await verdicts(old.token))
             expect(["session_revoked", "session_replaced"]).toContain(verdict);
           expect(await verdicts(next.token)).toEqual(["ok", "ok", "ok"]);
-          await eventually(() => oldSocket?.connected === false, `round ${round}: old socket disconnected`);
+          await vi.waitFor(
+            () => expect(oldSocket?.connected, `round ${round}: old socket connected`).toBe(false),
+            GONE,
+          );
           expect(next.socket?.connected).toBe(true);
         } finally {
           oldSocket?.close();

@@ -1,5 +1,5 @@
 import { Cluster, Redis } from "ioredis";
-import { afterAll, beforeAll } from "vitest";
+import { beforeAll } from "vitest";
 import {
   type RedisProcess,
   redisCli,
@@ -10,6 +10,7 @@ import {
 } from "../../scripts/lib/redis-topology.js";
 import type { RedisClient, RedisConnectionOptions } from "../../server/store/redis/connection.js";
 import { startRedis, type TestRedis } from "./redis.js";
+import { testResources } from "./resources.js";
 
 /** The three Redis deployments the store supports; the scale-out tests run on each. */
 export const DEPLOYMENTS = ["single", "cluster", "sentinel"] as const;
@@ -48,7 +49,7 @@ export interface DeploymentOptions {
  * @example
  * ```ts
  * const deployment = await startDeployment("sentinel", { replicas: 2 });
- * const nodes = await startNodes(3, { connection: deployment.connection, keyPrefix, dataDir });
+ * const nodes = await resources.nodes(3, { redis: { ...deployment.connection, keyPrefix }, dataDir });
  * ```
  */
 export async function startDeployment(kind: DeploymentKind, options: DeploymentOptions = {}): Promise<RedisDeployment> {
@@ -129,25 +130,25 @@ export async function startDeployment(kind: DeploymentKind, options: DeploymentO
 }
 
 /**
- * Starts a deployment of `kind` before the file's tests (once) and destroys it after them;
- * the returned function gives it to the tests.
+ * Starts a deployment of `kind` before the tests of the file (or of the `describe` it is called
+ * in), once, and destroys it after them (through {@link testResources}); the returned function
+ * gives it to the tests.
  *
  * @example
  * ```ts
  * describe.each(DEPLOYMENTS)("on %s", (kind) => {
  *   const deployment = useDeployment(kind);
- *   it("...", async () => { const nodes = await startNodes(3, { connection: deployment().connection, ... }); });
+ *   it("...", async () => {
+ *     const nodes = await resources.nodes(3, { redis: { ...deployment().connection, keyPrefix }, dataDir });
+ *   });
  * });
  * ```
  */
 export function useDeployment(kind: DeploymentKind, options: DeploymentOptions = {}): () => RedisDeployment {
+  const shared = testResources("all");
   let deployment: RedisDeployment | null = null;
   beforeAll(async () => {
-    deployment = await startDeployment(kind, options);
-  });
-  afterAll(async () => {
-    await deployment?.destroy();
-    deployment = null;
+    deployment = shared.defer(await startDeployment(kind, options), (d) => d.destroy());
   });
   return () => {
     if (!deployment) throw new Error(`the ${kind} deployment is not running`);

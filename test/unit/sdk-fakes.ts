@@ -1,4 +1,6 @@
+import { vi } from "vitest";
 import type { Channel, ChannelFactory, ChannelHandlers, ChannelOptions } from "../../client-sdk/channel.js";
+import type { Timers } from "../../client-sdk/heartbeat.js";
 import type { ErrorBody, ErrorCode, SessionView } from "../../protocol/index.js";
 import { ERROR_STATUS } from "../../protocol/index.js";
 
@@ -152,5 +154,95 @@ export class FakeLocks {
   #next(name: string): void {
     if (this.#held.has(name)) return;
     this.#waiting.get(name)?.shift()?.run();
+  }
+}
+
+/**
+ * The heartbeat election's clock and timers, injected: time moves only by {@link advance},
+ * which runs every timer due on the way, in order (timers set meanwhile included).
+ */
+export class ManualTimers implements Timers {
+  #now = 0;
+  #made = 0;
+  readonly #timers = new Set<{ at: number; period: number; order: number; run: () => void }>();
+
+  now(): number {
+    return this.#now;
+  }
+
+  after(ms: number, run: () => void): () => void {
+    return this.#add(ms, 0, run);
+  }
+
+  every(ms: number, run: () => void): () => void {
+    if (ms <= 0) throw new RangeError("every(): the period must be above 0");
+    return this.#add(ms, ms, run);
+  }
+
+  /** Moves the clock `ms` ahead. */
+  advance(ms: number): void {
+    const end = this.#now + ms;
+    for (;;) {
+      let next: { at: number; period: number; order: number; run: () => void } | undefined;
+      for (const timer of this.#timers) {
+        if (timer.at <= end && (!next || timer.at < next.at || (timer.at === next.at && timer.order < next.order))) {
+          next = timer;
+        }
+      }
+      if (!next) break;
+      this.#now = next.at;
+      if (next.period > 0) next.at += next.period;
+      else this.#timers.delete(next);
+      next.run();
+    }
+    this.#now = end;
+  }
+
+  #add(ms: number, period: number, run: () => void): () => void {
+    const timer = { at: this.#now + ms, period, order: this.#made++, run };
+    this.#timers.add(timer);
+    return () => this.#timers.delete(timer);
+  }
+}
+
+/**
+ * Fake timers for the tests of tabs without Web Locks through the real client: the
+ * election's timers and `Date` are fake; the tabs' messages (Node's BroadcastChannel),
+ * `setImmediate` and promises stay real. Undo with `vi.useRealTimers()`.
+ */
+export function useElectionTimers(): void {
+  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"] });
+}
+
+/** One turn of the real event loop: the tabs' messages posted so far are delivered. */
+async function turn(): Promise<void> {
+  for (let i = 0; i < 2; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * With {@link useElectionTimers}: moves the fake clock `ms` ahead, `step` ms at a time, and
+ * lets the tabs' messages through between steps.
+ */
+export async function pass(ms: number, step = 10): Promise<void> {
+  for (let passed = 0; passed < ms; passed += step) {
+    await vi.advanceTimersByTimeAsync(Math.min(step, ms - passed));
+    await turn();
+  }
+}
+
+/**
+ * With {@link useElectionTimers}: moves the fake clock ahead, as {@link pass} does, until
+ * `check` passes; throws `check`'s error once `limit` ms of fake time went by.
+ */
+export async function passUntil(check: () => void, limit = 5000, step = 10): Promise<void> {
+  for (let passed = 0; ; passed += step) {
+    await turn();
+    try {
+      check();
+      return;
+    } catch (error) {
+      if (passed >= limit) throw error;
+    }
+    await vi.advanceTimersByTimeAsync(step);
   }
 }

@@ -4,8 +4,8 @@ import { createRoot, type Root } from "react-dom/client";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createSoloClient, type SoloClient } from "../../client-sdk/index.js";
 import { SoloProvider, type SoloSession, useSoloSession } from "../../client-sdk/react.js";
-import type { TabMessage } from "../../client-sdk/tabs.js";
-import { error, fakeFetch, fakeTransport, json, sessionView } from "./sdk-fakes.js";
+import type { TabMessage } from "../../client-sdk/tab-messages.js";
+import { error, fakeFetch, fakeTransport, json, passUntil, sessionView, useElectionTimers } from "./sdk-fakes.js";
 
 beforeAll(() => {
   (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
@@ -14,6 +14,7 @@ beforeAll(() => {
 let roots: Root[] = [];
 afterEach(async () => {
   for (const root of roots.splice(0)) await act(async () => root.unmount());
+  vi.useRealTimers();
 });
 
 /** What the probe saw, render after render. */
@@ -110,7 +111,8 @@ describe("SoloProvider and useSoloSession()", () => {
   it("re-renders when this tab stops leading, though its state and connection stay the same", async () => {
     const s1 = sessionView("s1");
     const transport = fakeTransport();
-    // With the tabs' election on (no Web Locks in happy-dom: heartbeats over BroadcastChannel).
+    // With the tabs' election on (no Web Locks in happy-dom: heartbeats over BroadcastChannel, on fake timers).
+    useElectionTimers();
     const client = createSoloClient({
       fetch: fakeFetch({ "GET /auth/session": () => json(200, { session: s1 }) }).fetch,
       transport: transport.transport,
@@ -120,14 +122,14 @@ describe("SoloProvider and useSoloSession()", () => {
     try {
       const view = await render(client);
       await act(async () => {
-        await vi.waitFor(() => expect(client.leader).toBe(true), { timeout: 3000 });
+        await passUntil(() => expect(client.leader).toBe(true), 3000);
         transport.last().handlers.connected();
       });
       expect([view.last().leader, view.last().connection]).toEqual([true, "connected"]);
       // Another tab leads too, with a higher id (ids are below 1): this one steps down.
       await act(async () => {
         rival.postMessage({ t: "hb", id: 2, lead: true } satisfies TabMessage);
-        await vi.waitFor(() => expect(client.leader).toBe(false));
+        await passUntil(() => expect(client.leader).toBe(false));
       });
       expect([view.last().leader, view.last().connection, view.last().state.status]).toEqual([
         false,

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { beatElection, CLAIM_WAIT, HEARTBEAT, SILENCE } from "../../client-sdk/heartbeat.js";
 import { createSoloClient, type Revocation, type SoloClient } from "../../client-sdk/index.js";
-import type { TabMessage } from "../../client-sdk/tabs.js";
+import type { TabMessage } from "../../client-sdk/tab-messages.js";
 import type { SessionView } from "../../protocol/index.js";
 import {
   error,
@@ -12,8 +12,12 @@ import {
   fakeFetch,
   fakeTransport,
   json,
+  ManualTimers,
+  pass,
+  passUntil,
   sessionView,
   settle,
+  useElectionTimers,
 } from "./sdk-fakes.js";
 
 /** A browser tab: its client, the channels it opened, what it warned about and emitted. */
@@ -78,10 +82,14 @@ function openTab(session: SessionView | null, routes: Parameters<typeof fakeFetc
 const openChannels = () => tabs.flatMap((t) => t.channels.filter((c) => !c.closed));
 const leaders = () => tabs.filter((t) => t.client.leader);
 
-async function threeTabs(session = sessionView("s1")): Promise<Tab[]> {
+/** Waits until `check` passes: `vi.waitFor`, or {@link passUntil} with the election's fake timers. */
+type Until = (check: () => void) => Promise<unknown>;
+const waitFor: Until = (check) => vi.waitFor(check);
+
+async function threeTabs(session = sessionView("s1"), until = waitFor): Promise<Tab[]> {
   const opened = [openTab(session), openTab(session), openTab(session)];
   await Promise.all(opened.map((t) => t.client.ready));
-  await vi.waitFor(() => expect(openChannels()).toHaveLength(1));
+  await until(() => expect(openChannels()).toHaveLength(1));
   return opened;
 }
 
@@ -369,37 +377,48 @@ describe("tabs with Web Locks", () => {
 /** The tabs' BroadcastChannel, as another tab of this page would open it. */
 const tabsChannel = () => new BroadcastChannel(`solo-session ${new URL("/auth", location.href).href}`);
 
-/** Resolves after `n` heartbeats of a leader were sent over the tabs' channel. */
-function leaderHeartbeats(n: number): Promise<void> {
+/** Counts the heartbeats of a leader sent over the tabs' channel from now on. */
+function leaderHeartbeats(): { count: number; close(): void } {
   const bus = tabsChannel();
-  let heard = 0;
-  return new Promise<void>((resolve) => {
-    bus.onmessage = (event: MessageEvent<TabMessage>) => {
-      if (event.data.t !== "hb" || !event.data.lead || ++heard < n) return;
-      bus.close();
-      resolve();
-    };
-  });
+  const heard = { count: 0, close: () => bus.close() };
+  bus.onmessage = (event: MessageEvent<TabMessage>) => {
+    if (event.data.t === "hb" && event.data.lead) heard.count++;
+  };
+  return heard;
 }
 
+// The heartbeat election through the real client, on fake timers (the tabs' messages stay real).
 describe("tabs without Web Locks (heartbeats over BroadcastChannel)", () => {
+  beforeEach(() => {
+    useElectionTimers();
+  });
+
   it("elect one leader, and another within a second of the leader leaving", async () => {
-    const opened = await threeTabs();
-    await settle(20);
+    const opened = await threeTabs(sessionView("s1"), passUntil);
+    await pass(SILENCE); // a whole silence: no second leader rises
     expect(openChannels()).toHaveLength(1);
     const { leader, channel } = leaderOf(opened);
     channel.handlers.connected();
     const gone = Date.now();
     leader.client.destroy(); // as on pagehide: the leader says goodbye
-    await vi.waitFor(() => expect(openChannels()).toHaveLength(1), { timeout: 1000, interval: 10 });
+    await passUntil(() => expect(openChannels()).toHaveLength(1), 1000);
     expect(Date.now() - gone).toBeLessThan(1000);
     // And it stays one, over the new leader's next three heartbeats.
-    await leaderHeartbeats(3);
+    const heartbeats = leaderHeartbeats();
+    try {
+      await passUntil(() => expect(heartbeats.count).toBeGreaterThanOrEqual(3));
+    } finally {
+      heartbeats.close();
+    }
     expect(openChannels()).toHaveLength(1);
   });
 });
 
 describe("a leader that meets a rival leader (no Web Locks)", () => {
+  beforeEach(() => {
+    useElectionTimers();
+  });
+
   it("steps down: emits leader: false, closes its channel, and shows the new leader's connection", async () => {
     // The leader's own check of its session, after the server dropped its socket, answers only when told.
     let hold = false;
@@ -415,10 +434,10 @@ describe("a leader that meets a rival leader (no Web Locks)", () => {
       openTab(s1, { "GET /auth/session": route }),
     ];
     await Promise.all(opened.map((t) => t.client.ready));
-    await vi.waitFor(() => expect(openChannels()).toHaveLength(1), { timeout: 3000 });
+    await passUntil(() => expect(openChannels()).toHaveLength(1), 3000);
     const { leader, channel, followers } = leaderOf(opened);
     channel.handlers.connected();
-    await vi.waitFor(() => expect(opened.every((t) => t.client.connection === "connected")).toBe(true));
+    await passUntil(() => expect(opened.every((t) => t.client.connection === "connected")).toBe(true));
 
     // Another tab leads too (this one was frozen meanwhile): the server dropped this tab's socket
     // for the other's, and the other's heartbeat arrives while this tab asks the server.
@@ -432,13 +451,14 @@ describe("a leader that meets a rival leader (no Web Locks)", () => {
       hold = true;
       channel.handlers.disconnected("server");
       rival.postMessage({ t: "hb", id: 2, lead: true } satisfies TabMessage); // ids are below 1: the rival's is higher
-      await vi.waitFor(() => expect(leader.leading).toEqual([true, false]));
+      await passUntil(() => expect(leader.leading).toEqual([true, false]));
       expect(leader.client.leader).toBe(false);
       expect(channel.closed).toBe(true);
       answer(); // the server says the session is live: the tab that no longer leads does not reconnect
-      await vi.waitFor(() => expect(asked.some((m) => m.t === "hi")).toBe(true));
-      await vi.waitFor(() => expect(leader.client.connection).toBe("connected"));
-      await settle(10);
+      await passUntil(() => expect(asked.some((m) => m.t === "hi")).toBe(true));
+      await passUntil(() => expect(leader.client.connection).toBe("connected"));
+      // Longer than the first backoff (1 s, up to 1.5 s with jitter), shorter than the rival's silence.
+      await pass(1600);
       expect(leader.client.connection).toBe("connected");
       expect(channel.calls).not.toContain("reconnect");
       expect(openChannels()).toHaveLength(0); // the rival (another tab) holds the one channel
@@ -453,7 +473,7 @@ describe("a leader that meets a rival leader (no Web Locks)", () => {
 });
 
 /** Tabs joined to a message bus (delivery is synchronous, as if instant), each in the heartbeat election. */
-function heartbeatBus() {
+function heartbeatBus(timers: ManualTimers) {
   interface Member {
     leading: boolean;
     /** Cut off: it hears nothing and nobody hears it (a crashed tab, or a partition). */
@@ -475,6 +495,7 @@ function heartbeatBus() {
           member.leading = false;
         };
       },
+      timers,
     );
     member.hear = election.hear;
     member.leave = election.leave;
@@ -484,69 +505,71 @@ function heartbeatBus() {
   return { members, join, leaders: () => members.filter((m) => m.leading && !m.cut) };
 }
 
+// The election alone, on its injected clock and timers.
 describe("the heartbeat election", () => {
+  let timers: ManualTimers;
   beforeEach(() => {
-    vi.useFakeTimers();
+    timers = new ManualTimers();
   });
 
-  it("tabs that join together end with exactly one leader", async () => {
-    const bus = heartbeatBus();
+  it("tabs that join together end with exactly one leader", () => {
+    const bus = heartbeatBus(timers);
     bus.join();
     bus.join();
     bus.join();
-    await vi.advanceTimersByTimeAsync(SILENCE);
+    timers.advance(SILENCE);
     expect(bus.leaders()).toHaveLength(1);
-    await vi.advanceTimersByTimeAsync(10 * SILENCE);
+    timers.advance(10 * SILENCE);
     expect(bus.leaders()).toHaveLength(1);
     for (const m of bus.members) m.leave();
   });
 
-  it("a new tab never unseats the leader", async () => {
-    const bus = heartbeatBus();
+  it("a new tab never unseats the leader", () => {
+    const bus = heartbeatBus(timers);
     const first = bus.join();
-    await vi.advanceTimersByTimeAsync(SILENCE);
+    timers.advance(SILENCE);
     expect(first.leading).toBe(true);
     for (let i = 0; i < 5; i++) {
       bus.join();
-      await vi.advanceTimersByTimeAsync(SILENCE);
+      timers.advance(SILENCE);
       expect(bus.leaders()).toEqual([first]);
     }
     for (const m of bus.members) m.leave();
   });
 
-  it("a leader that leaves hands over at once; one that crashes, after the silence", async () => {
-    const bus = heartbeatBus();
+  it("a leader that leaves hands over at once; one that crashes, after the silence", () => {
+    const bus = heartbeatBus(timers);
     const first = bus.join();
-    await vi.advanceTimersByTimeAsync(SILENCE);
+    timers.advance(SILENCE);
     bus.join();
     bus.join();
-    await vi.advanceTimersByTimeAsync(SILENCE);
+    timers.advance(SILENCE);
     expect(bus.leaders()).toEqual([first]);
 
     first.leave(); // pagehide: goodbye
     first.cut = true;
-    await vi.advanceTimersByTimeAsync(CLAIM_WAIT + 1);
+    timers.advance(CLAIM_WAIT + 1);
     expect(bus.leaders()).toHaveLength(1);
 
     const second = bus.leaders()[0]!;
     second.cut = true; // crashed: no goodbye, its heartbeats stop
-    await vi.advanceTimersByTimeAsync(SILENCE + HEARTBEAT + CLAIM_WAIT);
+    timers.advance(SILENCE + HEARTBEAT + CLAIM_WAIT);
     expect(bus.leaders()).toHaveLength(1);
     expect(bus.leaders()[0]).not.toBe(second);
     for (const m of bus.members) m.leave();
   });
 
-  it("two leaders that meet (a partition heals) keep one", async () => {
-    const bus = heartbeatBus();
+  it("two leaders that meet (a partition heals) keep one", () => {
+    const bus = heartbeatBus(timers);
     const a = bus.join();
-    await vi.advanceTimersByTimeAsync(SILENCE);
+    timers.advance(SILENCE);
     // b joins cut off: it hears nobody and leads too.
     const b = bus.join();
     b.cut = true;
-    await vi.advanceTimersByTimeAsync(SILENCE + HEARTBEAT + CLAIM_WAIT);
+    timers.advance(SILENCE + HEARTBEAT + CLAIM_WAIT);
     expect(a.leading && b.leading).toBe(true);
     b.cut = false;
-    await vi.advanceTimersByTimeAsync(2 * HEARTBEAT);
+    timers.advance(2 * HEARTBEAT);
     expect(bus.members.filter((m) => m.leading)).toHaveLength(1);
     for (const m of bus.members) m.leave();
   });

@@ -1,9 +1,15 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it } from "vitest";
 import { emptyReport } from "../../client-sdk/clear.js";
-import type { Revocation, WarningTexts } from "../../client-sdk/types.js";
+import type { Revocation } from "../../client-sdk/types.js";
 import { showWarning } from "../../client-sdk/warning/dialog.js";
-import { DEFAULT_TEXTS, deviceLabel, reasonText, withoutVersion } from "../../client-sdk/warning/texts.js";
+import {
+  DEFAULT_TEXTS,
+  deviceLabel,
+  reasonText,
+  type WarningTexts,
+  withoutVersion,
+} from "../../client-sdk/warning/texts.js";
 import { FIREFOX_WINDOWS } from "./sdk-fakes.js";
 
 const removers: (() => void)[] = [];

@@ -1,0 +1,104 @@
+/**
+ * The SDK's HTTP calls to the server's `/auth` router: sign-in (`POST /login`), sign-out
+ * (`POST /logout`), the session check (`GET /session`), and reading the error bodies of
+ * their answers. They hold no state: the client decides what an answer means.
+ *
+ * @module
+ */
+
+import {
+  type ErrorBody,
+  isErrorCode,
+  type LoginResponse,
+  type SessionResponse,
+  type SessionView,
+} from "solo-session/protocol";
+import { SoloClientError } from "./errors.js";
+import type { ResolvedOptions } from "./options.js";
+
+/** What the calls need: where the router is, the `fetch` to use, and this device's name. */
+type Server = Pick<ResolvedOptions, "baseUrl" | "fetch" | "deviceName">;
+
+/** What `GET /auth/session` said. */
+export type Check =
+  | { kind: "live"; session: SessionView }
+  | { kind: "refused"; body: ErrorBody | null; status: number }
+  | { kind: "unreachable" };
+
+/** `POST /auth/login` with the app's credentials. Rejects with a {@link SoloClientError}. */
+export async function signIn(
+  server: Server,
+  credentials: Readonly<Record<string, unknown>>,
+  takeover: boolean,
+): Promise<LoginResponse> {
+  const body: Record<string, unknown> = { ...credentials };
+  if (server.deviceName !== undefined) body.device = { name: server.deviceName };
+  if (takeover) body.takeover = true;
+  const res = await post(server, "/login", {
+    headers: { "content-type": "application/json", accept: "application/json" },
+    body: JSON.stringify(body),
+  });
+  return (await res.json()) as LoginResponse;
+}
+
+/**
+ * `POST /auth/logout` (`everywhere`: every session of the user). A 401 resolves too: there
+ * was no live session to end, and the page is signed out either way.
+ */
+export async function signOut(server: Server, token: string | null, everywhere: boolean): Promise<void> {
+  await post(server, `/logout${everywhere ? "?scope=all" : ""}`, { headers: bearer(token) }, 401);
+}
+
+/**
+ * `GET /auth/session`. With `token` null it goes on the cookie alone; an ended session's
+ * answer also makes the server clear its cookie.
+ */
+export async function checkSession(server: Server, token: string | null): Promise<Check> {
+  const res = await call(server, "/session", {
+    headers: { ...bearer(token), accept: "application/json" },
+    cache: "no-store",
+  });
+  if (!res) return { kind: "unreachable" };
+  if (res.ok) {
+    const body = (await res.json().catch(() => null)) as SessionResponse | null;
+    if (body?.session) return { kind: "live", session: body.session };
+    return { kind: "refused", body: null, status: 502 };
+  }
+  return { kind: "refused", body: await readError(res), status: res.status };
+}
+
+/** The error body of an answer, if it is one of ours. */
+export async function readError(res: Response): Promise<ErrorBody | null> {
+  try {
+    const body = (await res.json()) as Partial<ErrorBody> | null;
+    return body && isErrorCode(body.error) ? (body as ErrorBody) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A `POST` with the cookie. Rejects with a {@link SoloClientError}: `network_error` when the
+ * server cannot be reached, else the code of its error answer (an answer with status `also`
+ * counts as done).
+ */
+async function post(server: Server, path: string, init: RequestInit, also = 0): Promise<Response> {
+  const res = await call(server, path, { ...init, method: "POST" });
+  if (!res) throw new SoloClientError("network_error", 0, null);
+  if (res.ok || res.status === also) return res;
+  const error = await readError(res);
+  throw new SoloClientError(error?.error ?? "internal_error", res.status, error);
+}
+
+/** A request to the router with the cookie; null when the server cannot be reached. */
+async function call(server: Server, path: string, init: RequestInit): Promise<Response | null> {
+  try {
+    return await server.fetch(server.baseUrl + path, { ...init, credentials: "include" });
+  } catch {
+    return null;
+  }
+}
+
+function bearer(token: string | null): Record<string, string> {
+  return token === null ? {} : { authorization: `Bearer ${token}` };
+}
