@@ -77,7 +77,13 @@ describe("one Redis server: outage and restart (AOF on)", () => {
     const redis = await startRedis({ aof: true });
     const keyPrefix = uniquePrefix("f");
     // A long timer: only the reconcile that follows the reconnect can catch the zombie in time.
-    const [n1, n2, n3] = (await nodesOn(redis, keyPrefix, 3, 600_000)) as [TestServer, TestServer, TestServer];
+    // No check cache: every request during the outage goes to the store (a copy read less than
+    // sessionCacheTtl before the crash would answer it otherwise, as documented).
+    const [n1, n2, n3] = (await resources.nodes(3, {
+      redis: { url: redis.url, keyPrefix, reconcileInterval: 600_000 },
+      dataDir,
+      sessionCacheTtl: 0,
+    })) as [TestServer, TestServer, TestServer];
 
     const alice = await login(n1.url, { username: "alice" });
     const aliceSocket = await socketFor(n2.url, alice.token);
