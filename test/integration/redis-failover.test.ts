@@ -184,7 +184,13 @@ describe.each(["cluster", "sentinel"] as const)("failover on Redis %s", (kind) =
       // connects a socket to another node (a later login of that user kicks it), and every third
       // one logs out on the third node (its socket must be told, whichever way the notice goes).
       const attempts: Attempt[] = [];
-      const logouts: { status: number; code: string | null; answeredAt: number; socket: ClientSocket }[] = [];
+      const logouts: {
+        sessionId: string;
+        status: number;
+        code: string | null;
+        answeredAt: number;
+        socket: ClientSocket;
+      }[] = [];
       let stopped = false;
       const racer = async (user: string, lane: number) => {
         for (let i = lane; !stopped; i++) {
@@ -212,7 +218,7 @@ describe.each(["cluster", "sentinel"] as const)("failover on Redis %s", (kind) =
               method: "POST",
             });
             const code = out.status === 204 ? null : (out.body as ErrorBody).error;
-            logouts.push({ status: out.status, code, answeredAt: Date.now(), socket });
+            logouts.push({ sessionId: ok.session.id, status: out.status, code, answeredAt: Date.now(), socket });
           }
           if (!ok) await new Promise((r) => setTimeout(r, 20)); // pace the retries during the outage
         }
@@ -259,7 +265,8 @@ describe.each(["cluster", "sentinel"] as const)("failover on Redis %s", (kind) =
       const firstOkAfter = Math.min(...okAfter(busy, killedAt).map((a) => a.answeredAt));
 
       // Nothing acknowledged was lost: every session a login answered 200 for is still in the
-      // store, live or replaced by a session that is there too; each user has one live session.
+      // store, live, replaced by a session that is there too, or logged out (a logout was sent
+      // for it); every logout answered 204 is still ended; no user has two live sessions.
       const store = await reader(d, keyPrefix);
       const acknowledged = attempts.filter((a) => a.status === 200);
       for (const a of acknowledged) {
@@ -268,19 +275,26 @@ describe.each(["cluster", "sentinel"] as const)("failover on Redis %s", (kind) =
           record,
           `${a.user} ${a.sessionId} (answered ${a.answeredAt - killedAt} ms after the kill)`,
         ).not.toBeNull();
-        if (record?.ended) {
-          expect(record.ended.reason).toBe("replaced");
+        if (record?.ended?.reason === "replaced") {
           expect(await store.get(record.ended.by?.sessionId as string)).not.toBeNull();
+        } else if (record?.ended) {
+          expect(record.ended.reason).toBe("logout");
+          expect(logouts.map((l) => l.sessionId)).toContain(a.sessionId);
         }
       }
-      for (const user of [...busy, ...others]) expect((await store.listLive(user)).length, user).toBe(1);
+      for (const l of logouts.filter((x) => x.status === 204)) {
+        expect((await store.get(l.sessionId))?.ended, `logout of ${l.sessionId}`).toBeTruthy();
+      }
+      for (const user of [...busy, ...others]) {
+        expect((await store.listLive(user)).length, user).toBeLessThanOrEqual(1);
+      }
       // ...and every node agrees, token by token, for the busy users' newest sessions.
       for (const user of busy) {
         const mine = acknowledged.filter((a) => a.user === user).slice(-4);
         for (const a of mine) {
           const answers = await Promise.all(nodes.map((n) => verdict(n.url, a.token as string)));
           expect(new Set(answers).size, `${user}: ${answers}`).toBe(1);
-          expect(["ok", "session_replaced"]).toContain(answers[0]);
+          expect(["ok", "session_replaced", "session_revoked"]).toContain(answers[0]);
         }
       }
 
