@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Makes sure the system programs the tests use are present: redis-server (cluster tests),
+# Makes sure the system programs the tests use are present: redis-server and redis-cli (cluster
+# tests, Redis Cluster), redis-sentinel (the Sentinel tests),
 # Debian's chromium (browser tests) and openssl (a TLS certificate for the cookie tests). Installs them with apt-get when run as root;
 # otherwise stops with one line saying how.
 set -euo pipefail
 missing=()
-command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 || missing+=(redis-server)
+command -v redis-sentinel >/dev/null 2>&1 || missing+=(redis-sentinel)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ ${#missing[@]} -eq 0 ] && exit 0
