@@ -31,6 +31,7 @@ import {
 import { kickChart } from "./lib/svg.js";
 import { runCluster, withRedis } from "./phases/cluster.js";
 import type { Context } from "./phases/context.js";
+import { runReplicaWait } from "./phases/ha.js";
 import { runLogins, runRequireSession } from "./phases/http.js";
 import { runScrypt } from "./phases/scrypt.js";
 import { runSingleNode } from "./phases/single.js";
@@ -238,6 +239,11 @@ async function main(): Promise<number> {
       () => withRedis(settings.redisAof, (url) => runLogins(ctx, "redis", url), skipped),
       skipped,
     );
+    const replicaWait = await run(
+      "ha",
+      () => runReplicaWait(ctx),
+      (reason) => [skipped(reason)],
+    );
     const crossNode = await run("cluster", () => runCluster(ctx), skipped);
     const scrypt = await run("scrypt", () => runScrypt(ctx), skipped);
 
@@ -256,6 +262,7 @@ async function main(): Promise<number> {
       crossNode,
       logins: { sqlite: sqliteLogins, redis: redisLogins, scrypt },
       requireSession,
+      replicaWait,
       memory: single.memory,
     };
     const jsonPath = join(outDir, "latest.json");

@@ -46,7 +46,7 @@ export interface Settings {
   profile: boolean;
 }
 
-export const PHASES = ["single", "http", "redis", "cluster", "scrypt"] as const;
+export const PHASES = ["single", "http", "redis", "ha", "cluster", "scrypt"] as const;
 export type PhaseName = (typeof PHASES)[number];
 
 /** A series of kicks against one server setup. */
@@ -125,6 +125,24 @@ export interface LoginResult {
   runs: HttpRun[];
 }
 
+/**
+ * Logins per second on a Redis deployment with replicas, without and with `WAIT 1` after each
+ * session write (`redis.replicas`): runs alternate, medians compared.
+ */
+export interface ReplicaWaitResult {
+  status: "ok";
+  deployment: "sentinel" | "cluster";
+  /** Median logins/s of the runs that wait for no replica (`replicas: false`): the baseline. */
+  noWaitRps: number;
+  /** Median logins/s of the runs that wait for one replica (`replicas: { wait: 1 }`). */
+  waitRps: number;
+  /** waitRps / noWaitRps. */
+  ratio: number;
+  noWaitP50Ms: number;
+  waitP50Ms: number;
+  runs: HttpRun[];
+}
+
 export interface RequireSessionResult {
   status: "ok";
   bare: { rps: number; p50Ms: number; p99Ms: number };
@@ -169,6 +187,8 @@ export interface BenchResults {
   crossNode: ClusterResult | Skipped;
   logins: { sqlite: LoginResult | Skipped; redis: LoginResult | Skipped; scrypt: ScryptResult | Skipped };
   requireSession: RequireSessionResult | Skipped;
+  /** The `ha` phase: the cost of `WAIT 1` on logins/s, on Sentinel and on Redis Cluster. */
+  replicaWait?: (ReplicaWaitResult | Skipped)[];
   memory: MemoryResult | Skipped;
   targets: Target[];
   files: { json: string; svg: string };

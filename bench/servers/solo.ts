@@ -25,7 +25,7 @@ try {
     authenticate: ({ username }) => (typeof username === "string" && username !== "" ? { userId: username } : null),
     store: config.store,
     dataDir: config.dataDir,
-    ...(config.redisUrl ? { redis: { url: config.redisUrl } } : {}),
+    ...(config.redis ? { redis: config.redis } : config.redisUrl ? { redis: { url: config.redisUrl } } : {}),
     nodeId: config.nodeId,
     logger: pino({ level: "silent" }),
     // One load generator, one address: login limits would measure the limiter, not the claim.
