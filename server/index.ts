@@ -50,6 +50,13 @@ export type { AuthenticatedUser, Credentials } from "./sessions/user.js";
 export { createSoloServer, type SoloServer } from "./solo-server.js";
 export { STORE_DEFAULTS } from "./store/defaults.js";
 export { MemoryStore, type MemoryStoreOptions } from "./store/memory/store.js";
+export type {
+  RedisClient,
+  RedisConnectionOptions,
+  RedisConnections,
+  RedisNode,
+  ReplicasOption,
+} from "./store/redis/connection.js";
 export { RedisStore, type RedisStoreOptions } from "./store/redis/store.js";
 export { auditBefore, auditCursor, liveAfter, liveCursor } from "./store/shared/paging.js";
 export { applyDecision } from "./store/shared/sessions.js";

@@ -12,7 +12,14 @@
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
 import { SoloError } from "../../errors/solo-error.js";
 
-/** A Redis Cluster node or a sentinel. */
+/**
+ * A Redis Cluster node or a sentinel.
+ *
+ * @example
+ * ```ts
+ * const node: RedisNode = { host: "10.0.0.1", port: 7000 };
+ * ```
+ */
 export interface RedisNode {
   host: string;
   port: number;
@@ -21,6 +28,13 @@ export interface RedisNode {
 /**
  * Which Redis deployment to use: give one of `url`, `cluster` or `sentinels` (with `name`).
  * Without any of them, `url` takes its default.
+ *
+ * @example
+ * ```ts
+ * const single: RedisConnectionOptions = { url: "redis://10.0.0.5:6379" };
+ * const cluster: RedisConnectionOptions = { cluster: [{ host: "10.0.0.1", port: 7000 }] };
+ * const sentinel: RedisConnectionOptions = { sentinels: [{ host: "10.0.0.1", port: 26379 }], name: "solo" };
+ * ```
  */
 export interface RedisConnectionOptions {
   /** One Redis server: `redis://` or `rediss://`, with password and db number if needed. @default "redis://127.0.0.1:6379" */
@@ -43,6 +57,11 @@ export type RedisTarget =
  * How many replicas must have a session write before it is acknowledged (`WAIT numreplicas
  * timeout` after the commit), or `false` for none. A write that fewer replicas confirm within
  * `timeout` ms fails with `store_unavailable`.
+ *
+ * @example
+ * ```ts
+ * new RedisStore({ sentinels, name: "solo", replicas: { wait: 1, timeout: 500 } });
+ * ```
  */
 export type ReplicasOption = { wait: number; timeout?: number } | false;
 
@@ -52,7 +71,15 @@ export interface ReplicaAck {
   timeout: number;
 }
 
-/** Any client solo-session opens: one server (directly or through the sentinels), or a cluster. */
+/**
+ * Any client solo-session opens: one server (directly or through the sentinels), or a cluster.
+ *
+ * @example
+ * ```ts
+ * const client: RedisClient = store.client;
+ * if (client instanceof Cluster) console.log(client.nodes("master").length, "primaries");
+ * ```
+ */
 export type RedisClient = Redis | Cluster;
 
 /** What a connection is for: it names the connection (`CLIENT LIST`) and picks its settings. */
