@@ -35,6 +35,7 @@ import {
 import { kickChart } from "./lib/svg.js";
 import { runCluster, runPostgresCluster, withPostgres, withRedis } from "./phases/cluster.js";
 import type { Context } from "./phases/context.js";
+import { runReplicaWait } from "./phases/ha.js";
 import { runLogins, runRequireSession } from "./phases/http.js";
 import { runReceivers } from "./phases/receivers.js";
 import { runScrypt } from "./phases/scrypt.js";
@@ -266,6 +267,11 @@ async function main(): Promise<number> {
       () => withRedis(settings.redisAof, (url) => runLogins(ctx, "redis", url), skipped),
       skipped,
     );
+    const replicaWait = await run(
+      "ha",
+      () => runReplicaWait(ctx),
+      (reason) => [skipped(reason)],
+    );
     const postgres = await run(
       "postgres",
       () =>
@@ -307,6 +313,7 @@ async function main(): Promise<number> {
       race: { redis: cluster.race, postgres: postgres.cluster.race },
       logins: { sqlite: sqliteLogins, redis: redisLogins, postgres: postgres.logins, scrypt },
       requireSession,
+      replicaWait,
       memory: single.memory,
       receivers,
     };

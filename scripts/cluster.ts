@@ -1,20 +1,28 @@
 /**
- * `npm run cluster`: a local redis-server and N solo-session nodes sharing it, for trying
- * scale-out by hand; `npm run cluster -- --store postgres`: a local PostgreSQL (Debian's
- * `initdb`/`pg_ctl`) and N nodes on it instead. Ctrl-C stops them all.
+ * `npm run cluster`: a local Redis deployment (or PostgreSQL) and N solo-session nodes sharing
+ * it, for trying scale-out and failover by hand. Ctrl-C stops them all.
+ *
+ *   npm run cluster                       # one redis-server (AOF in SOLO_DATA_DIR/redis)
+ *   npm run cluster -- --redis cluster    # Redis Cluster: 3 primaries + 3 replicas
+ *   npm run cluster -- --redis sentinel   # Sentinel: a primary, a replica, 3 sentinels
+ *   npm run cluster -- --store postgres   # a local PostgreSQL (Debian's initdb/pg_ctl)
+ *
+ * The cluster and Sentinel deployments run in a temporary directory (AOF on), removed at exit;
+ * their processes' pids are printed, so a primary can be `kill -9`ed to watch a failover.
  *
  * Environment: `NODES` (3), `PORT` (3000: the nodes take PORT, PORT+1, ...), `HOST`
- * (localhost), `SOLO_DATA_DIR` (./data/cluster: shared signing keys, Redis's AOF in `redis/`,
- * the PostgreSQL cluster in `postgres/`), `REDIS_PORT` / `POSTGRES_PORT` (a free port),
- * `REDIS_URL` / `DATABASE_URL` (use that server instead of starting one), and anything the
- * standalone server reads (`SOLO_POLICY`, `LOG_LEVEL`, ...).
+ * (localhost), `SOLO_DATA_DIR` (./data/cluster: shared signing keys, the single Redis's AOF in
+ * `redis/`, the PostgreSQL cluster in `postgres/`), `REDIS_PORT` / `POSTGRES_PORT` (a free port
+ * otherwise), `REDIS_URL` / `DATABASE_URL` (use that server instead of starting one; not with
+ * `--redis`), and anything the standalone server reads (`SOLO_POLICY`, `LOG_LEVEL`, ...).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { answersPing, freePort } from "./lib/net.js";
+import { parseArgs } from "node:util";
 import { type LocalPostgres, startPostgres } from "./lib/postgres.js";
+import { type RedisProcess, startRedisCluster, startRedisSentinel, startRedisServer } from "./lib/redis-topology.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const env = process.env;
@@ -23,22 +31,11 @@ const basePort = Number(env.PORT ?? 3000);
 const host = env.HOST || "localhost";
 const dataDir = resolve(env.SOLO_DATA_DIR || join(root, "data", "cluster"));
 const children: { name: string; child: ChildProcess }[] = [];
+/** Stops the Redis deployment this script started (after the nodes). */
+let stopRedis: () => Promise<void> = async () => {};
 let stopping = false;
 /** The PostgreSQL this script started (stopped after the nodes), if any. */
 let postgres: LocalPostgres | null = null;
-
-/** `--store redis` (default) or `--store postgres`. */
-function storeArg(argv: string[]): "redis" | "postgres" {
-  const at = argv.findIndex((a) => a === "--store" || a.startsWith("--store="));
-  if (at === -1) {
-    if (argv.length > 0) fail(`unknown argument ${argv[0]}; usage: npm run cluster [-- --store redis|postgres]`);
-    return "redis";
-  }
-  const arg = argv[at] as string;
-  const value = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : argv[at + 1];
-  if (value !== "redis" && value !== "postgres") fail(`--store is redis or postgres, got "${value ?? ""}"`);
-  return value;
-}
 
 function fail(message: string): never {
   console.error(message);
@@ -66,28 +63,84 @@ async function stop(signal: string): Promise<void> {
   stopping = true;
   console.log(`\n${signal}: stopping ${children.length} processes`);
   // Nodes first, then Redis, so the nodes close their connections cleanly.
-  for (const group of [children.filter((c) => c.name !== "redis"), children.filter((c) => c.name === "redis")]) {
-    await Promise.all(
-      group.map(
-        ({ child }) =>
-          new Promise<void>((done) => {
-            if (child.exitCode !== null || child.signalCode !== null) return done();
-            const force = setTimeout(() => child.kill("SIGKILL"), 5000);
-            child.once("exit", () => {
-              clearTimeout(force);
-              done();
-            });
-            child.kill("SIGTERM");
-          }),
-      ),
-    );
-  }
+  await Promise.all(
+    children.map(
+      ({ child }) =>
+        new Promise<void>((done) => {
+          if (child.exitCode !== null || child.signalCode !== null) return done();
+          const force = setTimeout(() => child.kill("SIGKILL"), 5000);
+          child.once("exit", () => {
+            clearTimeout(force);
+            done();
+          });
+          child.kill("SIGTERM");
+        }),
+    ),
+  );
+  await stopRedis().catch((error: unknown) => console.error(error));
   await postgres?.stop().catch((error: unknown) => console.error(`[postgres] ${String(error)}`));
   process.exit(0);
 }
 
+/** Which Redis deployment `--redis` asks for. */
+const KINDS = ["single", "cluster", "sentinel"] as const;
+type Kind = (typeof KINDS)[number];
+
+/**
+ * Starts the deployment; returns the environment that points a node at it, what to print, and
+ * how to stop it.
+ */
+async function startDeployment(
+  kind: Kind,
+): Promise<{ env: NodeJS.ProcessEnv; lines: string[]; stop(): Promise<void> }> {
+  const list = (processes: RedisProcess[]) => processes.map((p) => `${p.address} (pid ${p.pid})`).join(", ");
+  if (kind === "cluster") {
+    const cluster = await startRedisCluster({ replicas: 1, aof: true });
+    const global = await cluster.primaryFor("solo:{g}:ends");
+    return {
+      env: { REDIS_CLUSTER_NODES: cluster.seeds.map((s) => `${s.host}:${s.port}`).join(",") },
+      lines: [
+        "Redis Cluster, 3 primaries + 3 replicas:",
+        ...cluster.nodes.map(
+          (n) =>
+            `  ${n.address}  pid ${n.pid}${n === global ? "  (primary of {g}: the indexes and the ends stream)" : ""}`,
+        ),
+        "kill -9 a primary's pid: its replica takes over in ~2 s; logins on its slots answer 503 meanwhile.",
+      ],
+      stop: () => cluster.destroy(),
+    };
+  }
+  if (kind === "sentinel") {
+    const sentinel = await startRedisSentinel({ replicas: 1, aof: true });
+    const primary = await sentinel.primary();
+    return {
+      env: {
+        REDIS_SENTINELS: sentinel.sentinelAddresses.map((s) => `${s.host}:${s.port}`).join(","),
+        REDIS_SENTINEL_NAME: sentinel.name,
+      },
+      lines: [
+        `Redis Sentinel "${sentinel.name}": primary ${primary.address} (pid ${primary.pid}), replica ${list(sentinel.servers.filter((s) => s !== primary))}`,
+        `  sentinels ${list(sentinel.sentinels)}`,
+        "kill -9 the primary's pid: the sentinels promote the replica in ~3 s; logins answer 503 meanwhile.",
+      ],
+      stop: () => sentinel.destroy(),
+    };
+  }
+  if (env.REDIS_URL)
+    return { env: { REDIS_URL: env.REDIS_URL }, lines: [`Redis: ${env.REDIS_URL}`], stop: async () => {} };
+  const single = await startRedisServer({
+    dir: join(dataDir, "redis"),
+    aof: true,
+    ...(env.REDIS_PORT ? { port: Number(env.REDIS_PORT) } : {}),
+  });
+  return {
+    env: { REDIS_URL: single.url },
+    lines: [`Redis: ${single.url} (pid ${single.server.pid}, AOF in ${join(dataDir, "redis")})`],
+    stop: () => single.destroy(),
+  };
+}
+
 async function main(): Promise<void> {
-  const store = storeArg(process.argv.slice(2));
   if (!Number.isInteger(count) || count < 1 || count > 16) fail(`NODES must be 1..16, got "${env.NODES}"`);
   if (!Number.isInteger(basePort) || basePort < 1 || basePort + count > 65535)
     fail(`PORT is not a port: "${env.PORT}"`);
@@ -95,7 +148,17 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => void stop("SIGTERM"));
   mkdirSync(dataDir, { recursive: true });
 
-  if (store === "postgres") {
+  const { values } = parseArgs({
+    options: { redis: { type: "string", default: "single" }, store: { type: "string", default: "redis" } },
+  });
+  if (values.store !== "redis" && values.store !== "postgres")
+    fail(`--store is redis or postgres, got "${values.store}"`);
+  // The nodes take their store from the variables set here only.
+  const nodeEnv = { ...env };
+  for (const name of ["REDIS_URL", "REDIS_CLUSTER_NODES", "REDIS_SENTINELS", "REDIS_SENTINEL_NAME", "DATABASE_URL"])
+    delete nodeEnv[name];
+
+  if (values.store === "postgres") {
     let databaseUrl = env.DATABASE_URL;
     if (!databaseUrl) {
       // Kept in the data directory (durable: fsync on), so sessions survive a restart of the script.
@@ -106,53 +169,41 @@ async function main(): Promise<void> {
       }).catch((error: unknown) => fail(`PostgreSQL did not start: ${error instanceof Error ? error.message : error}`));
       databaseUrl = postgres.url;
     }
-    startNodes({ SOLO_STORE: "postgres", DATABASE_URL: databaseUrl }, databaseUrl);
+    startNodes(
+      nodeEnv,
+      { SOLO_STORE: "postgres", DATABASE_URL: databaseUrl },
+      [`PostgreSQL: ${databaseUrl}`],
+      "PostgreSQL",
+    );
     return;
   }
 
-  let redisUrl = env.REDIS_URL;
-  if (!redisUrl) {
-    const port = env.REDIS_PORT ? Number(env.REDIS_PORT) : await freePort();
-    const redisDir = join(dataDir, "redis");
-    mkdirSync(redisDir, { recursive: true });
-    const redis = run(
-      "redis",
-      "redis-server",
-      [
-        "--port",
-        String(port),
-        "--bind",
-        "127.0.0.1",
-        "--dir",
-        redisDir,
-        "--appendonly",
-        "yes",
-        "--appendfsync",
-        "always",
-        "--save",
-        "",
-        "--loglevel",
-        "warning",
-      ],
-      env,
-    );
-    redis.once("error", () => fail("redis-server is not installed: sudo apt-get install -y redis-server"));
-    const deadline = Date.now() + 10_000;
-    while (!(await answersPing(port))) {
-      if (redis.exitCode !== null || Date.now() > deadline) fail(`redis-server did not start on port ${port}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    redisUrl = `redis://127.0.0.1:${port}`;
-  }
-
-  startNodes({ SOLO_STORE: "redis", REDIS_URL: redisUrl }, redisUrl);
+  const kind = values.redis as Kind;
+  if (!KINDS.includes(kind)) fail(`--redis must be single, cluster or sentinel, got "${values.redis}"`);
+  if (kind !== "single" && env.REDIS_URL) fail("REDIS_URL names a Redis of your own: leave out --redis");
+  const deployment = await startDeployment(kind).catch((error: unknown) =>
+    fail(`could not start Redis (${kind}): ${error instanceof Error ? error.message : String(error)}
+(redis-server, redis-cli and redis-sentinel come with: sudo apt-get install -y redis-server redis-sentinel)`),
+  );
+  stopRedis = deployment.stop;
+  startNodes(
+    nodeEnv,
+    { SOLO_STORE: "redis", ...deployment.env },
+    deployment.lines,
+    kind === "single" ? "one Redis server" : `Redis ${kind}`,
+  );
 }
 
-/** Starts the nodes on the shared store (`storeEnv`), and says where they are. */
-function startNodes(storeEnv: NodeJS.ProcessEnv, storeUrl: string): void {
+/** Starts the nodes on the shared store (`storeEnv` points them at it), and says where they are. */
+function startNodes(
+  nodeEnv: NodeJS.ProcessEnv,
+  storeEnv: NodeJS.ProcessEnv,
+  storeLines: string[],
+  storeName: string,
+): void {
   for (let i = 0; i < count; i++) {
     run(`node-${i + 1}`, process.execPath, ["--import", "tsx", join(root, "standalone", "main.ts")], {
-      ...env,
+      ...nodeEnv,
       PORT: String(basePort + i),
       HOST: host,
       ...storeEnv,
@@ -162,10 +213,9 @@ function startNodes(storeEnv: NodeJS.ProcessEnv, storeUrl: string): void {
   }
   console.log(
     [
-      `solo-session cluster: ${count} nodes on ${storeUrl}, shared keys in ${dataDir}`,
-      ...children
-        .filter((c) => c.name !== "redis")
-        .map((c, i) => `  ${c.name}  http://${host}:${basePort + i}  pid ${c.child.pid}`),
+      `solo-session cluster: ${count} nodes on ${storeName}, shared keys in ${dataDir}`,
+      ...storeLines,
+      ...children.map((c, i) => `  ${c.name}  http://${host}:${basePort + i}  pid ${c.child.pid}`),
       "Sign in as the same user on two nodes to see the kick cross nodes; kill -9 a node's pid to see its clients move on.",
       "Ctrl-C stops everything.",
     ].join("\n"),

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Makes sure the system programs the tests use are present: redis-server (cluster tests),
+# Makes sure the system programs the tests use are present: redis-server and redis-cli (cluster
+# tests, Redis Cluster), redis-sentinel (the Sentinel tests),
 # Debian's postgresql (initdb and pg_ctl for the PostgreSQL tests' throwaway clusters), Debian's
 # chromium (browser tests), openssl (a TLS certificate for the cookie tests), python-socketio
 # with its WebSocket transport for /usr/bin/python3 (the interop test) and python3-jwt (the
@@ -7,7 +8,8 @@
 # stops with one line saying how.
 set -euo pipefail
 missing=()
-command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 || missing+=(redis-server)
+command -v redis-sentinel >/dev/null 2>&1 || missing+=(redis-sentinel)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)

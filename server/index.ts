@@ -73,6 +73,13 @@ export { createSoloServer, type SoloServer } from "./solo-server.js";
 export { STORE_DEFAULTS } from "./store/defaults.js";
 export { MemoryStore, type MemoryStoreOptions } from "./store/memory/store.js";
 export { PostgresStore, type PostgresStoreOptions } from "./store/postgres/store.js";
+export type {
+  RedisClient,
+  RedisConnectionOptions,
+  RedisConnections,
+  RedisNode,
+  ReplicasOption,
+} from "./store/redis/connection.js";
 export { RedisStore, type RedisStoreOptions } from "./store/redis/store.js";
 export { auditBefore, auditCursor, liveAfter, liveCursor } from "./store/shared/paging.js";
 export { applyDecision } from "./store/shared/sessions.js";

@@ -48,6 +48,7 @@ import { SessionService } from "./sessions/service.js";
 import { startSweeper } from "./sessions/sweeper.js";
 import { openStore } from "./store/index.js";
 import { MeasuredStore } from "./store/measured.js";
+import { RedisStore } from "./store/redis/store.js";
 import type { SessionStore } from "./store/types.js";
 import { loadKeyRing } from "./tokens/key-file.js";
 import { startKeyReload } from "./tokens/key-reload.js";
@@ -177,7 +178,14 @@ export function createSoloServer(options: SoloServerOptions = {}): SoloServer {
     trustProxy: o.trustProxy,
   };
   const csrf = csrfCheck(origins);
-  const limiterBackend = openLimiterBackend(o.rateLimit, o.redis, o.store === "redis", logger);
+  const limiterBackend = openLimiterBackend(
+    o.rateLimit,
+    {
+      keyPrefix: o.redis.keyPrefix,
+      open: rawStore instanceof RedisStore ? () => rawStore.connections.open("ratelimit") : null,
+    },
+    logger,
+  );
   const keys = ring.then(() => startKeyReload(tokens, o.keyReloadInterval, logger));
   const loginLimiter = new LoginLimiter(o.rateLimit, limiterBackend.backend);
   const starter = new SessionStarter({

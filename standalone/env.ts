@@ -5,6 +5,7 @@ import { parseDuration } from "../server/options/parse-duration.js";
 import type { SoloServerOptions } from "../server/options/types.js";
 import { normalizeOrigin } from "../server/request/origin.js";
 import { parsePolicy } from "../server/sessions/policy.js";
+import { parseRedisNodes } from "../server/store/redis/connection.js";
 
 /** The standalone server's settings, from the environment. */
 export interface StandaloneConfig {
@@ -17,7 +18,8 @@ export interface StandaloneConfig {
 const STORES = ["sqlite", "memory", "redis", "postgres"] as const;
 
 /**
- * Reads `PORT`, `HOST`, `SOLO_STORE`, `SOLO_DATA_DIR`, `REDIS_URL`, `DATABASE_URL`, `SOLO_PG_SCHEMA`, `SOLO_POLICY`,
+ * Reads `PORT`, `HOST`, `SOLO_STORE`, `SOLO_DATA_DIR`, `REDIS_URL` (or `REDIS_CLUSTER_NODES`, or
+ * `REDIS_SENTINELS` with `REDIS_SENTINEL_NAME`; `REDIS_REPLICAS_WAIT`, `REDIS_REPLICAS_TIMEOUT`), `DATABASE_URL`, `SOLO_PG_SCHEMA`, `SOLO_POLICY`,
  * `SOLO_ALLOWED_ORIGINS`, `SOLO_IDLE_TIMEOUT`, `SOLO_TOUCH_INTERVAL`, `SOLO_MAX_AGE`, `SOLO_ABANDON_GRACE`,
  * `SOLO_SIGNING_KEYS`, `SOLO_AUDIT_RETENTION`, `SOLO_INTROSPECT_SECRET`, `SOLO_PUBLIC_ORIGIN`,
  * `SOLO_TRANSPORTS`, `SOLO_RECEIVERS` (a JSON array of receivers), `SOLO_DELIVERY` (a JSON object
@@ -39,7 +41,8 @@ export function readEnv(env: NodeJS.ProcessEnv): StandaloneConfig {
     store,
     dataDir: env.SOLO_DATA_DIR || "./data",
   };
-  if (env.REDIS_URL) options.redis = { url: env.REDIS_URL };
+  const redis = readRedisEnv(env);
+  if (redis) options.redis = redis;
   if (env.DATABASE_URL || env.SOLO_PG_SCHEMA) {
     options.postgres = {
       ...(env.DATABASE_URL ? { url: env.DATABASE_URL } : {}),
@@ -111,4 +114,34 @@ function json(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The Redis deployment from `REDIS_URL`, `REDIS_CLUSTER_NODES` (`host:port,host:port`) or
+ * `REDIS_SENTINELS` (`host:port,...`) with `REDIS_SENTINEL_NAME`, and what writes wait for
+ * (`REDIS_REPLICAS_WAIT`, `REDIS_REPLICAS_TIMEOUT`); undefined when none is set. The options'
+ * own validation runs at `createSoloServer`.
+ */
+function readRedisEnv(env: NodeJS.ProcessEnv): SoloServerOptions["redis"] {
+  const redis: NonNullable<SoloServerOptions["redis"]> = {};
+  const given = ["REDIS_URL", "REDIS_CLUSTER_NODES", "REDIS_SENTINELS"].filter((name) => env[name]);
+  if (given.length > 1) throw new TypeError(`${given.join(" and ")}: set only one of them`);
+  if (env.REDIS_URL) redis.url = env.REDIS_URL;
+  if (env.REDIS_CLUSTER_NODES) redis.cluster = parseRedisNodes(env.REDIS_CLUSTER_NODES, "REDIS_CLUSTER_NODES");
+  if (env.REDIS_SENTINELS) {
+    redis.sentinels = parseRedisNodes(env.REDIS_SENTINELS, "REDIS_SENTINELS");
+    if (!env.REDIS_SENTINEL_NAME) throw new TypeError("REDIS_SENTINELS needs REDIS_SENTINEL_NAME (the primary's name)");
+    redis.name = env.REDIS_SENTINEL_NAME;
+  } else if (env.REDIS_SENTINEL_NAME) {
+    throw new TypeError("REDIS_SENTINEL_NAME is only for REDIS_SENTINELS");
+  }
+  if (env.REDIS_REPLICAS_WAIT || env.REDIS_REPLICAS_TIMEOUT) {
+    const wait = Number(env.REDIS_REPLICAS_WAIT ?? "1");
+    if (!Number.isInteger(wait) || wait < 0 || wait > 16)
+      throw new TypeError(`REDIS_REPLICAS_WAIT must be 0..16, got "${env.REDIS_REPLICAS_WAIT}"`);
+    redis.replicas = env.REDIS_REPLICAS_TIMEOUT
+      ? { wait, timeout: parseDuration(env.REDIS_REPLICAS_TIMEOUT, "REDIS_REPLICAS_TIMEOUT") }
+      : { wait };
+  }
+  return Object.keys(redis).length > 0 ? redis : undefined;
 }

@@ -24,6 +24,17 @@ export interface SoloServerConfig {
   redisUrl: string | null;
   /** With `store: "postgres"`: the database (`postgres.url`). */
   databaseUrl: string | null;
+  /**
+   * Instead of `redisUrl`: the server's whole `redis` option (a Redis Cluster, Sentinel; what
+   * session writes wait for), for the `ha` phase.
+   */
+  redis?: {
+    cluster?: { host: string; port: number }[];
+    sentinels?: { host: string; port: number }[];
+    name?: string;
+    keyPrefix?: string;
+    replicas?: { wait: number; timeout?: number } | false;
+  };
   nodeId: string;
   /** File URL of the server library to load: the compiled `dist/server/index.js`, or the source through tsx. */
   serverModule: string;

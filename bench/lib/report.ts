@@ -188,6 +188,24 @@ export function formatReport(r: BenchResults): string {
       ]);
     } else http.push({ first: `POST /auth/login, ${store}`, span: `skipped: ${l.reason}` });
   }
+  for (const w of r.replicaWait ?? []) {
+    if (w.status === "ok") {
+      http.push([
+        `POST /auth/login, ${w.deployment}, no WAIT (baseline)`,
+        int(w.noWaitRps),
+        ms(w.noWaitP50Ms),
+        "",
+        "median of the runs",
+      ]);
+      http.push([
+        `POST /auth/login, ${w.deployment}, WAIT 1 replica`,
+        int(w.waitRps),
+        ms(w.waitP50Ms),
+        "",
+        `${w.ratio.toFixed(2)}x the baseline (same run, alternating)`,
+      ]);
+    } else http.push({ first: "POST /auth/login, WAIT 1 replica", span: `skipped: ${w.reason}` });
+  }
   const sc = r.logins.scrypt;
   if (sc.status === "ok") {
     http.push([

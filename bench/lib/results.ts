@@ -56,7 +56,7 @@ export interface Settings {
   profile: boolean;
 }
 
-export const PHASES = ["single", "http", "redis", "postgres", "cluster", "scrypt", "receivers"] as const;
+export const PHASES = ["single", "http", "redis", "ha", "postgres", "cluster", "scrypt", "receivers"] as const;
 export type PhaseName = (typeof PHASES)[number];
 
 /** A series of kicks against one server setup. */
@@ -163,6 +163,24 @@ export interface RaceResult {
   errors: string[];
 }
 
+/**
+ * Logins per second on a Redis deployment with replicas, without and with `WAIT 1` after each
+ * session write (`redis.replicas`): runs alternate, medians compared.
+ */
+export interface ReplicaWaitResult {
+  status: "ok";
+  deployment: "sentinel" | "cluster";
+  /** Median logins/s of the runs that wait for no replica (`replicas: false`): the baseline. */
+  noWaitRps: number;
+  /** Median logins/s of the runs that wait for one replica (`replicas: { wait: 1 }`). */
+  waitRps: number;
+  /** waitRps / noWaitRps. */
+  ratio: number;
+  noWaitP50Ms: number;
+  waitP50Ms: number;
+  runs: HttpRun[];
+}
+
 export interface RequireSessionResult {
   status: "ok";
   bare: { rps: number; p50Ms: number; p99Ms: number };
@@ -226,6 +244,8 @@ export interface BenchResults {
     scrypt: ScryptResult | Skipped;
   };
   requireSession: RequireSessionResult | Skipped;
+  /** The `ha` phase: the cost of `WAIT 1` on logins/s, on Sentinel and on Redis Cluster. */
+  replicaWait?: (ReplicaWaitResult | Skipped)[];
   memory: MemoryResult | Skipped;
   receivers: ReceiversResult | Skipped;
   targets: Target[];

@@ -7,7 +7,8 @@ import { round, summarize } from "../lib/stats.js";
 import type { Context } from "./context.js";
 import { type BenchServer, startServer } from "./infra.js";
 
-interface CannonRequest {
+/** One request of an autocannon run, built afresh for every request. */
+export interface CannonRequest {
   method: "GET" | "POST";
   path: string;
   /** Called for every request: its headers and body. */
@@ -16,7 +17,7 @@ interface CannonRequest {
 }
 
 /** One autocannon run against `url`. Latencies are whole milliseconds (autocannon's histogram). */
-async function cannon(
+export async function cannon(
   ctx: Context,
   label: string,
   url: string,
@@ -55,7 +56,8 @@ async function cannon(
   return run;
 }
 
-function median(xs: number[]): number {
+/** The median of `xs`. */
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;

@@ -30,7 +30,7 @@ try {
     authenticate: ({ username }) => (typeof username === "string" && username !== "" ? { userId: username } : null),
     store: config.store,
     dataDir: config.dataDir,
-    ...(config.redisUrl ? { redis: { url: config.redisUrl } } : {}),
+    ...(config.redis ? { redis: config.redis } : config.redisUrl ? { redis: { url: config.redisUrl } } : {}),
     ...(config.databaseUrl ? { postgres: { url: config.databaseUrl } } : {}),
     nodeId: config.nodeId,
     logger: pino({ level: "silent" }),

@@ -19,7 +19,8 @@ export const DEFAULTS = {
   store: "sqlite",
   dataDir: "./data",
   redis: {
-    url: STORE_DEFAULTS.redis.url,
+    target: { kind: "server", url: STORE_DEFAULTS.redis.url },
+    replicas: null,
     keyPrefix: STORE_DEFAULTS.redis.keyPrefix,
     adapter: true,
     reconcileInterval: 30_000,

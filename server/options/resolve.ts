@@ -12,13 +12,15 @@ import { resolveRateLimits } from "../ratelimit/limits.js";
 import type { TokenSource } from "../request/credentials.js";
 import { assertPolicySpec } from "../sessions/policy.js";
 import { namingProblem } from "../store/postgres/schema.js";
-import { DEFAULTS, defaultTouchInterval } from "./defaults.js";
+import { redisTarget, replicaAck } from "../store/redis/connection.js";
+import { DEFAULTS, defaultTouchInterval, STORE_DEFAULTS } from "./defaults.js";
 import type {
   PostgresOptions,
   PostgresPoolOptions,
   RedisOptions,
   ResolvedOptions,
   ResolvedPostgresOptions,
+  ResolvedRedisOptions,
   SoloServerOptions,
   TokenOptions,
 } from "./types.js";
@@ -97,11 +99,22 @@ export function resolveOptions(options: SoloServerOptions): ResolvedOptions {
   return resolved;
 }
 
-function redisOptions(given: RedisOptions | undefined): Required<RedisOptions> {
-  const redis = { ...DEFAULTS.redis, ...given };
-  if (typeof redis.url !== "string" || !/^rediss?:\/\//.test(redis.url)) {
-    throw new TypeError(`createSoloServer: options.redis.url must be a redis:// or rediss:// URL`);
-  }
+function redisOptions(given: RedisOptions = {}): ResolvedRedisOptions {
+  if (typeof given !== "object" || given === null)
+    throw new TypeError("createSoloServer: options.redis must be an object");
+  const target = redisTarget(given, "createSoloServer: options.redis.", STORE_DEFAULTS.redis.url);
+  const redis: ResolvedRedisOptions = {
+    target,
+    replicas: replicaAck(
+      given.replicas,
+      target,
+      "createSoloServer: options.redis.replicas",
+      STORE_DEFAULTS.redis.replicas,
+    ),
+    keyPrefix: given.keyPrefix ?? DEFAULTS.redis.keyPrefix,
+    adapter: given.adapter ?? DEFAULTS.redis.adapter,
+    reconcileInterval: DEFAULTS.redis.reconcileInterval,
+  };
   if (typeof redis.keyPrefix !== "string" || !/^[\w.:-]{1,64}$/.test(redis.keyPrefix)) {
     throw new TypeError("createSoloServer: options.redis.keyPrefix must be 1-64 letters, digits, _ . : or -");
   }
@@ -109,7 +122,7 @@ function redisOptions(given: RedisOptions | undefined): Required<RedisOptions> {
     throw new TypeError('createSoloServer: options.redis.adapter must be true, false, "sharded" or "classic"');
   redis.reconcileInterval = duration(
     "redis.reconcileInterval",
-    given?.reconcileInterval,
+    given.reconcileInterval,
     DEFAULTS.redis.reconcileInterval,
     100,
   );

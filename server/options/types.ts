@@ -15,6 +15,7 @@ import type { RateLimitOptions, ResolvedRateLimits } from "../ratelimit/limits.j
 import type { TokenSource } from "../request/credentials.js";
 import type { PolicyOption } from "../sessions/policy.js";
 import type { AuthenticatedUser, Credentials } from "../sessions/user.js";
+import type { RedisConnectionOptions, RedisTarget, ReplicaAck, ReplicasOption } from "../store/redis/connection.js";
 import type { SessionStore } from "../store/types.js";
 import type { PrivateJwks } from "../tokens/key-ring.js";
 
@@ -27,10 +28,20 @@ export type Authenticate = (
   req: Request,
 ) => Promise<AuthenticatedUser | null> | AuthenticatedUser | null;
 
-/** Redis settings for `store: "redis"` (several nodes sharing one Redis). */
-export interface RedisOptions {
-  /** @default "redis://127.0.0.1:6379" */
-  url?: string;
+/**
+ * Redis settings for `store: "redis"` (several nodes sharing one Redis deployment). The
+ * deployment is one of `url` (one server: the default), `cluster` (Redis Cluster:
+ * `[{ host, port }, ...]`) or `sentinels` with `name` (a primary managed by Redis Sentinel).
+ */
+export interface RedisOptions extends RedisConnectionOptions {
+  /**
+   * Replicas that must have each session write (a claim, an end) before it is acknowledged
+   * (`WAIT`); a write fewer replicas confirm within `timeout` ms answers 503
+   * `store_unavailable`. `false` waits for none (a failover can then lose acknowledged claims
+   * and ends: see docs/redis.md). @default `{ wait: 1, timeout: 500 }` with `cluster` or
+   * `sentinels`; none with `url`
+   */
+  replicas?: ReplicasOption;
   /** Prefix of every key and pub/sub channel: letters, digits, `_ . : -`. @default "solo" */
   keyPrefix?: string;
   /**
@@ -257,6 +268,17 @@ export interface ResolvedPostgresOptions {
   endsPollInterval: number;
 }
 
+/** {@link RedisOptions} after defaults and validation. */
+export interface ResolvedRedisOptions {
+  /** The deployment. */
+  target: RedisTarget;
+  /** Replicas each session write waits for; null for none. */
+  replicas: ReplicaAck | null;
+  keyPrefix: string;
+  adapter: boolean | "sharded" | "classic";
+  reconcileInterval: number;
+}
+
 /** Options after defaults, as the modules use them. */
 export interface ResolvedOptions {
   authenticate: Authenticate | null;
@@ -267,7 +289,7 @@ export interface ResolvedOptions {
    * given (then keys live in memory too, and die with the process).
    */
   keysDir: string | null;
-  redis: Required<RedisOptions>;
+  redis: ResolvedRedisOptions;
   postgres: ResolvedPostgresOptions;
   policy: PolicyOption;
   abandonGrace: number;

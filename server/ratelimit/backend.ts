@@ -1,26 +1,27 @@
-import { Redis as IORedis, type Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import type { Logger } from "pino";
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import { SoloError } from "../errors/solo-error.js";
 import type { RateLimit, ResolvedRateLimits } from "./limits.js";
 
 /** Where the counters live. */
-export type LimiterBackend = { kind: "memory" } | { kind: "redis"; client: Redis; prefix: string };
+export type LimiterBackend = { kind: "memory" } | { kind: "redis"; client: Redis | Cluster; prefix: string };
 
 /**
- * Chooses where the login counters live: the `rateLimit.redis` client when given; a client of
- * the store's Redis when the store is Redis and a login limit is on; else memory. Keys are
- * prefixed with `redis.keyPrefix`. `close()` disconnects a client it opened itself.
+ * Chooses where the login counters live: the `rateLimit.redis` client when given; else, when
+ * the store is on Redis (`redis.open` opens a connection to its deployment: one server, a
+ * cluster or through the sentinels) and a login limit is on, a connection of its own; else
+ * memory. Keys are prefixed with `redis.keyPrefix`. `close()` disconnects a client it opened
+ * itself.
  *
  * @example
  * ```ts
- * const { backend, close } = openLimiterBackend(limits, { url: "redis://127.0.0.1:6379", keyPrefix: "solo" }, true, logger);
+ * const { backend, close } = openLimiterBackend(limits, { keyPrefix: "solo", open: () => store.connections.open("ratelimit") }, logger);
  * ```
  */
 export function openLimiterBackend(
   limits: ResolvedRateLimits,
-  redis: { url: string; keyPrefix: string },
-  storeIsRedis: boolean,
+  redis: { keyPrefix: string; open: (() => Redis | Cluster) | null },
   logger: Pick<Logger, "warn">,
 ): { backend: LimiterBackend; close(): void } {
   const prefix = redis.keyPrefix;
@@ -30,8 +31,8 @@ export function openLimiterBackend(
     limits.loginPerUser !== false ||
     limits.successPerUser !== false ||
     limits.successPerIp !== false;
-  if (!storeIsRedis || !loginLimits) return { backend: { kind: "memory" }, close: () => {} };
-  const client = new IORedis(redis.url);
+  if (!redis.open || !loginLimits) return { backend: { kind: "memory" }, close: () => {} };
+  const client = redis.open();
   client.on("error", (error: Error) => logger.warn({ err: error }, "rate limit store unreachable; limiting in memory"));
   return { backend: { kind: "redis", client, prefix }, close: () => client.disconnect() };
 }

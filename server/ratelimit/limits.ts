@@ -61,7 +61,7 @@ export interface RateLimitOptions {
   loginKey?: LoginKey;
   /**
    * An ioredis client: the login limits are kept in Redis and shared by every node.
-   * @default a client of `redis.url` when `store` is `"redis"`, else memory
+   * @default a connection to the store's Redis deployment when the store is Redis, else memory
    */
   redis?: Redis;
 }

@@ -8,20 +8,19 @@
  * @module
  */
 
-import { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Server } from "socket.io";
 import type { ResolvedOptions } from "../options/types.js";
 import { STORE_DEFAULTS } from "../store/defaults.js";
 import { PostgresStore } from "../store/postgres/store.js";
-import { clientOptions, waitReady } from "../store/redis/connection.js";
+import { isUp, RedisConnections, waitReady } from "../store/redis/connection.js";
 import { RedisStore } from "../store/redis/store.js";
 import type { SessionStore } from "../store/types.js";
 import { PgAdapterLink } from "./postgres/adapter.js";
 import { type ClusterAdapter, PostgresCluster } from "./postgres/scale-out.js";
 import { AdapterLink } from "./redis/adapter.js";
 import type { ReconcileReason } from "./redis/reconciler.js";
-import { RedisCluster } from "./redis/scale-out.js";
+import { RedisScaleOut } from "./redis/scale-out.js";
 import type { Reconcilable, SoloIo } from "./types.js";
 
 /** One node's scale-out, whatever the backend, once open. */
@@ -39,7 +38,7 @@ export interface NodeScaleOut {
 }
 
 /**
- * The scale-out the store needs: a {@link RedisCluster} on a Redis store's connection, a
+ * The scale-out the store needs: a {@link RedisScaleOut} on a Redis store's deployment, a
  * {@link PostgresCluster} on a PostgreSQL store's database (with the adapter
  * `postgres.adapter` names), null for stores with nothing to share.
  *
@@ -56,8 +55,9 @@ export async function openScaleOut(
 ): Promise<NodeScaleOut | null> {
   if (store instanceof RedisStore) {
     const { redis } = options;
-    const cluster = await RedisCluster.open({
+    const cluster = await RedisScaleOut.open({
       client: store.client,
+      connections: store.connections,
       endsKey: store.endsKey,
       adapter: redis.adapter,
       channelPrefix: `${redis.keyPrefix}:io`,
@@ -98,19 +98,21 @@ async function openAdapter(
     return PgAdapterLink.open(store.connectionConfig(), store.names, `solo-session io ${nodeId}`, logger);
   }
   if (postgres.adapter !== "redis") return null;
-  // A template the adapter's publisher and subscriber copy; itself only asks the server's version.
-  const client = new Redis(redis.url, {
-    ...clientOptions(STORE_DEFAULTS.redis.commandTimeout),
-    connectionName: `${redis.keyPrefix}:io`,
+  // The adapter's publisher and subscriber reach the Redis deployment of the options; a
+  // template connection only asks the server's version.
+  const connections = new RedisConnections(redis.target, {
+    commandTimeout: STORE_DEFAULTS.redis.commandTimeout,
+    prefix: redis.keyPrefix,
   });
+  const client = connections.open("pub");
   client.on("error", () => {});
   try {
     await waitReady(client, 10_000);
     const kind = redis.adapter === "sharded" || redis.adapter === "classic" ? redis.adapter : true;
-    const link = await AdapterLink.open(client, kind, `${redis.keyPrefix}:io`, logger);
+    const link = await AdapterLink.open(client, connections, kind, `${redis.keyPrefix}:io`, logger);
     return {
       get up() {
-        return link.pub.status === "ready" && link.sub.status === "ready";
+        return isUp(link.pub) && isUp(link.sub);
       },
       install: (io, refreshAdapter, log) => link.install(io, refreshAdapter, log),
       close: () => link.close(),

@@ -45,6 +45,12 @@ export const STORE_DEFAULTS = {
     maxClaimAttempts: 100,
     /** Approximate cap on the ends stream, the ended sessions every node reads. */
     endsMaxLength: 10_000,
+    /**
+     * Replicas that must have a session write (`WAIT`) before it is acknowledged, by deployment:
+     * none on one server, one with Redis Cluster or Sentinel (a failover then loses no
+     * acknowledged claim or end); and how long a write waits for them before failing, in ms.
+     */
+    replicas: { wait: { server: 0, cluster: 1, sentinel: 1 }, timeout: 500 },
   },
   postgres: {
     /** The schema of the store's tables (created if missing). */

@@ -10,6 +10,7 @@ import type pg from "pg";
 import { MemoryStore } from "./memory/store.js";
 import type { PoolSettings } from "./postgres/connection.js";
 import { PostgresStore } from "./postgres/store.js";
+import { connectionOptions, type RedisTarget, type ReplicaAck } from "./redis/connection.js";
 import { RedisStore } from "./redis/store.js";
 import { SqliteStore } from "./sqlite/store.js";
 import type { SessionStore } from "./types.js";
@@ -18,7 +19,8 @@ import type { SessionStore } from "./types.js";
 export interface OpenStoreOptions {
   store: "sqlite" | "memory" | "redis" | "postgres" | SessionStore;
   dataDir: string;
-  redis: { url: string; keyPrefix: string };
+  /** The Redis deployment, what session writes wait for (`WAIT`), and the key prefix. */
+  redis: { target: RedisTarget; replicas: ReplicaAck | null; keyPrefix: string };
   /** With `store: "postgres"`: where the tables live and the pool (settings, or the app's own). */
   postgres: { url: string | null; pool: PoolSettings | pg.Pool; schema: string; tablePrefix: string };
   /** Names the PostgreSQL store's connections (`application_name`). */
@@ -53,7 +55,8 @@ export function openStore(options: OpenStoreOptions): SessionStore {
       return new MemoryStore({ receivers: ids });
     case "redis":
       return new RedisStore({
-        url: options.redis.url,
+        ...connectionOptions(options.redis.target),
+        replicas: options.redis.replicas ?? false,
         keyPrefix: options.redis.keyPrefix,
         tombstoneRetention: options.tombstoneRetention,
         auditRetention: options.auditRetention,

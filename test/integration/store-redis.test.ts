@@ -1,6 +1,7 @@
-import { Redis } from "ioredis";
+import { type Command, Redis } from "ioredis";
 import { runStoreContract } from "solo-session/server/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { redisCli } from "../../scripts/lib/redis-topology.js";
 import { SoloError } from "../../server/errors/solo-error.js";
 import { resolveOptions } from "../../server/options/resolve.js";
 import { decide, type PolicySpec } from "../../server/sessions/policy.js";
@@ -8,7 +9,8 @@ import { type EndEntry, parseEndEntry } from "../../server/store/redis/codec.js"
 import { RedisStore } from "../../server/store/redis/store.js";
 import type { Decide, SessionStore } from "../../server/store/types.js";
 import { record } from "../../server/testing/contract/fixtures.js";
-import { freePort, startRedis, type TestRedis, uniquePrefix } from "../support/redis.js";
+import { freePort, holdConnectionDown, startRedis, type TestRedis, uniquePrefix } from "../support/redis.js";
+import { useDeployment } from "../support/redis-deployments.js";
 
 let redis: TestRedis;
 beforeAll(async () => {
@@ -341,15 +343,199 @@ describe("redis options", () => {
     expect(() => resolveOptions({ authenticate, store: "redis", redis: redisOptions })).toThrow(TypeError);
   });
 
+  it.each([
+    [{ url: "redis://a:1", cluster: [{ host: "a", port: 1 }] }],
+    [{ cluster: [] }],
+    [{ cluster: [{ host: "a", port: 0 }] }],
+    [{ cluster: [{ host: "has space", port: 7000 }] }],
+    [{ cluster: "a:7000" as unknown as [] }],
+    [{ sentinels: [{ host: "a", port: 26379 }] }],
+    [{ sentinels: [{ host: "a", port: 26379 }], name: "" }],
+    [{ name: "solo" }],
+    [{ cluster: [{ host: "a", port: 7000 }], replicas: { wait: -1 } }],
+    [{ cluster: [{ host: "a", port: 7000 }], replicas: { wait: 1, timeout: 0 } }],
+    [{ replicas: { wait: 1.5 } }],
+    [{ replicas: "yes" as unknown as false }],
+  ])("createSoloServer refuses the deployment %o with a TypeError naming the option", (redisOptions) => {
+    expect(() => resolveOptions({ authenticate, store: "redis", redis: redisOptions })).toThrow(
+      /^createSoloServer: options\.redis\.(url|cluster|sentinels|name|replicas)/,
+    );
+  });
+
   it("accepts the documented choices", () => {
     for (const adapter of [true, false, "sharded", "classic"] as const) {
       expect(resolveOptions({ authenticate, store: "redis", redis: { adapter } }).redis.adapter).toBe(adapter);
     }
     expect(resolveOptions({ authenticate, store: "redis" }).redis).toEqual({
-      url: "redis://127.0.0.1:6379",
+      target: { kind: "server", url: "redis://127.0.0.1:6379" },
+      replicas: null,
       keyPrefix: "solo",
       adapter: true,
       reconcileInterval: 30_000,
     });
+    const nodes = [{ host: "10.0.0.1", port: 7000 }];
+    // Cluster and Sentinel wait for one replica by default; a single server waits for none.
+    expect(resolveOptions({ authenticate, store: "redis", redis: { cluster: nodes } }).redis).toMatchObject({
+      target: { kind: "cluster", nodes },
+      replicas: { wait: 1, timeout: 500 },
+    });
+    expect(
+      resolveOptions({ authenticate, store: "redis", redis: { sentinels: nodes, name: "solo", replicas: false } })
+        .redis,
+    ).toMatchObject({ target: { kind: "sentinel", sentinels: nodes, name: "solo" }, replicas: null });
+    expect(
+      resolveOptions({
+        authenticate,
+        store: "redis",
+        redis: { url: "redis://r:6379", replicas: { wait: 2, timeout: 50 } },
+      }).redis.replicas,
+    ).toEqual({ wait: 2, timeout: 50 });
+    expect(() => new RedisStore({ cluster: [] })).toThrow(/^RedisStore: cluster/);
+  });
+});
+
+/**
+ * Records the slots of every pipeline and transaction a store's connection runs (ioredis
+ * computes a command's slot from its keys); `check()` fails the test if one spanned two slots.
+ */
+function watchSlots(store: RedisStore): { pipelines: number; check(): void } {
+  const crossing: string[] = [];
+  let pipelines = 0;
+  const client = store.client;
+  for (const name of ["pipeline", "multi"] as const) {
+    const original = (client[name] as (...args: unknown[]) => ReturnType<Redis["pipeline"]>).bind(client);
+    (client as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+      const pipeline = original(...args);
+      const exec = pipeline.exec.bind(pipeline);
+      pipeline.exec = ((...execArgs: Parameters<typeof pipeline.exec>) => {
+        pipelines++;
+        const queue = (pipeline as unknown as { _queue: Command[] })._queue;
+        const slots = new Set(queue.map((c) => c.getSlot()).filter((slot) => slot !== null && slot !== undefined));
+        if (slots.size > 1) crossing.push(queue.map((c) => `${c.name} ${c.getKeys().join(" ")}`).join("; "));
+        return exec(...execArgs);
+      }) as typeof pipeline.exec;
+      return pipeline;
+    };
+  }
+  return {
+    get pipelines() {
+      return pipelines;
+    },
+    check: () => expect(crossing, "pipelines that span slots").toEqual([]),
+  };
+}
+
+describe("on a Redis Cluster (3 primaries, a replica each)", () => {
+  const deployment = useDeployment("cluster");
+  const watched = new Map<RedisStore, ReturnType<typeof watchSlots>>();
+
+  // The whole contract on a real multi-shard cluster: every command reaches its slot's primary,
+  // and no pipeline, transaction or script of the store spans two slots.
+  runStoreContract({
+    name: "redis cluster",
+    open: async () => {
+      const store = new RedisStore({ ...deployment().connection, keyPrefix: uniquePrefix("contract") });
+      watched.set(store, watchSlots(store));
+      await store.ready();
+      return store;
+    },
+    close: async (store) => {
+      watched.get(store)?.check();
+      watched.delete(store);
+      await store.close();
+    },
+  });
+
+  it("probes that scripts may not reach a second slot, and every end still reaches the ends stream, right after its commit", async () => {
+    const store = new RedisStore({ ...deployment().connection, keyPrefix: uniquePrefix("ends") });
+    opened.push(store);
+    const slots = watchSlots(store);
+    await store.ready();
+    expect(store.endsInScript).toBe(false);
+    await endsScenario(store);
+    slots.check();
+    expect(slots.pipelines).toBeGreaterThan(10);
+  });
+
+  it("keeps all of one user's keys in one slot, and spreads users over the shards", async () => {
+    const keyPrefix = uniquePrefix("layout");
+    const store = new RedisStore({ ...deployment().connection, keyPrefix });
+    opened.push(store);
+    await store.ready();
+    const users = Array.from({ length: 12 }, (_, i) => `user-${i}`);
+    for (const user of users) {
+      await store.claim(record(user, Date.now()), policy("newest-wins"));
+      await store.claim(record(user, Date.now() + 1), policy("newest-wins"));
+    }
+    const d = deployment();
+    const shards = new Set<number>();
+    for (const user of users) {
+      const keys = [`${keyPrefix}:{u:${user}}:v`, `${keyPrefix}:{u:${user}}:live`, `${keyPrefix}:{u:${user}}:replaced`];
+      const ports = await Promise.all(keys.map(async (key) => (await d.primaryFor(key)).port));
+      expect(new Set(ports).size, user).toBe(1);
+      shards.add(ports[0] as number);
+      for (const key of keys) expect(Number(await redisCli(ports[0] as number, "EXISTS", key)), key).toBe(1);
+    }
+    expect(shards.size).toBeGreaterThan(1);
+    expect(await store.countLive()).toBe(users.length);
+  });
+});
+
+describe("writes that wait for replicas (WAIT)", () => {
+  const sentinel = useDeployment("sentinel");
+
+  it("on a server without replicas, a claim and an end answer store_unavailable: committed, never acknowledged", async () => {
+    const store = new RedisStore({
+      url: redis.url,
+      keyPrefix: uniquePrefix("wait0"),
+      replicas: { wait: 1, timeout: 50 },
+    });
+    opened.push(store);
+    await store.ready();
+    const s = record("alice", Date.now());
+    const claimed = await store.claim(s, policy("newest-wins")).catch((e: unknown) => e);
+    expect((claimed as SoloError).code).toBe("store_unavailable");
+    // The claim is in the primary (a failover could lose it), so the caller was not told "done".
+    expect((await store.get(s.id))?.ended).toBeNull();
+    const ended = await store.end(s.id, { at: Date.now(), reason: "logout", by: null }).catch((e: unknown) => e);
+    expect((ended as SoloError).code).toBe("store_unavailable");
+    expect((await store.get(s.id))?.ended?.reason).toBe("logout");
+  });
+
+  it("on Sentinel, writes are acknowledged once the replica has them; cut off from it, the primary's writes are refused until it is back", async () => {
+    const d = sentinel();
+    const store = new RedisStore({
+      ...d.connection,
+      keyPrefix: uniquePrefix("wait1"),
+      replicas: { wait: 1, timeout: 200 },
+    });
+    opened.push(store);
+    await store.ready();
+    expect(store.replicasWaitedFor).toBe(1);
+    const a = record("bob", Date.now());
+    expect((await store.claim(a, policy("newest-wins"))).kind).toBe("admitted");
+
+    // Drop the replica's link and keep it from coming back.
+    const { port } = await d.primaryFor("any");
+    const admin = new Redis({ host: "127.0.0.1", port });
+    opened.push(admin);
+    const [link] = String(await admin.call("CLIENT", "LIST", "TYPE", "replica"))
+      .trim()
+      .split("\n")
+      .map((line) => /^id=(\d+)/.exec(line)?.[1] as string);
+    const release = await holdConnectionDown(admin, link as string);
+    try {
+      const b = record("bob", Date.now() + 1);
+      const refused = await store.claim(b, policy("newest-wins")).catch((e: unknown) => e);
+      expect((refused as SoloError).code).toBe("store_unavailable");
+      const all = await store.endAll("bob", { at: Date.now(), reason: "revoked", by: null }).catch((e: unknown) => e);
+      expect((all as SoloError).code).toBe("store_unavailable");
+    } finally {
+      await release();
+    }
+    await d.healthy();
+    const c = record("bob", Date.now() + 2);
+    expect((await store.claim(c, policy("newest-wins"))).kind).toBe("admitted");
+    expect((await store.listLive("bob")).map((s) => s.id)).toEqual([c.id]);
   });
 });

@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { expect, vi } from "vitest";
 import { answersPing, freePort } from "../../scripts/lib/net.js";
+import type { RedisConnectionOptions } from "../../server/store/redis/connection.js";
 
 // store-redis.test.ts takes it from here.
 export { freePort };
@@ -154,9 +155,10 @@ async function claimAllSlots(port: number): Promise<void> {
   }
 }
 
-/** Options shared by the nodes of a test cluster: one Redis, one key prefix, one key directory. */
+/** Options shared by the nodes of a test cluster: one Redis deployment, one key prefix, one key directory. */
 export interface ClusterNodeOptions {
-  redis: TestRedis;
+  /** The deployment, as a node's `redis` option names it (`{ url }`, `{ cluster }`, `{ sentinels, name }`). */
+  connection: RedisConnectionOptions;
   keyPrefix: string;
   dataDir: string;
 }
@@ -188,7 +190,7 @@ export function startNodeProcess(
   },
 ): Promise<NodeProcess> {
   return startNodeScript(join(dirname(fileURLToPath(import.meta.url)), "redis-node.ts"), {
-    REDIS_URL: options.redis.url,
+    SOLO_TEST_REDIS: JSON.stringify(options.connection),
     KEY_PREFIX: options.keyPrefix,
     DATA_DIR: options.dataDir,
     NODE_ID: options.nodeId,

@@ -23,7 +23,7 @@ import { startTestServer, type TestServer, type TestServerOptions, tempDir } fro
 
 /** Options of `nodes()`: one Redis and one key directory for every node, and any server option. */
 export type NodesOptions = TestServerOptions & {
-  redis: RedisOptions & { url: string; keyPrefix: string };
+  redis: RedisOptions & { keyPrefix: string };
   /** The key directory the nodes share (they must agree on the signing keys). */
   dataDir: string;
 };

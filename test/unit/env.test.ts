@@ -142,4 +142,58 @@ describe("short idle timeouts (issue 12, point 14)", () => {
       expect(() => readEnv(env), JSON.stringify(env)).toThrow("SOLO_TOUCH_INTERVAL");
     }
   });
+
+  it("reads a Redis Cluster or Sentinel deployment, and what session writes wait for", () => {
+    const cluster = readEnv({ SOLO_STORE: "redis", REDIS_CLUSTER_NODES: "10.0.0.1:7000, [::1]:7001" }).options;
+    expect(cluster.redis).toEqual({
+      cluster: [
+        { host: "10.0.0.1", port: 7000 },
+        { host: "::1", port: 7001 },
+      ],
+    });
+    // Cluster and Sentinel wait for one replica by default.
+    expect(resolveOptions({ ...cluster, authenticate }).redis.replicas).toEqual({ wait: 1, timeout: 500 });
+    const sentinel = readEnv({
+      SOLO_STORE: "redis",
+      REDIS_SENTINELS: "s1:26379,s2:26379",
+      REDIS_SENTINEL_NAME: "solo",
+      REDIS_REPLICAS_WAIT: "2",
+      REDIS_REPLICAS_TIMEOUT: "250ms",
+    }).options;
+    expect(sentinel.redis).toEqual({
+      sentinels: [
+        { host: "s1", port: 26379 },
+        { host: "s2", port: 26379 },
+      ],
+      name: "solo",
+      replicas: { wait: 2, timeout: 250 },
+    });
+    expect(resolveOptions({ ...sentinel, authenticate }).redis.target).toEqual({
+      kind: "sentinel",
+      sentinels: [
+        { host: "s1", port: 26379 },
+        { host: "s2", port: 26379 },
+      ],
+      name: "solo",
+    });
+    const noWait = readEnv({ SOLO_STORE: "redis", REDIS_CLUSTER_NODES: "a:1", REDIS_REPLICAS_WAIT: "0" }).options;
+    expect(resolveOptions({ ...noWait, authenticate }).redis.replicas).toBeNull();
+  });
+
+  it("refuses a wrong Redis deployment with a TypeError naming the variable", () => {
+    for (const [env, name] of [
+      [{ REDIS_URL: "redis://a:1", REDIS_CLUSTER_NODES: "a:1" }, "REDIS_CLUSTER_NODES"],
+      [{ REDIS_CLUSTER_NODES: "a:1", REDIS_SENTINELS: "b:2" }, "REDIS_SENTINELS"],
+      [{ REDIS_SENTINELS: "b:2" }, "REDIS_SENTINEL_NAME"],
+      [{ REDIS_SENTINEL_NAME: "solo" }, "REDIS_SENTINEL_NAME"],
+      [{ REDIS_CLUSTER_NODES: "a" }, "REDIS_CLUSTER_NODES"],
+      [{ REDIS_CLUSTER_NODES: "a:0" }, "REDIS_CLUSTER_NODES"],
+      [{ REDIS_CLUSTER_NODES: "," }, "REDIS_CLUSTER_NODES"],
+      [{ REDIS_CLUSTER_NODES: "a:1", REDIS_REPLICAS_WAIT: "x" }, "REDIS_REPLICAS_WAIT"],
+      [{ REDIS_CLUSTER_NODES: "a:1", REDIS_REPLICAS_TIMEOUT: "soon" }, "REDIS_REPLICAS_TIMEOUT"],
+    ] as const) {
+      expect(() => readEnv(env), JSON.stringify(env)).toThrow(TypeError);
+      expect(() => readEnv(env), JSON.stringify(env)).toThrow(name);
+    }
+  });
 });

@@ -1,6 +1,7 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
+import { ReplyError } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { SoloError } from "../../server/errors/solo-error.js";
 import { toStoreError } from "../../server/store/shared/errors.js";
@@ -64,6 +65,35 @@ describe("one error mapping for every store", () => {
       const error = new Database.SqliteError("other", code);
       expect(toStoreError(error), code).toBe(error);
     }
+  });
+
+  it("maps Redis Cluster and Sentinel failover replies and client failures to store_unavailable, and nothing else", () => {
+    for (const message of [
+      "CLUSTERDOWN The cluster is down",
+      "MOVED 3999 127.0.0.1:7002",
+      "ASK 3999 127.0.0.1:7002",
+      "TRYAGAIN Multiple keys request during rehashing of slot",
+      "READONLY You can't write against a read only replica.",
+      "NOREPLICAS Not enough good replicas to write.",
+      "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+    ]) {
+      expect(codeOf(toStoreError(new ReplyError(message))), message).toBe("store_unavailable");
+    }
+    // A transaction that did not run because its commands met a failover: transient. One that
+    // met a bug: passed through.
+    const aborted = Object.assign(new ReplyError("EXECABORT Transaction discarded because of previous errors."), {
+      previousErrors: [new ReplyError("MOVED 3999 127.0.0.1:7002")],
+    });
+    expect(codeOf(toStoreError(aborted))).toBe("store_unavailable");
+    const buggy = Object.assign(new ReplyError("EXECABORT Transaction discarded because of previous errors."), {
+      previousErrors: [new ReplyError("ERR wrong number of arguments for 'zadd' command")],
+    });
+    expect(toStoreError(buggy)).toBe(buggy);
+    for (const message of ["Cluster isn't ready", "Failed to refresh slots cache.", "All sentinels are unreachable."]) {
+      expect(codeOf(toStoreError(new Error(message))), message).toBe("store_unavailable");
+    }
+    const notTransient = new ReplyError("CROSSSLOT Keys in request don't hash to the same slot");
+    expect(toStoreError(notTransient)).toBe(notTransient);
   });
 
   it("passes a SoloError, a bug and a non-error through unchanged", () => {

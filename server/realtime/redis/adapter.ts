@@ -1,18 +1,19 @@
 /**
  * The Socket.IO Redis adapter (the sharded one on Redis 7+, the classic one before): the
  * notices of ended sessions over pub/sub (the ends stream carries them too; a repeat is
- * harmless), and "one socket per session" across nodes. Its publisher and subscriber are
- * copies of the store's connection.
+ * harmless), and "one socket per session" across nodes. Its publisher and subscriber come from
+ * the store's connection factory, so they reach the same deployment: on Redis Cluster the
+ * sharded adapter's channels live on their slots' shards (the subscriber holds one sharded
+ * subscriber per primary), the classic one's go over the cluster bus.
  *
  * @module
  */
 
 import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
-import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Server } from "socket.io";
 import { Adapter } from "socket.io-adapter";
-import { quit, waitReady } from "../../store/redis/connection.js";
+import { quit, type RedisClient, type RedisConnections, waitReady } from "../../store/redis/connection.js";
 
 /** Oldest Redis with sharded pub/sub (SPUBLISH / SSUBSCRIBE). */
 const SHARDED_SINCE = 7;
@@ -33,12 +34,12 @@ const FLOATING = [
 
 /** The adapter's two connections, and which adapter they serve. */
 export class AdapterLink {
-  readonly pub: Redis;
-  readonly sub: Redis;
+  readonly pub: RedisClient;
+  readonly sub: RedisClient;
   readonly kind: "sharded" | "classic";
   readonly #channelPrefix: string;
 
-  private constructor(pub: Redis, sub: Redis, kind: "sharded" | "classic", channelPrefix: string) {
+  private constructor(pub: RedisClient, sub: RedisClient, kind: "sharded" | "classic", channelPrefix: string) {
     this.pub = pub;
     this.sub = sub;
     this.kind = kind;
@@ -51,13 +52,14 @@ export class AdapterLink {
    * Redis; rejects with `store_unavailable` if Redis cannot be reached in 10 s.
    */
   static async open(
-    client: Redis,
+    client: RedisClient,
+    connections: RedisConnections,
     adapter: true | "sharded" | "classic",
     channelPrefix: string,
     logger: Logger,
   ): Promise<AdapterLink> {
-    let pub: Redis | null = null;
-    let sub: Redis | null = null;
+    let pub: RedisClient | null = null;
+    let sub: RedisClient | null = null;
     try {
       const info = await client.info("server");
       const major = Number(/redis_version:(\d+)/.exec(info)?.[1] ?? 0);
@@ -72,20 +74,11 @@ export class AdapterLink {
       const onSubError = (error: unknown) => logger.debug({ err: error }, "pub/sub command failed");
       // The publisher fails fast like the store: a notice published during an outage is lost
       // on this path, and the ends stream (or, past it, reconciliation) carries it.
-      pub = guard(client.duplicate({ connectionName: `${channelPrefix}:pub` }), onPubError);
+      pub = guard(connections.open("pub"), onPubError);
       // The subscriber keeps an offline queue and no command timeout: a SUBSCRIBE issued during
       // an outage waits for the connection instead of being dropped, and ioredis resubscribes
-      // everything on reconnect.
-      sub = guard(
-        client.duplicate({
-          enableOfflineQueue: true,
-          maxRetriesPerRequest: null,
-          commandTimeout: undefined,
-          autoResubscribe: true,
-          connectionName: `${channelPrefix}:sub`,
-        }),
-        onSubError,
-      );
+      // everything on reconnect (on a cluster, on the slot's new primary after a failover).
+      sub = guard(connections.open("sub"), onSubError);
       await Promise.all([waitReady(pub, 10_000), waitReady(sub, 10_000)]);
       const kind = adapter === true ? (major >= SHARDED_SINCE ? "sharded" : "classic") : adapter;
       return new AdapterLink(pub, sub, kind, channelPrefix);
@@ -121,7 +114,7 @@ export class AdapterLink {
 }
 
 /** Gives every floating pub/sub command a rejection handler, and connection errors a listener. */
-function guard(client: Redis, onError: (error: unknown) => void): Redis {
+function guard(client: RedisClient, onError: (error: unknown) => void): RedisClient {
   client.on("error", () => {});
   const methods = client as unknown as Record<string, (...args: unknown[]) => unknown>;
   for (const name of FLOATING) {

@@ -5,13 +5,17 @@
  * and the ending node dying right after its commit; after a reconnect the reader resumes from
  * its last id, so nothing written meanwhile is missed (within the stream's length cap).
  *
+ * After a failover of the stream's primary (Sentinel, or the `{g}` shard of a cluster), the new
+ * primary may lack the newest entries this reader saw (replication is asynchronous), and its
+ * clock may be behind: the reader then resumes from the new primary's newest entry instead, and
+ * asks for a re-check of this node's sockets, which covers whatever that failover lost.
+ *
  * @module
  */
 
-import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { type EndEntry, parseEndEntry } from "../../store/redis/codec.js";
-import { waitReady } from "../../store/redis/connection.js";
+import { type RedisClient, type RedisConnections, waitReady } from "../../store/redis/connection.js";
 
 /** The reader waits this long for new entries per XREAD (ms); an answer is due this much plus the command timeout later. */
 const READ_BLOCK = 5000;
@@ -24,14 +28,18 @@ const PAUSE = 1000;
 export interface EndsListener {
   /** A session ended somewhere (this node's own ends included: a repeat is harmless). */
   ended(entry: EndEntry): void;
-  /** The stream's cap trimmed entries this node never read: its sockets need a re-check. */
-  behind(): void;
+  /**
+   * This node may have missed ends: the stream's cap trimmed entries it never read, or it read
+   * again after failing (an outage, a failover that may have lost entries). Its sockets need a
+   * re-check.
+   */
+  behind(why: "trimmed" | "resumed"): void;
 }
 
 /** Follows the ends stream on a connection of its own. */
 export class EndsReader {
   /** The reader's connection. */
-  readonly connection: Redis;
+  readonly connection: RedisClient;
   readonly #endsKey: string;
   /** Id of the last ends-stream entry read. */
   #lastId: string;
@@ -39,27 +47,23 @@ export class EndsReader {
   #wake: (() => void) | null = null;
   #closed = false;
 
-  private constructor(connection: Redis, endsKey: string, lastId: string) {
+  private constructor(connection: RedisClient, endsKey: string, lastId: string) {
     this.connection = connection;
     this.#endsKey = endsKey;
     this.#lastId = lastId;
   }
 
   /**
-   * Opens the reader's connection as a copy of `client` and starts after the newest entry:
-   * this node has no sockets yet, nothing older concerns it. Rejects with `store_unavailable`
-   * if Redis cannot be reached in 10 s.
+   * Opens the reader's connection and starts after the newest entry: this node has no sockets
+   * yet, nothing older concerns it. Rejects with `store_unavailable` if Redis cannot be reached
+   * in 10 s.
    */
-  static async open(client: Redis, endsKey: string, channelPrefix: string): Promise<EndsReader> {
-    const connection = client.duplicate({
-      connectionName: `${channelPrefix}:ends`,
-      commandTimeout: READ_BLOCK + (client.options.commandTimeout ?? 0),
-    });
+  static async open(connections: RedisConnections, endsKey: string): Promise<EndsReader> {
+    const connection = connections.open("ends", { commandTimeout: READ_BLOCK + connections.commandTimeout });
     connection.on("error", () => {});
     try {
       await waitReady(connection, 10_000);
-      const newest = await connection.xrevrange(endsKey, "+", "-", "COUNT", 1);
-      return new EndsReader(connection, endsKey, newest[0]?.[0] ?? "0-0");
+      return new EndsReader(connection, endsKey, (await newestId(connection, endsKey)) ?? "0-0");
     } catch (error) {
       connection.disconnect(false);
       throw error;
@@ -82,13 +86,17 @@ export class EndsReader {
   /** Reads until closed; resumes from the last id after any failure or reconnect. */
   async #follow(listener: EndsListener, logger: Logger): Promise<void> {
     const reader = this.connection;
+    let failed = false;
     while (!this.#closed) {
       if (reader.status !== "ready") {
+        failed = true;
         await this.#pause();
         continue;
       }
       let reply: [string, [string, string[]][]][] | null;
       try {
+        if (failed) await this.#resume(listener);
+        failed = false;
         reply = (await reader.xread(
           "COUNT",
           READ_COUNT,
@@ -100,11 +108,14 @@ export class EndsReader {
         )) as [string, [string, string[]][]][] | null;
       } catch (error) {
         if (this.#closed) return;
-        if (reader.status === "ready") {
-          // No answer in time on a connection that looks fine (a dead peer?), or an error reply:
-          // start over on a fresh connection rather than spin.
-          logger.warn({ err: error }, "ends stream read failed; reconnecting the reader");
+        failed = true;
+        if (reader.status === "ready" && /timed out/i.test((error as Error).message)) {
+          // No answer in time on a connection that looks fine (a dead peer?): start over on a
+          // fresh connection.
+          logger.warn({ err: error }, "ends stream read timed out; reconnecting the reader");
           reader.disconnect(true);
+        } else {
+          logger.debug({ err: error }, "ends stream read failed; trying again");
         }
         await this.#pause();
         continue;
@@ -120,8 +131,20 @@ export class EndsReader {
           logger.error({ err: error }, "applying an ended session failed");
         }
       }
-      if (entries.length >= READ_COUNT && (await this.#lostSome())) listener.behind();
+      if (entries.length >= READ_COUNT && (await this.#lostSome())) listener.behind("trimmed");
     }
+  }
+
+  /**
+   * Before the first read after a failure: if the stream's newest entry is older than the last
+   * one read (a failover lost the newest entries, or the new primary's clock is behind), goes
+   * back to it, so that nothing appended from now on has an id this reader would skip. Then
+   * asks for a re-check of the sockets, for the ends written while it could not read.
+   */
+  async #resume(listener: EndsListener): Promise<void> {
+    const newest = await newestId(this.connection, this.#endsKey);
+    if (newest === null || compareIds(newest, this.#lastId) < 0) this.#lastId = newest ?? "0-0";
+    listener.behind("resumed");
   }
 
   /**
@@ -154,6 +177,12 @@ export class EndsReader {
       this.#wake = done;
     });
   }
+}
+
+/** The id of the stream's newest entry, null when it is empty. */
+async function newestId(connection: RedisClient, key: string): Promise<string | null> {
+  const newest = await connection.xrevrange(key, "+", "-", "COUNT", 1);
+  return newest[0]?.[0] ?? null;
 }
 
 /** Orders two stream ids (`<ms>-<seq>`). */

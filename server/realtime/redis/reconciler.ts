@@ -1,14 +1,15 @@
 /**
  * Reconciliation, the backstop for whatever the ends stream and the adapter miss (a reader
- * further behind than the stream's cap, an end written by something else): the node re-checks
- * its own sockets against the store after any of its Redis connections comes back, when its
- * reader fell behind, and every `reconcileInterval` ms.
+ * further behind than the stream's cap, an end written by something else, writes a failover
+ * lost): the node re-checks its own sockets against the store after any of its Redis
+ * connections comes back, when its reader fell behind or read again after failing, and every
+ * `reconcileInterval` ms.
  *
  * @module
  */
 
-import type { Redis } from "ioredis";
 import type { Logger } from "pino";
+import { isCluster, type RedisClient } from "../../store/redis/connection.js";
 
 /** After a reconnect, a failed reconcile (Redis still loading, say) is retried this often, in ms. */
 const RETRY = 1000;
@@ -71,8 +72,14 @@ export class Reconciler {
    * Logs a connection's outages once and reconciles when it is ready again. For the
    * `subscriber`, a PING answered first means the resubscriptions ioredis just sent are in
    * place: anything published from then on arrives, and the pass sees the rest.
+   *
+   * A cluster client stays ready while one shard is down: there, the loss of a node's
+   * connection starts passes (retried every second while they fail, i.e. while some socket's
+   * session is on a shard still failing over), and the subscriber's passes wait until its
+   * sharded subscribers are back (`#watchNodes`).
    */
-  watch(name: string, connection: Redis, subscriber = false): void {
+  watch(name: string, connection: RedisClient, subscriber = false): void {
+    if (isCluster(connection)) this.#watchNodes(name, connection, subscriber);
     let lost = false;
     const onClose = () => {
       if (lost || this.#closed) return;
@@ -94,6 +101,35 @@ export class Reconciler {
     this.#cleanup.push(() => {
       connection.off("close", onClose);
       connection.off("ready", onReady);
+    });
+  }
+
+  /**
+   * A cluster node's connection ended (the node died, or left the slot map): a pass starts at
+   * once and is retried every second until one succeeds. A pass reads every socket's session
+   * from its slot's primary, so it cannot succeed before the shards holding them have failed
+   * over; ends announced while the ends stream's shard was down are covered by the ends
+   * reader's re-check when it reads again. The subscriber waits for `subscribersReady`: its
+   * resubscriptions are in place.
+   */
+  #watchNodes(name: string, connection: RedisClient, subscriber: boolean): void {
+    let waiting = false;
+    const onNodeLost = (_node: unknown, key: unknown) => {
+      if (this.#closed) return;
+      this.#logger.warn({ connection: name, node: key }, "redis node lost; its slots answer 503 until they fail over");
+      if (subscriber) waiting = true;
+      else void this.reconcile("reconnect");
+    };
+    const onSubscribersReady = () => {
+      if (!waiting || this.#closed) return;
+      waiting = false;
+      void this.reconcile("reconnect");
+    };
+    connection.on("-node", onNodeLost);
+    connection.on("subscribersReady", onSubscribersReady);
+    this.#cleanup.push(() => {
+      connection.off("-node", onNodeLost);
+      connection.off("subscribersReady", onSubscribersReady);
     });
   }
 

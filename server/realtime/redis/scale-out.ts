@@ -10,10 +10,10 @@
  * @module
  */
 
-import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Server } from "socket.io";
 import { revocationNotice } from "../../sessions/views.js";
+import { isUp, type RedisClient, type RedisConnections } from "../../store/redis/connection.js";
 import type { Reconcilable } from "../types.js";
 import { AdapterLink } from "./adapter.js";
 import { EndsReader } from "./ends-reader.js";
@@ -22,10 +22,12 @@ import { type ReconcileReason, Reconciler } from "./reconciler.js";
 /** What the cluster wiring needs from the realtime side (defined with the realtime types, shared by every scale-out). */
 export type { Reconcilable } from "../types.js";
 
-/** Settings of {@link RedisCluster}. */
-export interface RedisClusterOptions {
-  /** The store's command connection: the other connections copy its settings, and its reconnects trigger a reconcile. */
-  client: Redis;
+/** Settings of {@link RedisScaleOut}. */
+export interface RedisScaleOutOptions {
+  /** The store's command connection: its reconnects trigger a reconcile. */
+  client: RedisClient;
+  /** The store's connection factory: the reader, the publisher and the subscriber reach the same deployment. */
+  connections: RedisConnections;
   /** The store's ends stream (`RedisStore.endsKey`): every end, appended by the commit that made it. */
   endsKey: string;
   /** Which Socket.IO Redis adapter to install: `true` picks by server version; false installs none. */
@@ -38,7 +40,7 @@ export interface RedisClusterOptions {
 }
 
 /**
- * Scale-out wiring for `store: "redis"`:
+ * Scale-out wiring for `store: "redis"` (one Redis server, a Redis Cluster, or Sentinel):
  *
  * - the ends reader: every node follows the store's ends stream and tells its sockets of
  *   every session that ended anywhere, even if the ending node's publish was lost or it died
@@ -51,21 +53,21 @@ export interface RedisClusterOptions {
  *
  * @example
  * ```ts
- * const cluster = await RedisCluster.open({ client: store.client, endsKey: store.endsKey, adapter: true,
- *   channelPrefix: "solo:io", reconcileInterval: 30_000, logger });
- * cluster.install(io, realtime);
+ * const scaleOut = await RedisScaleOut.open({ client: store.client, connections: store.connections,
+ *   endsKey: store.endsKey, adapter: true, channelPrefix: "solo:io", reconcileInterval: 30_000, logger });
+ * scaleOut.install(io, realtime);
  * // ...
- * await cluster.close();
+ * await scaleOut.close();
  * ```
  */
-export class RedisCluster {
-  readonly #options: RedisClusterOptions;
+export class RedisScaleOut {
+  readonly #options: RedisScaleOutOptions;
   readonly #reader: EndsReader;
   readonly #adapter: AdapterLink | null;
   #reconciler: Reconciler | null = null;
   #closed = false;
 
-  private constructor(options: RedisClusterOptions, reader: EndsReader, adapter: AdapterLink | null) {
+  private constructor(options: RedisScaleOutOptions, reader: EndsReader, adapter: AdapterLink | null) {
     this.#options = options;
     this.#reader = reader;
     this.#adapter = adapter;
@@ -76,12 +78,12 @@ export class RedisCluster {
    * connections, and picks the adapter from the server's version. Rejects with
    * `store_unavailable` if Redis cannot be reached in 10 s.
    */
-  static async open(options: RedisClusterOptions): Promise<RedisCluster> {
-    const { client, adapter, channelPrefix, logger } = options;
-    const reader = await EndsReader.open(client, options.endsKey, channelPrefix);
+  static async open(options: RedisScaleOutOptions): Promise<RedisScaleOut> {
+    const { client, connections, adapter, channelPrefix, logger } = options;
+    const reader = await EndsReader.open(connections, options.endsKey);
     try {
-      const link = adapter ? await AdapterLink.open(client, adapter, channelPrefix, logger) : null;
-      return new RedisCluster(options, reader, link);
+      const link = adapter ? await AdapterLink.open(client, connections, adapter, channelPrefix, logger) : null;
+      return new RedisScaleOut(options, reader, link);
     } catch (error) {
       reader.connection.disconnect(false);
       throw error;
@@ -90,10 +92,11 @@ export class RedisCluster {
 
   /**
    * True when every Redis connection this node needs is ready: the store's, the ends reader
-   * and, with the adapter, the publisher and the subscriber (`solo_redis_up`).
+   * and, with the adapter, the publisher and the subscriber; on a cluster, to every slot's
+   * primary (`solo_redis_up`).
    */
   get up(): boolean {
-    return this.#connections().every(([, connection]) => connection.status === "ready");
+    return this.#connections().every(([, connection]) => isUp(connection));
   }
 
   /**
@@ -101,7 +104,7 @@ export class RedisCluster {
    * the app's own), starts following the ends stream and starts reconciliation for `target`.
    */
   install(io: Server, target: Reconcilable): void {
-    if (this.#reconciler) throw new Error("solo-session: the cluster wiring is already installed");
+    if (this.#reconciler) throw new Error("solo-session: the Redis scale-out is already installed");
     const { logger, reconcileInterval } = this.#options;
     const reconciler = new Reconciler(() => target.reconcile(), logger);
     this.#reconciler = reconciler;
@@ -112,9 +115,9 @@ export class RedisCluster {
     this.#reader.start(
       {
         ended: (entry) => target.revokeHeard(revocationNotice({ id: entry.sessionId, ended: entry.ended })),
-        behind: () => {
-          logger.warn("fell behind the ends stream; reconciling");
-          void reconciler.reconcile("behind");
+        behind: (why) => {
+          if (why === "trimmed") logger.warn("fell behind the ends stream; reconciling");
+          void reconciler.reconcile(why === "trimmed" ? "behind" : "reconnect");
         },
       },
       logger,
@@ -143,13 +146,13 @@ export class RedisCluster {
   }
 
   /** The connections this node needs, by name; the store's first. */
-  #connections(): [string, Redis][] {
-    const all: [string, Redis | null][] = [
+  #connections(): [string, RedisClient][] {
+    const all: [string, RedisClient | null][] = [
       ["store", this.#options.client],
       ["publisher", this.#adapter?.pub ?? null],
       ["subscriber", this.#adapter?.sub ?? null],
       ["ends reader", this.#reader.connection],
     ];
-    return all.filter((entry): entry is [string, Redis] => entry[1] !== null);
+    return all.filter((entry): entry is [string, RedisClient] => entry[1] !== null);
   }
 }

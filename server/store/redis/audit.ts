@@ -1,7 +1,8 @@
 /**
  * The Redis store's audit trail: the stream `{g}:audit` (`XADD MAXLEN ~ auditMaxLength`),
  * and the delivery state of each ended session's notice in its own key `dlv:<sessionId>`
- * (a state moves forward after its event was written; queries merge it in).
+ * (a state moves forward after its event was written; queries merge it in). The delivery keys
+ * are one slot each: reads and deletes of several go through `execEach`.
  *
  * @module
  */
@@ -12,7 +13,7 @@ import { isDeliveryStatus, isFurther, matchesAudit } from "../shared/audit.js";
 import { auditBefore, clampLimit } from "../shared/paging.js";
 import type { AuditEvent, AuditQuery, DeliveryStatus, NewAuditEvent } from "../types.js";
 import { parseAudit } from "./codec.js";
-import { execPipeline } from "./connection.js";
+import { type Command, execEach } from "./connection.js";
 import type { RedisContext } from "./context.js";
 
 /** Entries handled per round of the audit purge. */
@@ -63,7 +64,10 @@ export class RedisAudit {
     // Delivery moves forward after the event was written: merge the latest state.
     const ending = out.filter((e) => e.sessionId !== null && isEndingKind(e.kind));
     if (ending.length > 0) {
-      const states = await client.mget(...ending.map((e) => keys.delivery(e.sessionId as string)));
+      const states = await execEach(
+        client,
+        ending.map((e) => ["get", keys.delivery(e.sessionId as string)]),
+      );
       ending.forEach((e, i) => {
         const state = states[i];
         if (isDeliveryStatus(state) && isFurther(state, e.delivery)) e.delivery = state;
@@ -91,9 +95,7 @@ export class RedisAudit {
         if (e?.sessionId && isEndingKind(e.kind)) dlv.push(keys.delivery(e.sessionId));
       }
       if (old.length > 0) {
-        const pipeline = client.pipeline().xdel(keys.audit, ...old);
-        if (dlv.length > 0) pipeline.del(...dlv);
-        await execPipeline(pipeline);
+        await execEach(client, [["xdel", keys.audit, ...old], ...dlv.map((key): Command => ["del", key])]);
       }
       const last = entries[entries.length - 1];
       if (reachedNewer || entries.length < PURGE_BATCH || !last) return;

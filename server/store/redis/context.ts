@@ -1,12 +1,14 @@
 /**
  * What the parts of the Redis store share: the connection with its scripts, the key scheme,
- * the settings, the session-to-user cache, and how ends reach the ends stream.
+ * the settings, the session-to-user cache, how ends reach the ends stream, and what a write
+ * waits for before it is acknowledged (`WAIT`).
  *
  * @module
  */
 
-import type { Redis } from "ioredis";
+import { SoloError } from "../../errors/solo-error.js";
 import { BoundedMap } from "../../util/bounded-map.js";
+import type { Pipeline, RedisClient, ReplicaAck } from "./connection.js";
 import type { KeyScheme } from "./keys.js";
 import type { Scripts } from "./scripts.js";
 
@@ -22,11 +24,19 @@ export interface RedisSettings {
   auditMaxLength: number;
   endsMaxLength: number;
   maxClaimAttempts: number;
+  /** Replicas a session write waits for (`WAIT`) before it is acknowledged; null for none. */
+  replicas: ReplicaAck | null;
 }
 
 /** The state the session operations, the indexes and the audit trail of one store share. */
 export class RedisContext {
-  readonly client: Redis;
+  readonly client: RedisClient;
+  /**
+   * True on Redis Cluster: the user's slot, the global indexes' and each lookup key's may be
+   * on different servers, so commands on different slots are never in one pipeline and keep
+   * no order among themselves.
+   */
+  readonly clustered: boolean;
   readonly scripts: Scripts;
   readonly keys: KeyScheme;
   readonly settings: RedisSettings;
@@ -41,10 +51,11 @@ export class RedisContext {
   endsInScript = true;
 
   constructor(
-    parts: Pick<RedisContext, "client" | "scripts" | "keys" | "settings">,
+    parts: Pick<RedisContext, "client" | "clustered" | "scripts" | "keys" | "settings">,
     onError: ((error: Error) => void) | undefined,
   ) {
     this.client = parts.client;
+    this.clustered = parts.clustered;
     this.scripts = parts.scripts;
     this.keys = parts.keys;
     this.settings = parts.settings;
@@ -54,6 +65,32 @@ export class RedisContext {
   /** Redis TTL of a record: what is left of its token's lifetime, plus the tombstone retention. */
   ttl(expiresAt: number, now: number): number {
     return Math.max(MIN_TTL, Math.max(0, expiresAt - now) + this.settings.tombstoneRetention);
+  }
+
+  /**
+   * Adds `WAIT <replicas> <timeout>` to a pipeline of writes when writes wait for replicas: the
+   * reply then says how many replicas have every write this connection made so far (on a
+   * cluster, to that pipeline's server).
+   */
+  waitFor(pipeline: Pipeline): Pipeline {
+    const replicas = this.settings.replicas;
+    return replicas ? pipeline.wait(replicas.wait, replicas.timeout) : pipeline;
+  }
+
+  /**
+   * Throws `store_unavailable` when fewer replicas than required confirmed the writes (`count`:
+   * the reply of the `WAIT` that {@link waitFor} added). The writes are in the primary then, but
+   * a failover could lose them, so they are not acknowledged.
+   */
+  confirm(count: unknown): void {
+    const replicas = this.settings.replicas;
+    if (replicas && !(typeof count === "number" && count >= replicas.wait)) {
+      throw new SoloError(
+        "store_unavailable",
+        { retryAfter: 1 },
+        `Redis: ${String(count)} of ${replicas.wait} replicas confirmed the write within ${replicas.timeout} ms.`,
+      );
+    }
   }
 
   /** The scripts' ends-stream argument: its MAXLEN when they append to it, '0' when they do not. */

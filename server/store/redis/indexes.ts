@@ -6,21 +6,18 @@
  * The indexes are in another slot than the records, so they are written by separate commands:
  * an entry is added before its session becomes live and removed after it ends. They hold a
  * superset of the live sessions, and every reader checks the record itself (and drops the
- * stale entries it meets).
+ * stale entries it meets). Work that spans users (the records of a page, the tombstones of a
+ * purge) touches many slots: it runs through `execEach`, one command per slot on a cluster.
  *
  * @module
  */
 
-import type { Redis } from "ioredis";
 import { type LivePosition, livePage } from "../shared/paging.js";
 import { isStale } from "../shared/sessions.js";
 import { type LivePage, REPLACED_TOMBSTONES_PER_USER, type SessionRecord } from "../types.js";
 import { fromHash, member, memberPrefix, parseMember, type Ref } from "./codec.js";
-import { execPipeline } from "./connection.js";
+import { type Command, execEach, execPipeline, type Pipeline } from "./connection.js";
 import type { RedisContext } from "./context.js";
-import { scriptsOf } from "./scripts.js";
-
-type Pipeline = ReturnType<Redis["pipeline"]>;
 
 /** Records and purge entries handled per round of `purge`. */
 const PURGE_BATCH = 500;
@@ -33,33 +30,43 @@ export class SessionIndexes {
     this.#ctx = ctx;
   }
 
-  /** Adds a session about to become live to the live indexes (on the caller's pipeline). */
-  indexLive(pipeline: Pipeline, ref: Ref, s: SessionRecord): void {
-    const { keys } = this.#ctx;
+  /**
+   * Adds a session about to become live to the live indexes (one pipeline on `{g}`) and writes
+   * its id lookup `sid:<id>` (its own slot), both sent at once. On a cluster, where they go to
+   * other servers than the commit, each waits for the replicas the commit waits for.
+   */
+  async indexNew(ref: Ref, s: SessionRecord, ttl: number): Promise<void> {
+    const { client, keys, clustered } = this.#ctx;
     const m = member(ref);
-    pipeline.zadd(keys.created, 0, m).zadd(keys.exp, s.expiresAt, m).zadd(keys.seen, s.lastSeenAt, m);
+    const indexes = client.pipeline().zadd(keys.created, 0, m).zadd(keys.exp, s.expiresAt, m);
+    indexes.zadd(keys.seen, s.lastSeenAt, m);
+    const lookup = client.pipeline().set(keys.sid(ref.id), ref.userId, "PX", ttl);
+    // On one server the commit's WAIT, later on the same connection, covers these writes too.
+    const sent = [indexes, lookup].map((p) => execPipeline(clustered ? this.#ctx.waitFor(p) : p));
+    const replies = await Promise.all(sent);
+    if (clustered) for (const reply of replies) this.#ctx.confirm(reply.at(-1));
   }
 
-  /** Undoes the index entries of a claim that did not happen. */
+  /** Undoes the index entries and the id lookup of a claim that did not happen. */
   async unindexNew(ref: Ref): Promise<void> {
-    const pipeline = this.#ctx.client.pipeline();
-    this.#dropLive(pipeline, ref);
-    await execPipeline(pipeline.del(this.#ctx.keys.sid(ref.id)));
+    const { client, keys } = this.#ctx;
+    await Promise.all([execPipeline(this.#dropLive(client.pipeline(), ref)), client.del(keys.sid(ref.id))]);
   }
 
   /**
    * Index bookkeeping after sessions ended: out of the live indexes, into the purge index.
    * Not awaited by `claim`/`end`/`endAll`, so the notice goes out first (the pipeline is
-   * written to the connection at once, so every later command of this process runs after it).
+   * written to the connection at once, so every later command of this process on `{g}` runs
+   * after it).
    * Best effort: the change is already committed, a stale live entry is dropped by the next
    * reader that meets it, and a record missing from the purge index still expires by its TTL.
    */
   async afterEnd(ended: readonly SessionRecord[]): Promise<void> {
     if (ended.length === 0) return;
+    // All in `{g}`: one pipeline.
     const pipeline = this.#ctx.client.pipeline();
     for (const s of ended) {
-      this.#dropLive(pipeline, s);
-      pipeline.zadd(this.#ctx.keys.ended, s.expiresAt, member(s));
+      this.#dropLive(pipeline, s).zadd(this.#ctx.keys.ended, s.expiresAt, member(s));
     }
     await Promise.all([
       execPipeline(pipeline).catch(() => undefined),
@@ -140,22 +147,20 @@ export class SessionIndexes {
     for (;;) {
       const members = await client.zrangebyscore(keys.ended, "-inf", `(${before}`, "LIMIT", 0, PURGE_BATCH);
       if (members.length === 0) break;
-      const pipeline = client.pipeline();
       const refs = members.map(parseMember);
-      for (const ref of refs) {
-        scriptsOf(pipeline).soloPurgeOne(2, keys.record(ref.userId, ref.id), keys.live(ref.userId), ref.id, before);
-      }
-      const results = await execPipeline(pipeline);
-      const cleanup = client.pipeline();
-      cleanup.zrem(keys.ended, ...members);
+      const results = await execEach(
+        client,
+        refs.map((ref) => ["soloPurgeOne", 2, keys.record(ref.userId, ref.id), keys.live(ref.userId), ref.id, before]),
+      );
+      const cleanup: Command[] = [["zrem", keys.ended, ...members]];
       refs.forEach((ref, i) => {
         if (results[i] === 1) {
           purged++;
-          cleanup.del(keys.sid(ref.id));
+          cleanup.push(["del", keys.sid(ref.id)]);
           userOf.delete(ref.id);
         }
       });
-      await execPipeline(cleanup);
+      await execEach(client, cleanup);
       if (members.length < PURGE_BATCH) break;
     }
     return purged;
@@ -166,15 +171,16 @@ export class SessionIndexes {
     return this.#ctx.client.zcard(this.#ctx.keys.created);
   }
 
+  /** The records of sessions of any users (one slot per user: `execEach`). */
   async #fetch(refs: readonly Ref[]): Promise<(SessionRecord | null)[]> {
-    if (refs.length === 0) return [];
-    const pipeline = this.#ctx.client.pipeline();
-    for (const ref of refs) pipeline.hgetall(this.#ctx.keys.record(ref.userId, ref.id));
-    const hashes = await execPipeline(pipeline);
+    const hashes = await execEach(
+      this.#ctx.client,
+      refs.map((ref) => ["hgetall", this.#ctx.keys.record(ref.userId, ref.id)]),
+    );
     return hashes.map((h) => fromHash(h as Record<string, string>));
   }
 
-  /** Removes ended (or long-gone) sessions from the live indexes. */
+  /** Removes ended (or long-gone) sessions from the live indexes (all in `{g}`: one pipeline). */
   async #unindex(refs: readonly Ref[]): Promise<void> {
     if (refs.length === 0) return;
     const pipeline = this.#ctx.client.pipeline();
@@ -182,10 +188,11 @@ export class SessionIndexes {
     await execPipeline(pipeline);
   }
 
-  #dropLive(pipeline: Pipeline, ref: Ref): void {
+  /** Takes a session out of the live indexes (all in `{g}`), on the caller's pipeline. */
+  #dropLive(pipeline: Pipeline, ref: Ref): Pipeline {
     const { keys } = this.#ctx;
     const m = member(ref);
-    pipeline.zrem(keys.created, m).zrem(keys.exp, m).zrem(keys.seen, m);
+    return pipeline.zrem(keys.created, m).zrem(keys.exp, m).zrem(keys.seen, m);
   }
 
   /**
@@ -214,13 +221,18 @@ export class SessionIndexes {
       );
       const dropped = (results[1] as string[]).map(parseMember);
       if (dropped.length === 0) continue;
-      const cleanup = client.pipeline();
-      for (const ref of dropped) {
-        // One key per command: the record, its lookup and the purge index are in different slots.
-        cleanup.del(keys.record(ref.userId, ref.id)).del(keys.sid(ref.id)).zrem(keys.ended, member(ref));
-        userOf.delete(ref.id);
-      }
-      await execPipeline(cleanup);
+      // The record, its lookup and the purge index are in three slots.
+      await execEach(
+        client,
+        dropped.flatMap((ref): Command[] => {
+          userOf.delete(ref.id);
+          return [
+            ["del", keys.record(ref.userId, ref.id)],
+            ["del", keys.sid(ref.id)],
+            ["zrem", keys.ended, member(ref)],
+          ];
+        }),
+      );
     }
   }
 }

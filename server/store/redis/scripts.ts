@@ -7,8 +7,8 @@
  * @module
  */
 
-import type { Redis } from "ioredis";
 import { DELIVERY_RANK, DELIVERY_STATUSES } from "../../../protocol/index.js";
+import type { Pipeline, RedisClient } from "./connection.js";
 
 /**
  * Shared by the scripts that end sessions: appends an ended session to the ends stream (the
@@ -81,6 +81,13 @@ announce(ARGV[3], ARGV[2], ARGV[1])
 return redis.call('HGETALL', KEYS[3])
 `;
 
+/** The user's version and live session ids (oldest first), read in one atomic step. KEYS:
+ * version, live. Returns { version or '0', ids }. (A script rather than MULTI: on Redis Cluster
+ * a single command follows a slot's move or failover by itself.) */
+const READ_LIVE_LUA = `
+return { redis.call('GET', KEYS[1]) or '0', redis.call('ZRANGE', KEYS[2], 0, -1) }
+`;
+
 /** Moves a time field of a live record forward. KEYS: record. ARGV: field, at.
  * Returns the record's createdAt if it moved, nil otherwise. */
 const ADVANCE_LUA = `
@@ -117,6 +124,7 @@ export interface Scripts {
   soloClaim(numKeys: number, ...args: Arg[]): Promise<number>;
   soloEndMany(numKeys: number, ...args: Arg[]): Promise<number>;
   soloEndOne(numKeys: number, ...args: Arg[]): Promise<string[] | null>;
+  soloReadLive(numKeys: number, ...args: Arg[]): Promise<[string, string[]]>;
   soloAdvance(numKeys: number, ...args: Arg[]): Promise<string | null>;
   soloPurgeOne(numKeys: number, ...args: Arg[]): Promise<number>;
   soloDelivery(numKeys: number, ...args: Arg[]): Promise<number>;
@@ -126,18 +134,19 @@ const SCRIPTS: Record<keyof Scripts, string> = {
   soloClaim: CLAIM_LUA,
   soloEndMany: END_MANY_LUA,
   soloEndOne: END_ONE_LUA,
+  soloReadLive: READ_LIVE_LUA,
   soloAdvance: ADVANCE_LUA,
   soloPurgeOne: PURGE_ONE_LUA,
   soloDelivery: DELIVERY_LUA,
 };
 
 /** Defines the scripts on a connection (and so on its pipelines); returns it typed with them. */
-export function defineScripts(client: Redis): Scripts {
+export function defineScripts(client: RedisClient): Scripts {
   for (const [name, lua] of Object.entries(SCRIPTS)) client.defineCommand(name, { lua });
   return client as unknown as Scripts;
 }
 
 /** A pipeline of a connection with the scripts defined, typed with them. */
-export function scriptsOf(pipeline: ReturnType<Redis["pipeline"]>): Scripts {
+export function scriptsOf(pipeline: Pipeline): Scripts {
   return pipeline as unknown as Scripts;
 }

@@ -7,7 +7,13 @@
  * unchanged and writes the new session and ends the evicted ones (as `replaced`, with `by`) in
  * one step. On a conflict it re-reads and re-decides after a jittered backoff. `claim`, `end`
  * and `endAll` return as soon as the commit is in (the caller pushes the notice then); the
- * index bookkeeping follows on the same connection without being awaited.
+ * index bookkeeping follows without being awaited.
+ *
+ * Work on the user's slot and work on other slots (the global indexes in `{g}`, the lookup key
+ * `sid:<id>`) are separate pipelines: on Redis Cluster they may be on different servers. When
+ * writes wait for replicas (`WAIT`), the commit's pipeline ends with the `WAIT`; a commit that
+ * too few replicas confirm is reported as `store_unavailable` (it is in the primary, but a
+ * failover could lose it), after its ends have been announced like any other.
  *
  * @module
  */
@@ -17,7 +23,7 @@ import { type LivePosition, pageLive } from "../shared/paging.js";
 import { applyDecision } from "../shared/sessions.js";
 import type { ClaimResult, Decide, LivePage, SessionEnd, SessionRecord } from "../types.js";
 import { endFields, fromHash, member, pairsToObject, type Ref, toFields } from "./codec.js";
-import { execPipeline } from "./connection.js";
+import { execEach, execPipeline } from "./connection.js";
 import type { RedisContext } from "./context.js";
 import type { SessionIndexes } from "./indexes.js";
 import { type Arg, scriptsOf } from "./scripts.js";
@@ -37,12 +43,18 @@ export class SessionOps {
     const userId = session.userId;
     const ttl = this.#ctx.ttl(session.expiresAt, session.createdAt);
     const ref: Ref = { id: session.id, userId, createdAt: session.createdAt };
-    let indexed = false;
+    // The indexes and the id lookup learn of the session before it can be live (see
+    // indexes.ts). On one connection to one server they go out first and the commit runs after
+    // them; on a cluster they are on other servers, so the claim waits for them.
+    const indexed = this.#indexes.indexNew(ref, session, ttl);
+    indexed.catch(() => {}); // awaited below; never left unhandled
+    if (this.#ctx.clustered) await indexed;
     for (let attempt = 1; ; attempt++) {
       const { version, live } = await this.#readLive(userId);
       const outcome = applyDecision(session, live, decide);
       if (outcome.kind === "refused") {
-        if (indexed) await this.#indexes.unindexNew(ref);
+        await indexed;
+        await this.#indexes.unindexNew(ref);
         return outcome;
       }
       const ended = JSON.stringify(outcome.evicted[0]?.ended ?? null);
@@ -52,25 +64,20 @@ export class SessionOps {
       if (this.#ctx.endsInScript) scriptKeys.push(keys.ends);
       for (const e of outcome.evicted) args.push(e.id);
       args.push(...toFields(session));
-      // The indexes learn of the session before it can be live (see indexes.ts).
-      const pipeline = client.pipeline();
-      if (!indexed) {
-        pipeline.set(keys.sid(session.id), userId, "PX", ttl);
-        this.#indexes.indexLive(pipeline, ref, session);
-      }
-      scriptsOf(pipeline).soloClaim(scriptKeys.length, ...scriptKeys, ...args);
-      const results = await execPipeline(pipeline);
-      indexed = true;
-      const written = results[results.length - 1] as number;
+      const commit = client.pipeline();
+      scriptsOf(commit).soloClaim(scriptKeys.length, ...scriptKeys, ...args);
+      const [written, replicas] = await execPipeline(this.#ctx.waitFor(commit));
+      await indexed;
       if (written === -1) throw new Error(`RedisStore: session id ${session.id} already exists`);
       if (written === 1) {
         this.#ctx.userOf.set(session.id, userId);
-        // Return now: the caller pushes the notice; the bookkeeping follows on this connection.
+        // Return now: the caller pushes the notice; the bookkeeping follows.
         this.#announce(
           outcome.evicted.map((e) => e.id),
           ended,
         );
         void this.#indexes.afterEnd(outcome.evicted);
+        this.#ctx.confirm(replicas);
         return outcome;
       }
       if (attempt >= this.#ctx.settings.maxClaimAttempts) {
@@ -107,11 +114,14 @@ export class SessionOps {
     const scriptKeys = [keys.version(userId), keys.live(userId), keys.record(userId, id)];
     if (this.#ctx.endsInScript) scriptKeys.push(keys.ends);
     const json = JSON.stringify(end);
-    const hash = await this.#ctx.scripts.soloEndOne(scriptKeys.length, ...scriptKeys, json, id, this.#ctx.endsArg());
+    const commit = this.#ctx.client.pipeline();
+    scriptsOf(commit).soloEndOne(scriptKeys.length, ...scriptKeys, json, id, this.#ctx.endsArg());
+    const [hash, replicas] = await execPipeline(this.#ctx.waitFor(commit));
     if (!hash) return null;
-    const ended = fromHash(pairsToObject(hash));
+    const ended = fromHash(pairsToObject(hash as string[]));
     this.#announce([id], json);
     if (ended) void this.#indexes.afterEnd([ended]);
+    this.#ctx.confirm(replicas);
     return ended;
   }
 
@@ -124,18 +134,14 @@ export class SessionOps {
       if (this.#ctx.endsInScript) scriptKeys.push(keys.ends);
       const json = JSON.stringify(end);
       const ids = live.map((s) => s.id);
-      const ok = await this.#ctx.scripts.soloEndMany(
-        scriptKeys.length,
-        ...scriptKeys,
-        version,
-        json,
-        this.#ctx.endsArg(),
-        ...ids,
-      );
+      const commit = this.#ctx.client.pipeline();
+      scriptsOf(commit).soloEndMany(scriptKeys.length, ...scriptKeys, version, json, this.#ctx.endsArg(), ...ids);
+      const [ok, replicas] = await execPipeline(this.#ctx.waitFor(commit));
       if (ok === 1) {
         const ended = live.map((s) => ({ ...s, ended: end }));
         this.#announce(ids, json);
         void this.#indexes.afterEnd(ended);
+        this.#ctx.confirm(replicas);
         return ended;
       }
       if (attempt >= this.#ctx.settings.maxClaimAttempts) throw new SoloError("store_unavailable", { retryAfter: 1 });
@@ -149,6 +155,7 @@ export class SessionOps {
     if (userId === null) return;
     const createdAt = await scripts.soloAdvance(1, keys.record(userId, id), "lastSeenAt", at);
     if (createdAt !== null) {
+      // The global index is in another slot: its own command, after the record's.
       await client.zadd(keys.seen, "XX", "GT", at, member({ id, userId, createdAt: Number(createdAt) }));
     }
   }
@@ -156,12 +163,14 @@ export class SessionOps {
   async markPresence(ids: readonly string[], at: number): Promise<void> {
     if (ids.length === 0) return;
     const users = await Promise.all(ids.map((id) => this.#lookupUser(id)));
-    const pipeline = this.#ctx.client.pipeline();
-    ids.forEach((id, i) => {
-      const userId = users[i];
-      if (userId) scriptsOf(pipeline).soloAdvance(1, this.#ctx.keys.record(userId, id), "presenceAt", at);
-    });
-    await execPipeline(pipeline);
+    // One user's slot per command: on a cluster each goes to its own server.
+    await execEach(
+      this.#ctx.client,
+      ids.flatMap((id, i) => {
+        const userId = users[i];
+        return userId ? [["soloAdvance", 1, this.#ctx.keys.record(userId, id), "presenceAt", at] as const] : [];
+      }),
+    );
   }
 
   /**
@@ -181,10 +190,8 @@ export class SessionOps {
 
   /** The user's version and live sessions (oldest first), read in two round trips. */
   async #readLive(userId: string): Promise<{ version: string; live: SessionRecord[] }> {
-    const { client, keys } = this.#ctx;
-    const head = await execPipeline(client.multi().get(keys.version(userId)).zrange(keys.live(userId), 0, -1));
-    const version = (head[0] as string | null) ?? "0";
-    const ids = head[1] as string[];
+    const { client, keys, scripts } = this.#ctx;
+    const [version, ids] = await scripts.soloReadLive(2, keys.version(userId), keys.live(userId));
     if (ids.length === 0) return { version, live: [] };
     const pipeline = client.pipeline();
     for (const id of ids) pipeline.hgetall(keys.record(userId, id));

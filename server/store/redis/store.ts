@@ -1,14 +1,13 @@
 /**
  * The session registry on Redis, for several server nodes. Its parts: the key scheme
- * (`keys.ts`), the codec (`codec.ts`), the Lua scripts (`scripts.ts`), the connection
- * helpers (`connection.ts`), the session operations (`sessions.ts`), the global indexes
+ * (`keys.ts`), the codec (`codec.ts`), the Lua scripts (`scripts.ts`), the deployment and its
+ * connections (`connection.ts`), the session operations (`sessions.ts`), the global indexes
  * (`indexes.ts`) and the audit trail (`audit.ts`). The scale-out wiring that reads the ends
  * stream lives with the realtime side (`server/realtime/redis/`).
  *
  * @module
  */
 
-import { Redis } from "ioredis";
 import { SoloError } from "../../errors/solo-error.js";
 import { STORE_DEFAULTS } from "../defaults.js";
 import { storeClosed, toStoreError } from "../shared/errors.js";
@@ -27,17 +26,36 @@ import type {
   SessionStore,
 } from "../types.js";
 import { RedisAudit } from "./audit.js";
-import { clientOptions, quit, waitReady } from "./connection.js";
+import {
+  isCluster,
+  quit,
+  type RedisClient,
+  type RedisConnectionOptions,
+  RedisConnections,
+  type ReplicasOption,
+  redisTarget,
+  replicaAck,
+  waitReady,
+} from "./connection.js";
 import { RedisContext } from "./context.js";
 import { SessionIndexes } from "./indexes.js";
 import { KeyScheme } from "./keys.js";
 import { defineScripts } from "./scripts.js";
 import { SessionOps } from "./sessions.js";
 
-/** Options of {@link RedisStore}. Durations are in milliseconds. */
-export interface RedisStoreOptions {
-  /** Connection URL (`redis://`, `rediss://`, with password or db number). @default "redis://127.0.0.1:6379" */
-  url?: string;
+/**
+ * Options of {@link RedisStore}. Durations are in milliseconds. The deployment is one of `url`
+ * (one server: the default), `cluster` (Redis Cluster) or `sentinels` with `name` (Sentinel).
+ */
+export interface RedisStoreOptions extends RedisConnectionOptions {
+  /**
+   * Replicas that must have each session write (a claim, an end) before it is acknowledged:
+   * the commit is followed by `WAIT <wait> <timeout>`, and a write fewer replicas confirm in
+   * time fails with `store_unavailable`. `false` waits for none. Redis replication is
+   * asynchronous: without it a failover can lose acknowledged claims and ends (docs/redis.md).
+   * @default `{ wait: 1, timeout: 500 }` with `cluster` or `sentinels`; none with `url`
+   */
+  replicas?: ReplicasOption;
   /** Prefix of every key: letters, digits, `_ . : -` (no braces: those are the hash tags). @default "solo" */
   keyPrefix?: string;
   /**
@@ -86,7 +104,9 @@ export interface RedisStoreOptions {
  */
 export class RedisStore implements SessionStore {
   /** The command connection (exposed for health checks and reconnect events). */
-  readonly client: Redis;
+  readonly client: RedisClient;
+  /** Opens the other connections to the same deployment (the scale-out's, the rate limiter's). */
+  readonly connections: RedisConnections;
   readonly #ctx: RedisContext;
   readonly #sessions: SessionOps;
   readonly #indexes: SessionIndexes;
@@ -100,10 +120,13 @@ export class RedisStore implements SessionStore {
     if (!Number.isInteger(endsMaxLength) || endsMaxLength < 1) {
       throw new TypeError(`RedisStore: endsMaxLength must be a positive integer, got ${String(endsMaxLength)}`);
     }
-    this.client = new Redis(options.url ?? defaults.url, {
-      ...clientOptions(options.commandTimeout ?? defaults.commandTimeout),
-      connectionName: `${keys.prefix}:store`,
+    const target = redisTarget(options, "RedisStore: ", defaults.url);
+    const replicas = replicaAck(options.replicas, target, "RedisStore: replicas", defaults.replicas);
+    this.connections = new RedisConnections(target, {
+      commandTimeout: options.commandTimeout ?? defaults.commandTimeout,
+      prefix: keys.prefix,
     });
+    this.client = this.connections.open("store");
     const onError = options.onError;
     this.client.on("error", (error: Error) => onError?.(error));
     const settings = {
@@ -112,8 +135,12 @@ export class RedisStore implements SessionStore {
       auditMaxLength: options.auditMaxLength ?? STORE_DEFAULTS.auditMaxLength,
       endsMaxLength,
       maxClaimAttempts: options.maxClaimAttempts ?? defaults.maxClaimAttempts,
+      replicas,
     };
-    this.#ctx = new RedisContext({ client: this.client, scripts: defineScripts(this.client), keys, settings }, onError);
+    this.#ctx = new RedisContext(
+      { client: this.client, clustered: isCluster(this.client), scripts: defineScripts(this.client), keys, settings },
+      onError,
+    );
     this.#indexes = new SessionIndexes(this.#ctx);
     this.#sessions = new SessionOps(this.#ctx, this.#indexes);
     this.#audit = new RedisAudit(this.#ctx);
@@ -124,7 +151,8 @@ export class RedisStore implements SessionStore {
    * within `timeout` ms (the client keeps trying in the background until `close()`). Also
    * probes whether a script may touch keys in two slots (refused on Redis Cluster and by
    * some proxies): if so, ends are appended to the ends stream inside their commit, else
-   * right after it (see {@link RedisStore.endsInScript}).
+   * right after it (see {@link RedisStore.endsInScript}). On a cluster the probe's first key
+   * and the ends stream are in two slots of different shards, or of one.
    */
   async ready(timeout = 10_000): Promise<void> {
     await waitReady(this.client, timeout);
@@ -136,6 +164,11 @@ export class RedisStore implements SessionStore {
       if (mapped instanceof SoloError) throw mapped;
       this.#ctx.endsInScript = false;
     }
+  }
+
+  /** Replicas each session write waits for (`WAIT`) before it is acknowledged; 0 for none. */
+  get replicasWaitedFor(): number {
+    return this.#ctx.settings.replicas?.wait ?? 0;
   }
 
   /** The stream every end is appended to (`P:{g}:ends`), read by every node. */

@@ -11,13 +11,16 @@
 
 import { SoloError } from "../../errors/solo-error.js";
 
-/** Redis error replies that mean "not available right now" rather than "wrong command". */
-const TRANSIENT_REPLY = /^(LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOREPLICAS|MISCONF)\b/;
-/** ioredis client-side failures of a command that never got (or lost) its answer. */
+/**
+ * Redis error replies that mean "not available right now" rather than "wrong command" (with
+ * Redis Cluster: a slot moving or failing over, a redirection not followed).
+ */
+const TRANSIENT_REPLY = /^(LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOREPLICAS|MISCONF|MOVED|ASK)\b/;
+/** ioredis client-side failures of a command that never got (or lost) its answer (one server, a cluster, Sentinel). */
 const TRANSIENT_CLIENT =
-  /Connection is closed|Stream isn't writeable|Command timed out|Command aborted|max retries|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN/i;
+  /Connection is closed|Stream isn't writeable|Command timed out|Command aborted|max retries|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|Cluster isn't ready|Too many Cluster redirections|None of startup nodes|Failed to refresh slots cache|All sentinels are unreachable/i;
 /** ioredis error classes that mean the command was given up. */
-const TRANSIENT_NAMES = new Set(["MaxRetriesPerRequestError", "AbortError"]);
+const TRANSIENT_NAMES = new Set(["MaxRetriesPerRequestError", "AbortError", "ClusterAllFailedError"]);
 /** SQLite result codes (with their extended forms) of a lock held by another connection. */
 const SQLITE_TRANSIENT = /^SQLITE_(BUSY|LOCKED)(_|$)/;
 /**
@@ -51,6 +54,17 @@ function isPgServerError(error: Error): error is Error & { code: string } {
   return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) && typeof severity === "string";
 }
 
+/** A Redis transaction that did not run (EXECABORT) because its commands met transient errors only. */
+function abortedForTransient(error: Error): boolean {
+  const previous = (error as { previousErrors?: unknown }).previousErrors;
+  return (
+    error.message.startsWith("EXECABORT") &&
+    Array.isArray(previous) &&
+    previous.length > 0 &&
+    previous.every((e) => e instanceof Error && TRANSIENT_REPLY.test(e.message))
+  );
+}
+
 /**
  * Maps a backend failure to the error the API answers with: transient Redis, SQLite and
  * PostgreSQL failures become `SoloError("store_unavailable")`; everything else is returned as is.
@@ -65,7 +79,7 @@ export function toStoreError(error: unknown): unknown {
   const code = (error as { code?: unknown }).code;
   const transient =
     error.name === "ReplyError"
-      ? TRANSIENT_REPLY.test(error.message)
+      ? TRANSIENT_REPLY.test(error.message) || abortedForTransient(error)
       : error.name === "SqliteError"
         ? typeof code === "string" && SQLITE_TRANSIENT.test(code)
         : isPgServerError(error)
