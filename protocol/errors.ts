@@ -94,6 +94,11 @@ export interface ErrorBody {
   reason?: RevocationReason;
   /** For `session_replaced`: the device that took over and when. */
   by?: ReplacedBy;
+  /**
+   * For `session_replaced`, while the dispute window is open: the single-use capability for
+   * `POST /auth/dispute` ("This wasn't me").
+   */
+  dispute?: string;
   /** For `session_active`: the session that holds the account. */
   active?: SessionView;
   /**

@@ -14,6 +14,8 @@ export interface SoloErrorDetails {
   active?: SessionView;
   takeover?: boolean;
   retryAfter?: number;
+  /** For `session_replaced`: the dispute capability (see `ErrorBody.dispute`). */
+  dispute?: string;
 }
 
 const MESSAGES: Record<ErrorCode, string> = {
