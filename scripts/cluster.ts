@@ -9,9 +9,9 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
-import { createServer, Socket } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { answersPing, freePort } from "./lib/net.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const env = process.env;
@@ -25,31 +25,6 @@ let stopping = false;
 function fail(message: string): never {
   console.error(message);
   process.exit(1);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => done(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
-
-function ping(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = new Socket();
-    const end = (ok: boolean) => {
-      socket.destroy();
-      done(ok);
-    };
-    socket.setTimeout(500, () => end(false));
-    socket.once("error", () => end(false));
-    socket.once("data", (chunk) => end(chunk.toString().startsWith("+PONG")));
-    socket.connect(port, "127.0.0.1", () => socket.write("PING\r\n"));
-  });
 }
 
 /** Runs a child, prefixing its output with its name; a child that dies is reported, not fatal. */
@@ -128,7 +103,7 @@ async function main(): Promise<void> {
     );
     redis.once("error", () => fail("redis-server is not installed: sudo apt-get install -y redis-server"));
     const deadline = Date.now() + 10_000;
-    while (!(await ping(port))) {
+    while (!(await answersPing(port))) {
       if (redis.exitCode !== null || Date.now() > deadline) fail(`redis-server did not start on port ${port}`);
       await new Promise((r) => setTimeout(r, 50));
     }

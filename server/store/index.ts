@@ -6,11 +6,19 @@
  */
 
 import { join } from "node:path";
-import type { ResolvedOptions } from "../options/types.js";
 import { MemoryStore } from "./memory/store.js";
 import { RedisStore } from "./redis/store.js";
 import { SqliteStore } from "./sqlite/store.js";
 import type { SessionStore } from "./types.js";
+
+/** What opening a store reads of the server's resolved options. */
+export interface OpenStoreOptions {
+  store: "sqlite" | "memory" | "redis" | SessionStore;
+  dataDir: string;
+  redis: { url: string; keyPrefix: string };
+  tombstoneRetention: number;
+  auditRetention: number;
+}
 
 /** The SQLite file inside the data directory. */
 export const SQLITE_FILE = "solo.db";
@@ -25,9 +33,7 @@ export const SQLITE_FILE = "solo.db";
  * await store.ready?.();
  * ```
  */
-export function openStore(
-  options: Pick<ResolvedOptions, "store" | "dataDir" | "redis" | "tombstoneRetention" | "auditRetention">,
-): SessionStore {
+export function openStore(options: OpenStoreOptions): SessionStore {
   const store = options.store;
   if (typeof store !== "string") return store;
   switch (store) {

@@ -1,26 +1,13 @@
 import type { BrowserContext, BrowserContextOptions, Locator, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { DELIVERY_RANK } from "../../protocol/index.js";
 import { UA } from "../support/client.js";
-import { type Demo, shot as fullShot, sessionIdOf, startDemo } from "./demo.js";
+import { demoForAll, shot as fullShot, sessionIdOf } from "./demo.js";
 
 const IPHONE =
   "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
 
-let demo: Demo;
-
-beforeAll(async () => {
-  demo = await startDemo();
-});
-
-afterAll(async () => {
-  await demo?.close();
-});
-
-afterEach(async () => {
-  await demo.closeContexts();
-  expect(demo.problems.splice(0), "page errors or CSP violations").toEqual([]);
-});
+const demo = demoForAll();
 
 function open(options: BrowserContextOptions): Promise<{ context: BrowserContext; page: Page }> {
   return demo.open(options);
@@ -106,7 +93,7 @@ describe("the admin view", () => {
     const admin = adminView(a.page);
     await admin.root.getByRole("heading", { name: "Sessions and audit trail" }).waitFor();
     await admin.feed.and(a.page.locator('[data-status="connected"]')).waitFor();
-    await expect.poll(() => admin.session(adminSession).textContent()).toContain("You");
+    await vi.waitFor(async () => expect(await admin.session(adminSession).textContent()).toContain("You"));
     expect(await admin.session(adminSession).getByRole("button").count()).toBe(0);
     await admin.event("login", adminSession).waitFor();
     // Everything below happens without a reload of A.

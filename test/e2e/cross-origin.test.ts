@@ -1,7 +1,7 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { testResources } from "../support/resources.js";
 import { type Demo, live, signIn, startDemo } from "./demo.js";
 
 // Issue 12, point 1, in the victim's own Chromium. The victim is signed in as admin on the demo
@@ -66,27 +66,23 @@ interface Seen {
   body: string;
 }
 
+const resources = testResources();
 let demo: Demo | null = null;
-let attacker: Server | null = null;
 
 afterEach(async () => {
   await demo?.closeContexts();
   const problems = demo?.problems.splice(0) ?? [];
-  await demo?.close();
   demo = null;
-  await new Promise<void>((resolve) => (attacker ? attacker.close(() => resolve()) : resolve()));
-  attacker = null;
   expect(problems, "page errors or CSP violations on the victim's page").toEqual([]);
 });
 
 /** Serves the attacker's page on another port of localhost (same site as the victim's server). */
 async function startAttacker(): Promise<string> {
-  attacker = createServer((_req, res) => {
+  const attacker = createServer((_req, res) => {
     res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
     res.end(ATTACKER_PAGE);
   });
-  await new Promise<void>((resolve) => attacker?.listen(0, "localhost", () => resolve()));
-  return `http://localhost:${(attacker.address() as AddressInfo).port}`;
+  return (await resources.listen(attacker, "localhost")).url;
 }
 
 /**
@@ -156,7 +152,7 @@ describe.each([
   ["with long-polling enabled as an option", { SOLO_TRANSPORTS: "websocket,polling" }],
 ] as const)("a same-site page attacking the victim's Socket.IO server, %s", (_name, env) => {
   it("gets every JSONP, long-polling and WebSocket request refused; the victim's own channel stays connected", async () => {
-    demo = await startDemo({ HOST: "localhost", ...env });
+    demo = await startDemo(resources, { HOST: "localhost", ...env });
     const server = demo.server.url;
     expect(server).toMatch(/^http:\/\/localhost:\d+$/);
     const { context, page: victim } = await demo.open();
@@ -181,7 +177,7 @@ describe.each([
       jsonpAnswers: 0,
     });
     // Five long-polling requests and one WebSocket upgrade reached the server, each refused with its code.
-    await expect.poll(() => seen.length).toBe(6);
+    await vi.waitFor(() => expect(seen.length).toBe(6));
     for (const s of seen) {
       const jsonp = /[?&]j=0/.test(s.url);
       expect({ url: s.url, status: s.status, code: code(s.body) }).toEqual({
@@ -204,7 +200,9 @@ describe.each([
     }
 
     // The victim is still signed in, and their own session channel is still up.
-    await expect.poll(() => victim.locator("#connection").getAttribute("data-status")).toBe("connected");
+    await vi.waitFor(async () =>
+      expect(await victim.locator("#connection").getAttribute("data-status")).toBe("connected"),
+    );
     await victim.getByRole("heading", { name: "Signed in as admin" }).waitFor();
     const status = await victim.evaluate(() => fetch("/auth/session").then((r) => r.status));
     expect(status).toBe(200);

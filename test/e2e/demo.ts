@@ -1,15 +1,18 @@
 import { execSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { BrowserContext, BrowserContextOptions, Page } from "playwright-core";
-import { type Standalone, startStandalone } from "../../standalone/standalone.js";
+import { afterEach, beforeAll, expect } from "vitest";
+import type { Standalone } from "../../standalone/standalone.js";
 import { launchBrowser, type TestBrowser } from "../support/browser.js";
-import { tempDir } from "../support/server.js";
+import { type TestResources, testResources } from "../support/resources.js";
 import { type SessionSockets, watchSockets } from "./sockets.js";
 
 const ROOT = join(import.meta.dirname, "../..");
 export const DEMO_DIR = join(ROOT, "dist/demo");
 export const SHOTS = join(ROOT, "test-results/e2e");
+/** How long the server's sockets of a session may take to settle after a tab or browser acts (vi.waitFor options). */
+export const SOCKETS_SETTLE = { timeout: 10_000 };
 
 /** The newest modification time under a directory. */
 function newest(dir: string): number {
@@ -35,14 +38,13 @@ export interface Demo {
   tab(context: BrowserContext, path?: string, init?: () => void): Promise<Page>;
   /** Closes the contexts opened since the last call. */
   closeContexts(): Promise<void>;
-  close(): Promise<void>;
 }
 
 /**
  * Starts the standalone server (SQLite in a temp dir, silent logs, `env` on top) serving
- * dist/demo (built first if missing), and Chromium.
+ * dist/demo (built first if missing), and Chromium; `resources` closes them.
  */
-export async function startDemo(env: NodeJS.ProcessEnv = {}): Promise<Demo> {
+export async function startDemo(resources: TestResources, env: NodeJS.ProcessEnv = {}): Promise<Demo> {
   // Build the demo when it is missing or older than its sources, so the page under test is this code.
   const built = join(DEMO_DIR, "index.html");
   const sources = Math.max(newest(join(ROOT, "demo")), newest(join(ROOT, "client-sdk")));
@@ -50,12 +52,8 @@ export async function startDemo(env: NodeJS.ProcessEnv = {}): Promise<Demo> {
     execSync("npm run build:demo", { cwd: ROOT, stdio: "ignore" });
   }
   mkdirSync(SHOTS, { recursive: true });
-  const dataDir = tempDir("solo-e2e-");
-  const server = await startStandalone(
-    { PORT: "0", HOST: "127.0.0.1", SOLO_STORE: "sqlite", SOLO_DATA_DIR: dataDir, LOG_LEVEL: "silent", ...env },
-    { demoDir: DEMO_DIR },
-  );
-  const browser = await launchBrowser();
+  const server = await resources.standalone({ SOLO_STORE: "sqlite", ...env }, { demoDir: DEMO_DIR });
+  const browser = resources.track(await launchBrowser());
   const problems: string[] = [];
   const contexts: BrowserContext[] = [];
   const watch = (page: Page) => {
@@ -71,7 +69,7 @@ export async function startDemo(env: NodeJS.ProcessEnv = {}): Promise<Demo> {
     await page.goto(server.url + path);
     return page;
   };
-  const sockets = watchSockets(server.io);
+  const sockets = resources.track(watchSockets(server.io));
   return {
     server,
     browser,
@@ -86,13 +84,31 @@ export async function startDemo(env: NodeJS.ProcessEnv = {}): Promise<Demo> {
     async closeContexts() {
       for (const context of contexts.splice(0)) await context.close();
     },
-    async close() {
-      sockets.close();
-      await browser.close();
-      await server.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
   };
+}
+
+/**
+ * The demo for the tests of this file (or of the `describe` it is called in): started before
+ * the first, closed after the last. After each test it closes the test's browsers and expects
+ * no page error or CSP violation.
+ *
+ * @example
+ * ```ts
+ * const demo = demoForAll({ SOLO_POLICY: "confirm" });
+ * it("...", async () => { const { page } = await demo.open(); ... });
+ * ```
+ */
+export function demoForAll(env: NodeJS.ProcessEnv = {}): Demo {
+  const resources = testResources("all");
+  const demo = {} as Demo;
+  beforeAll(async () => {
+    Object.assign(demo, await startDemo(resources, env));
+  });
+  afterEach(async () => {
+    await demo.closeContexts();
+    expect(demo.problems.splice(0), "page errors or CSP violations").toEqual([]);
+  });
+  return demo;
 }
 
 /** Signs in through the demo's form and waits for "Signed in as <name>". */

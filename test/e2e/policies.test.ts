@@ -1,8 +1,8 @@
 import type { Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { SessionResponse } from "../../protocol/index.js";
 import { UA } from "../support/client.js";
-import { type Demo, fillSignIn, live, shot, signIn, startDemo } from "./demo.js";
+import { demoForAll, fillSignIn, live, shot, signIn } from "./demo.js";
 
 /** The active session as A's page sees it (device and since when). */
 async function sessionOf(page: Page): Promise<SessionResponse["session"]> {
@@ -23,17 +23,7 @@ function focusIn(page: Page, selector: string): Promise<boolean> {
 }
 
 describe("confirm policy, in the demo", () => {
-  let demo: Demo;
-  beforeAll(async () => {
-    demo = await startDemo({ SOLO_POLICY: "confirm" });
-  });
-  afterAll(async () => {
-    await demo?.close();
-  });
-  afterEach(async () => {
-    await demo.closeContexts();
-    expect(demo.problems.splice(0), "page errors or CSP violations").toEqual([]);
-  });
+  const demo = demoForAll({ SOLO_POLICY: "confirm" });
 
   it('asks "continue here?" naming the other device and since when; continuing signs that device out', async () => {
     const a = await demo.open({ userAgent: UA.chromeMac });
@@ -102,17 +92,7 @@ describe("confirm policy, in the demo", () => {
 });
 
 describe("oldest-wins policy, in the demo", () => {
-  let demo: Demo;
-  beforeAll(async () => {
-    demo = await startDemo({ SOLO_POLICY: "oldest-wins" });
-  });
-  afterAll(async () => {
-    await demo?.close();
-  });
-  afterEach(async () => {
-    await demo.closeContexts();
-    expect(demo.problems.splice(0), "page errors or CSP violations").toEqual([]);
-  });
+  const demo = demoForAll({ SOLO_POLICY: "oldest-wins" });
 
   it("refuses the second sign-in clearly, naming the device in use and since when, with no takeover", async () => {
     const a = await demo.open({ userAgent: UA.chromeMac });

@@ -1,20 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { SessionResponse } from "../../protocol/index.js";
 import { UA } from "../support/client.js";
-import { type Demo, live, shot, signIn, startDemo } from "./demo.js";
+import { demoForAll, live, shot, signIn } from "./demo.js";
 
-let demo: Demo;
-
-beforeAll(async () => {
-  demo = await startDemo();
-});
-afterAll(async () => {
-  await demo?.close();
-});
-afterEach(async () => {
-  await demo.closeContexts();
-  expect(demo.problems.splice(0), "page errors or CSP violations").toEqual([]);
-});
+const demo = demoForAll();
 
 describe("the React example page (SoloProvider + useSoloSession, in StrictMode)", () => {
   it("signs in with one socket, shows the kick from another browser, and signs out", async () => {

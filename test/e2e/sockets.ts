@@ -13,11 +13,6 @@ export interface SessionSockets {
   count(sessionId: string, namespace?: Watched): number;
   /** The server times (ms) at which sockets of `sessionId` joined `namespace` since the watch began, in order. */
   connections(sessionId: string, namespace?: Watched): number[];
-  /**
-   * Resolves once `check` holds: at once, or after a socket joins or leaves a watched
-   * namespace. Rejects after `timeout` ms, naming `what`.
-   */
-  until(what: string, check: () => boolean, timeout?: number): Promise<void>;
   /** Stops watching. */
   close(): void;
 }
@@ -25,10 +20,6 @@ export interface SessionSockets {
 /** Watches the `/session` and `/admin` namespaces of a running server. */
 export function watchSockets(io: Standalone["io"]): SessionSockets {
   const joined = new Map<string, number[]>();
-  const waiters = new Set<() => void>();
-  const changed = () => {
-    for (const wake of [...waiters]) wake();
-  };
   const key = (namespace: Watched, sessionId: string) => `${namespace} ${sessionId}`;
   const stops: (() => void)[] = [];
   for (const namespace of ["/session", "/admin"] as const) {
@@ -37,8 +28,6 @@ export function watchSockets(io: Standalone["io"]): SessionSockets {
       const list = joined.get(key(namespace, socket.data.sessionId)) ?? [];
       list.push(Date.now());
       joined.set(key(namespace, socket.data.sessionId), list);
-      socket.on("disconnect", changed);
-      changed();
     };
     nsp.on("connection", onConnection);
     stops.push(() => nsp.off("connection", onConnection));
@@ -50,28 +39,8 @@ export function watchSockets(io: Standalone["io"]): SessionSockets {
       return n;
     },
     connections: (sessionId, namespace = "/session") => [...(joined.get(key(namespace, sessionId)) ?? [])],
-    until(what, check, timeout = 10_000) {
-      return new Promise<void>((resolve, reject) => {
-        const done = () => {
-          clearTimeout(timer);
-          waiters.delete(wake);
-        };
-        const wake = () => {
-          if (!check()) return;
-          done();
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          done();
-          reject(new Error(`timed out after ${timeout} ms waiting for: ${what}`));
-        }, timeout);
-        waiters.add(wake);
-        wake();
-      });
-    },
     close() {
       for (const stop of stops.splice(0)) stop();
-      waiters.clear();
     },
   };
 }

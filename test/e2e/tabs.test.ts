@@ -1,24 +1,13 @@
 import type { BrowserContext, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { UA } from "../support/client.js";
-import { type Demo, live, sessionIdOf, shot, signIn, startDemo } from "./demo.js";
+import { demoForAll, live, SOCKETS_SETTLE, sessionIdOf, shot, signIn } from "./demo.js";
 
 const DRAFT_KEY = "demo:draft";
 
 // Each test counts the sockets of its own session only (demo.sockets): a socket of an earlier
 // test, left by a browser that vanished mid-connection, may outlive that test on the server.
-let demo: Demo;
-
-beforeAll(async () => {
-  demo = await startDemo();
-});
-afterAll(async () => {
-  await demo?.close();
-});
-afterEach(async () => {
-  await demo.closeContexts();
-  expect(demo.problems.splice(0), "page errors or CSP violations").toEqual([]);
-});
+const demo = demoForAll();
 
 /** Tabs of one browser on the demo; the first signs in, the others follow. Returns the session's id. */
 async function tabsOf(
@@ -48,7 +37,7 @@ async function leadersOf(pages: Page[]): Promise<Page[]> {
 
 /** Waits until exactly one of `pages` shows it leads, and returns it. */
 async function oneLeader(pages: Page[]): Promise<Page> {
-  await expect.poll(async () => (await leadersOf(pages)).length, { timeout: 10_000 }).toBe(1);
+  await vi.waitFor(async () => expect((await leadersOf(pages)).length).toBe(1), { timeout: 10_000 });
   return (await leadersOf(pages))[0]!;
 }
 
@@ -74,14 +63,17 @@ describe("tabs of one browser share one session channel", () => {
 
     const closedAt = Date.now();
     await leader.close();
-    await demo.sockets.until("a second socket of the session", () => demo.sockets.connections(sessionId).length === 2);
+    await vi.waitFor(
+      () => expect(demo.sockets.connections(sessionId), "sockets of the session so far").toHaveLength(2),
+      SOCKETS_SETTLE,
+    );
     const handover = demo.sockets.connections(sessionId)[1]! - closedAt;
     console.info(`leader tab closed → the next tab's socket joined /session: ${handover} ms`);
     expect(handover).toBeLessThan(1000);
     const rest = pages.filter((p) => p !== leader);
     await oneLeader(rest);
     for (const page of rest) await live(page);
-    await demo.sockets.until("one socket of the session", () => demo.sockets.count(sessionId) === 1);
+    await vi.waitFor(() => expect(demo.sockets.count(sessionId), "sockets of the session").toBe(1), SOCKETS_SETTLE);
     expect(demo.sockets.connections(sessionId)).toHaveLength(2);
   });
 
@@ -102,7 +94,10 @@ describe("tabs of one browser share one session channel", () => {
     await shot(pages[2]!, "tabs-2-third-tab-warning", false);
     await live(other.page);
     const newSession = await sessionIdOf(other.page);
-    await demo.sockets.until("the replaced session's socket closed", () => demo.sockets.count(sessionId) === 0);
+    await vi.waitFor(
+      () => expect(demo.sockets.count(sessionId), "sockets of the replaced session").toBe(0),
+      SOCKETS_SETTLE,
+    );
     expect(demo.sockets.count(newSession)).toBe(1);
   });
 
@@ -113,7 +108,7 @@ describe("tabs of one browser share one session channel", () => {
       await page.getByRole("button", { name: "Sign in" }).waitFor();
       expect(await page.getByRole("alertdialog").count()).toBe(0);
     }
-    await demo.sockets.until("the session's socket closed", () => demo.sockets.count(sessionId) === 0);
+    await vi.waitFor(() => expect(demo.sockets.count(sessionId), "sockets of the session").toBe(0), SOCKETS_SETTLE);
     await shot(pages[2]!, "tabs-3-signed-out-everywhere");
 
     await signIn(pages[2]!, "carol");
@@ -137,20 +132,22 @@ describe("without Web Locks (heartbeats over BroadcastChannel)", () => {
       // Heartbeats cannot exclude a brief overlap when tabs claim at once on a busy machine (that
       // is what Web Locks are for); of two leaders one steps down, and the flags follow.
       const leader = await oneLeader(pages);
-      await demo.sockets.until("one socket of the session", () => demo.sockets.count(sessionId) === 1);
+      await vi.waitFor(() => expect(demo.sockets.count(sessionId), "sockets of the session").toBe(1), SOCKETS_SETTLE);
       const before = demo.sockets.connections(sessionId).length;
       const closedAt = Date.now();
       await leader.close();
-      await demo.sockets.until("another socket of the session", () => {
-        return demo.sockets.connections(sessionId).length > before;
-      });
+      await vi.waitFor(
+        () =>
+          expect(demo.sockets.connections(sessionId).length, "sockets of the session so far").toBeGreaterThan(before),
+        SOCKETS_SETTLE,
+      );
       const handover = demo.sockets.connections(sessionId)[before]! - closedAt;
       console.info(`leader tab closed → the next tab's socket joined /session: ${handover} ms`);
       expect(handover).toBeLessThan(1000);
       const rest = pages.filter((p) => p !== leader);
       await oneLeader(rest);
       for (const page of rest) await live(page);
-      await demo.sockets.until("one socket of the session", () => demo.sockets.count(sessionId) === 1);
+      await vi.waitFor(() => expect(demo.sockets.count(sessionId), "sockets of the session").toBe(1), SOCKETS_SETTLE);
     } finally {
       await context.close();
     }
@@ -163,7 +160,7 @@ describe("without Web Locks (heartbeats over BroadcastChannel)", () => {
       // and here no other tab could claim first while the new one loads on a busy machine).
       const { pages, sessionId } = await tabsOf("bob", { context, count: 1 });
       const old = await oneLeader(pages);
-      await demo.sockets.until("one socket of the session", () => demo.sockets.count(sessionId) === 1);
+      await vi.waitFor(() => expect(demo.sockets.count(sessionId), "sockets of the session").toBe(1), SOCKETS_SETTLE);
 
       // The old leader's scripts stop (as in a tab the browser freezes): no heartbeats, no events.
       const cdp = await context.newCDPSession(old);
@@ -179,7 +176,10 @@ describe("without Web Locks (heartbeats over BroadcastChannel)", () => {
           Math.random = () => 1 - 2 ** -53;
         });
         await newest.locator('#connection[data-leader="true"][data-status="connected"]').waitFor();
-        await demo.sockets.until("the new leader's socket alone", () => demo.sockets.count(sessionId) === 1);
+        await vi.waitFor(
+          () => expect(demo.sockets.count(sessionId), "the new leader's socket alone").toBe(1),
+          SOCKETS_SETTLE,
+        );
         connections = demo.sockets.connections(sessionId).length;
       } finally {
         await cdp.send("Debugger.resume").catch(() => {});

@@ -1,27 +1,12 @@
 import type { BrowserContext, BrowserContextOptions, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { ErrorBody } from "../../protocol/index.js";
 import { UA } from "../support/client.js";
-import { type Demo, live, sessionIdOf, shot, signIn, startDemo } from "./demo.js";
+import { demoForAll, live, SOCKETS_SETTLE, sessionIdOf, shot, signIn } from "./demo.js";
 
 const DRAFT_KEY = "demo:draft";
 
-let demo: Demo;
-let server: Demo["server"];
-
-beforeAll(async () => {
-  demo = await startDemo();
-  server = demo.server;
-});
-
-afterAll(async () => {
-  await demo?.close();
-});
-
-afterEach(async () => {
-  await demo.closeContexts();
-  expect(demo.problems.splice(0), "page errors or CSP violations").toEqual([]);
-});
+const demo = demoForAll();
 
 /** A new browser (context) with one page on the demo; page errors and CSP refusals are collected. */
 function open(options: BrowserContextOptions): Promise<{ context: BrowserContext; page: Page }> {
@@ -30,14 +15,14 @@ function open(options: BrowserContextOptions): Promise<{ context: BrowserContext
 
 /** The session cookie's value in a context: the token the server gave that browser. */
 async function sessionToken(context: BrowserContext): Promise<string> {
-  const cookie = (await context.cookies(server.url)).find((c) => c.name === "solo_session");
+  const cookie = (await context.cookies(demo.server.url)).find((c) => c.name === "solo_session");
   if (!cookie) throw new Error("no session cookie");
   return cookie.value;
 }
 
 /** `GET /api/notes` from Node with a bearer token: status and error code. */
 async function notesWith(token: string): Promise<{ status: number; error: string | null }> {
-  const res = await fetch(`${server.url}/api/notes`, { headers: { authorization: `Bearer ${token}` } });
+  const res = await fetch(`${demo.server.url}/api/notes`, { headers: { authorization: `Bearer ${token}` } });
   const body = (await res.json()) as Partial<ErrorBody>;
   return { status: res.status, error: body.error ?? null };
 }
@@ -159,8 +144,11 @@ describe("two browsers, one account", () => {
     // goes offline may not get to close it: the notice is sent, unanswered, and the connection
     // closed after ackTimeout) or not (the notice waits): once no socket of A's is left, the
     // notice was never acknowledged, so A's page never had it.
-    await demo.sockets.until("the push to A is over", () => demo.sockets.count(aSession) === 0);
-    const ended = (await server.solo.store.queryAudit({ sessionId: aSession })).find((e) => e.kind === "replaced");
+    await vi.waitFor(
+      () => expect(demo.sockets.count(aSession), "A's sockets (the push to A is over)").toBe(0),
+      SOCKETS_SETTLE,
+    );
+    const ended = (await demo.server.solo.store.queryAudit({ sessionId: aSession })).find((e) => e.kind === "replaced");
     expect(["pending", "delivered"]).toContain(ended?.delivery);
     expect(await a.page.getByRole("alertdialog").count()).toBe(0);
 

@@ -1,11 +1,10 @@
-import { rmSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { AuditEventView, ConnectErrorData } from "../../protocol/index.js";
 import { login } from "../support/client.js";
 import { type AdminSocket, connectAdmin } from "../support/ops.js";
-import { startRedis, type TestRedis, uniquePrefix } from "../support/redis.js";
+import { type TestRedis, uniquePrefix } from "../support/redis.js";
 import { testResources } from "../support/resources.js";
-import { startTestServer, type TestServer, tempDir } from "../support/server.js";
+import type { TestServer } from "../support/server.js";
 
 // Issue 12, point 4: an ended admin session must lose its /admin feed on every node, however
 // the end is learnt: the local revocation, the cross-node notice, a reconciliation pass, or
@@ -13,15 +12,12 @@ import { startTestServer, type TestServer, tempDir } from "../support/server.js"
 // sessionCacheTtl. Two nodes on a real redis-server.
 
 const { server, track } = testResources();
+const shared = testResources("all");
 
 let redis: TestRedis;
-const dataDir = tempDir("solo-admin-rev-");
+const dataDir = shared.dir("solo-admin-rev-");
 beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.destroy();
-  rmSync(dataDir, { recursive: true, force: true });
+  redis = await shared.redis();
 });
 
 /** Admits any user name; names starting with "admin" get the admin role. */
@@ -35,17 +31,17 @@ async function twoNodes(sessionCacheTtl: number): Promise<[TestServer, TestServe
   const keyPrefix = uniquePrefix("adm");
   const nodes: TestServer[] = [];
   for (const nodeId of ["node-a", "node-b"]) {
-    const node = await startTestServer({
-      store: "redis",
-      redis: { url: redis.url, keyPrefix },
-      dataDir,
-      nodeId,
-      authenticate,
-      sessionCacheTtl,
-      policy: { maxSessions: 5 },
-    });
-    track({ close: () => node.close() });
-    nodes.push(node);
+    nodes.push(
+      await server({
+        store: "redis",
+        redis: { url: redis.url, keyPrefix },
+        dataDir,
+        nodeId,
+        authenticate,
+        sessionCacheTtl,
+        policy: { maxSessions: 5 },
+      }),
+    );
   }
   return nodes as [TestServer, TestServer];
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type {
   AdminEndResponse,
   AdminSessionsResponse,
@@ -197,7 +197,7 @@ describe("admin API: audit trail", () => {
     const second = await login(srv.url, { username: "alice", password: "demo" }, { "user-agent": UA.firefoxWindows });
     await login(srv.url, { username: "bob", password: "demo" });
 
-    await expect.poll(async () => (await auditTrail(srv.url, token, { user: "alice" })).length).toBe(3);
+    await vi.waitFor(async () => expect((await auditTrail(srv.url, token, { user: "alice" })).length).toBe(3));
     const alice = await auditTrail(srv.url, token, { user: "alice" });
     expect(alice.map((e) => e.kind)).toEqual(["login", "replaced", "login"]);
     expect(alice.every((e) => e.userId === "alice")).toBe(true);
@@ -247,10 +247,10 @@ describe("admin feed (namespace /admin)", () => {
 
     // The kicked socket was on this node: the notice went out before the event was written, so
     // the event says "delivered" and the acknowledgement comes as an update.
-    await expect
-      .poll(() => updates.filter((u) => u.sessionId === first.session.id).map((u) => u.status))
-      .toEqual(["acknowledged"]);
-    await expect.poll(() => events.map((e) => e.kind)).toEqual(["login", "replaced", "login"]);
+    await vi.waitFor(() =>
+      expect(updates.filter((u) => u.sessionId === first.session.id).map((u) => u.status)).toEqual(["acknowledged"]),
+    );
+    await vi.waitFor(() => expect(events.map((e) => e.kind)).toEqual(["login", "replaced", "login"]));
     const replaced = events[1];
     expect(replaced?.sessionId).toBe(first.session.id);
     expect(replaced?.delivery).toBe("delivered");

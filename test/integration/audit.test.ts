@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { ErrorBody } from "../../protocol/index.js";
 import { call, handshakeError, login, nextRevocation, UA } from "../support/client.js";
 import { MINUTE, manualClock } from "../support/clock.js";
@@ -19,9 +19,13 @@ describe("delivery status of a kick", () => {
     const { notice, ack } = await held;
     expect(notice.reason).toBe("replaced");
 
-    await expect.poll(async () => (await endingEvent(srv.url, admin, first.session.id))?.delivery).toBe("delivered");
+    await vi.waitFor(async () =>
+      expect((await endingEvent(srv.url, admin, first.session.id))?.delivery).toBe("delivered"),
+    );
     ack();
-    await expect.poll(async () => (await endingEvent(srv.url, admin, first.session.id))?.delivery).toBe("acknowledged");
+    await vi.waitFor(async () =>
+      expect((await endingEvent(srv.url, admin, first.session.id))?.delivery).toBe("acknowledged"),
+    );
 
     const event = await endingEvent(srv.url, admin, first.session.id);
     expect(event?.kind).toBe("replaced");
@@ -39,13 +43,15 @@ describe("delivery status of a kick", () => {
     const first = await login(srv.url);
     await login(srv.url, { username: "alice", password: "demo" }, { "user-agent": UA.firefoxWindows });
 
-    await expect.poll(async () => (await endingEvent(srv.url, admin, first.session.id))?.kind).toBe("replaced");
+    await vi.waitFor(async () => expect((await endingEvent(srv.url, admin, first.session.id))?.kind).toBe("replaced"));
     expect((await endingEvent(srv.url, admin, first.session.id))?.delivery).toBe("pending");
 
     // The device comes back: its next request is refused with the reason, which shows it the notice.
     const back = await call(srv.url, "/api/notes", first.token);
     expect(back.status).toBe(401);
-    await expect.poll(async () => (await endingEvent(srv.url, admin, first.session.id))?.delivery).toBe("delivered");
+    await vi.waitFor(async () =>
+      expect((await endingEvent(srv.url, admin, first.session.id))?.delivery).toBe("delivered"),
+    );
     // Coming back again changes nothing.
     expect((await handshakeError(srv.url, first.token)).message).toBe("session_replaced");
     expect((await endingEvent(srv.url, admin, first.session.id))?.delivery).toBe("delivered");
@@ -60,7 +66,7 @@ describe("delivery status of a kick", () => {
     expect(res.status).toBe(401);
     expect((res.body as ErrorBody).error).toBe("session_idle");
     const admin = await adminToken(srv.url);
-    await expect.poll(async () => (await endingEvent(srv.url, admin, bob.session.id))?.kind).toBe("idle");
+    await vi.waitFor(async () => expect((await endingEvent(srv.url, admin, bob.session.id))?.kind).toBe("idle"));
     expect((await endingEvent(srv.url, admin, bob.session.id))?.delivery).toBe("delivered");
   });
 
@@ -72,7 +78,9 @@ describe("delivery status of a kick", () => {
     const revoked = nextRevocation(socket);
     await login(srv.url);
     await revoked;
-    await expect.poll(async () => (await endingEvent(srv.url, admin, first.session.id))?.delivery).toBe("acknowledged");
+    await vi.waitFor(async () =>
+      expect((await endingEvent(srv.url, admin, first.session.id))?.delivery).toBe("acknowledged"),
+    );
     expect((await call(srv.url, "/auth/session", first.token)).status).toBe(401);
     expect((await endingEvent(srv.url, admin, first.session.id))?.delivery).toBe("acknowledged");
   });
@@ -99,7 +107,9 @@ describe("audit trail events", () => {
     expect(refused).toBe(409);
     expect((await call(srv.url, "/auth/logout", alice.token, { method: "POST" })).status).toBe(204);
     expect((await told).reason).toBe("logout");
-    await expect.poll(async () => (await endingEvent(srv.url, admin, alice.session.id))?.delivery).toBe("acknowledged");
+    await vi.waitFor(async () =>
+      expect((await endingEvent(srv.url, admin, alice.session.id))?.delivery).toBe("acknowledged"),
+    );
 
     const bob = await login(srv.url, { username: "bob", password: "demo" });
     clock.advance(10 * MINUTE);

@@ -1,5 +1,4 @@
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import express from "express";
 import { describe, expect, it } from "vitest";
 import type { ErrorBody } from "../../protocol/index.js";
@@ -7,7 +6,7 @@ import { createHealthRouter } from "../../server/http/health.js";
 import { call } from "../support/client.js";
 import { testResources } from "../support/resources.js";
 
-const { standalone } = testResources();
+const { standalone, listen } = testResources();
 
 describe("health", () => {
   it("answers /healthz and /readyz with 200 while the store is reachable", async () => {
@@ -33,16 +32,9 @@ describe("health", () => {
   it("answers /readyz with 503 when the store does not answer within the timeout", async () => {
     // A store whose ping never settles, like a Redis behind a dead link.
     const app = express().use(createHealthRouter({ store: { ping: () => new Promise<void>(() => {}) }, timeout: 50 }));
-    const http = createServer(app);
-    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", () => resolve()));
-    try {
-      const { port } = http.address() as AddressInfo;
-      const ready = await call(`http://127.0.0.1:${port}`, "/readyz", null);
-      expect(ready.status).toBe(503);
-      expect((ready.body as ErrorBody).error).toBe("store_unavailable");
-    } finally {
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
-    }
+    const { url } = await listen(createServer(app));
+    const ready = await call(url, "/readyz", null);
+    expect(ready.status).toBe(503);
+    expect((ready.body as ErrorBody).error).toBe("store_unavailable");
   });
 });

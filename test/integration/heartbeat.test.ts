@@ -1,19 +1,19 @@
 import { createServer, type Socket as NetSocket, connect as netConnect } from "node:net";
 import { describe, expect, it } from "vitest";
-import { connect, login } from "../support/client.js";
+import { login } from "../support/client.js";
 import { testResources } from "../support/resources.js";
 
 // A browser that vanishes without closing its connection (its network gone, a tab closed in
 // the middle of a connection) leaves a ghost socket on the server until the Socket.IO
 // heartbeat gives up: at most pingInterval + pingTimeout.
 
-const { standalone, track } = testResources();
+const { standalone, track, listen, socketFor } = testResources();
 
 /**
  * A TCP proxy to `port`. `cut()` drops the client side and stops forwarding, but keeps the
  * server side open and silent: what the server sees of a network that vanished.
  */
-async function vanishingLink(port: number): Promise<{ url: string; cut(): void; close(): void }> {
+async function vanishingLink(port: number): Promise<{ url: string; cut(): void }> {
   const pairs: [NetSocket, NetSocket][] = [];
   const proxy = createServer((client) => {
     const upstream = netConnect(port, "127.0.0.1");
@@ -22,11 +22,18 @@ async function vanishingLink(port: number): Promise<{ url: string; cut(): void; 
     upstream.pipe(client);
     pairs.push([client, upstream]);
   });
-  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", () => resolve()));
-  const address = proxy.address();
-  if (address === null || typeof address === "string") throw new Error("no proxy port");
+  const { url } = await listen(proxy);
+  // Closed before the proxy (newest first): the proxy's close waits for its connections.
+  track({
+    close() {
+      for (const [client, upstream] of pairs) {
+        client.destroy();
+        upstream.destroy();
+      }
+    },
+  });
   return {
-    url: `http://127.0.0.1:${address.port}`,
+    url,
     cut() {
       for (const [client, upstream] of pairs) {
         client.unpipe(upstream);
@@ -34,13 +41,6 @@ async function vanishingLink(port: number): Promise<{ url: string; cut(): void; 
         upstream.pause();
         client.destroy();
       }
-    },
-    close() {
-      for (const [client, upstream] of pairs) {
-        client.destroy();
-        upstream.destroy();
-      }
-      proxy.close();
     },
   };
 }
@@ -54,8 +54,8 @@ describe("the Socket.IO heartbeat (pingInterval, pingTimeout)", () => {
   it("drops a session socket whose client vanished within pingInterval + pingTimeout", async () => {
     const pingInterval = 300;
     const pingTimeout = 300;
-    const server = await standalone({}, { pingInterval, pingTimeout });
-    const link = track(await vanishingLink(Number(new URL(server.url).port)));
+    const server = await standalone({}, { solo: { pingInterval, pingTimeout } });
+    const link = await vanishingLink(Number(new URL(server.url).port));
     const { token, session } = await login(server.url);
     const gone = new Promise<{ reason: string; at: number }>((resolve) => {
       server.io.of("/session").on("connection", (socket) => {
@@ -63,7 +63,7 @@ describe("the Socket.IO heartbeat (pingInterval, pingTimeout)", () => {
         socket.on("disconnect", (reason) => resolve({ reason, at: Date.now() }));
       });
     });
-    track(await connect(link.url, token));
+    await socketFor(link.url, token);
     const cutAt = Date.now();
     link.cut();
     const { reason, at } = await gone;

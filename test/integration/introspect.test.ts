@@ -1,25 +1,22 @@
 import { createRemoteJWKSet, jwtVerify } from "jose";
 import { pino } from "pino";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { ErrorBody, IntrospectionResponse } from "../../protocol/index.js";
 import { createSoloServer } from "../../server/index.js";
 import { readEnv } from "../../standalone/env.js";
 import { call, login, UA } from "../support/client.js";
 import { HOUR, manualClock } from "../support/clock.js";
 import { adminToken, endingEvent } from "../support/ops.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { testResources } from "../support/resources.js";
+import type { TestServer, TestServerOptions } from "../support/server.js";
 
 const SECRET = "s3rvice-secret-for-tests-0123456789";
 
-const servers: TestServer[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) await s.close({ removeData: true });
-});
+const resources = testResources();
 
-async function server(options: Parameters<typeof startTestServer>[0] = {}): Promise<TestServer> {
-  const s = await startTestServer({ introspectSecret: SECRET, ...options });
-  servers.push(s);
-  return s;
+/** A test server that accepts `SECRET` at /auth/introspect. */
+function server(options: TestServerOptions = {}): Promise<TestServer> {
+  return resources.server({ introspectSecret: SECRET, ...options });
 }
 
 /** `POST /auth/introspect` as RFC 7662 has it: a form body, the caller's credential in Authorization. */
@@ -95,7 +92,7 @@ describe("POST /auth/introspect", () => {
 
     await login(srv.url);
     expect((await introspect(srv.url, first.token)).body).toEqual({ active: false });
-    await expect.poll(async () => (await endingEvent(srv.url, admin, first.session.id))?.kind).toBe("replaced");
+    await vi.waitFor(async () => expect((await endingEvent(srv.url, admin, first.session.id))?.kind).toBe("replaced"));
     expect((await endingEvent(srv.url, admin, first.session.id))?.delivery).toBe("pending");
   });
 

@@ -4,7 +4,6 @@ import type { ErrorBody, RevocationNotice, SessionResponse } from "../../protoco
 import {
   type ClientSocket,
   call,
-  connect,
   handshakeError,
   login,
   nextDisconnect,
@@ -12,16 +11,14 @@ import {
   UA,
 } from "../support/client.js";
 import { testResources } from "../support/resources.js";
-import { startTestServer } from "../support/server.js";
 
-const { server, track } = testResources();
+const { server, track, socketFor } = testResources();
 
 describe("the kick", () => {
   it("pushes session:revoked to the old socket, disconnects it, and refuses the old token everywhere", async () => {
     const srv = await server();
     const first = await login(srv.url, { username: "alice", password: "demo", device: { name: "Old laptop" } });
-    const socket = await connect(srv.url, first.token);
-    track(socket);
+    const socket = await socketFor(srv.url, first.token);
     const revoked = nextRevocation(socket);
     const disconnected = nextDisconnect(socket);
 
@@ -57,16 +54,14 @@ describe("the kick", () => {
     // The new session works on every path.
     expect((await call(srv.url, "/auth/session", second.token)).status).toBe(200);
     expect((await call(srv.url, "/api/notes", second.token)).status).toBe(200);
-    const fresh = await connect(srv.url, second.token);
-    track(fresh);
+    const fresh = await socketFor(srv.url, second.token);
     expect(fresh.connected).toBe(true);
   });
 
   it("does not touch another user's session", async () => {
     const srv = await server();
     const bob = await login(srv.url, { username: "bob", password: "demo" });
-    const bobSocket = await connect(srv.url, bob.token);
-    track(bobSocket);
+    const bobSocket = await socketFor(srv.url, bob.token);
     let bobRevoked = false;
     bobSocket.on("session:revoked", () => {
       bobRevoked = true;
@@ -86,16 +81,14 @@ describe("the kick", () => {
     const viaCookie = await call(srv.url, "/auth/session", null, { headers: { cookie } });
     expect(viaCookie.status).toBe(200);
     expect((viaCookie.body as SessionResponse).session.id).toBe(first.session.id);
-    const socket = await connect(srv.url, null, { extraHeaders: { cookie } });
-    track(socket);
+    const socket = await socketFor(srv.url, null, { extraHeaders: { cookie } });
     expect(socket.connected).toBe(true);
   });
 
   it("logout revokes the session, clears the cookie, and tells its socket", async () => {
     const srv = await server();
     const first = await login(srv.url);
-    const socket = await connect(srv.url, first.token);
-    track(socket);
+    const socket = await socketFor(srv.url, first.token);
     const revoked = nextRevocation(socket);
     const out = await call(srv.url, "/auth/logout", first.token, { method: "POST" });
     expect(out.status).toBe(204);
@@ -147,15 +140,13 @@ describe("the kick", () => {
   it("keeps one live socket per session: a newer socket quietly replaces the older one", async () => {
     const srv = await server();
     const first = await login(srv.url);
-    const older = await connect(srv.url, first.token);
-    track(older);
+    const older = await socketFor(srv.url, first.token);
     let told = false;
     older.on("session:revoked", () => {
       told = true;
     });
     const gone = nextDisconnect(older);
-    const newer = await connect(srv.url, first.token);
-    track(newer);
+    const newer = await socketFor(srv.url, first.token);
     expect(await gone).toBe("io server disconnect");
     expect(told).toBe(false);
     expect(newer.connected).toBe(true);
@@ -255,11 +246,11 @@ describe("the login route", () => {
 
 describe("a restart on the same SQLite file", () => {
   it("keeps the live session valid and the replaced one refused with its reason", async () => {
-    const first = await startTestServer();
+    const first = await server();
     const old = await login(first.url);
     const live = await login(first.url, { username: "alice", password: "demo" }, { "user-agent": UA.firefoxWindows });
     const { dataDir } = first;
-    await first.close();
+    await first.close(); // its data directory stays until the end of the test
 
     const second = await server({ dataDir });
     const ok = await call(second.url, "/auth/session", live.token);
@@ -270,8 +261,7 @@ describe("a restart on the same SQLite file", () => {
     expect((refused.body as ErrorBody).error).toBe("session_replaced");
     expect((refused.body as ErrorBody).by?.device.browser).toBe("Firefox 132");
     expect((await handshakeError(second.url, old.token)).message).toBe("session_replaced");
-    const socket = await connect(second.url, live.token);
-    track(socket);
+    const socket = await socketFor(second.url, live.token);
     expect(socket.connected).toBe(true);
   });
 });

@@ -1,24 +1,19 @@
 import { pino } from "pino";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { logId as hashId } from "../../server/observability/logger.js";
-import { type ClientSocket, call, connect, login, nextRevocation, UA } from "../support/client.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { call, login, nextRevocation, UA } from "../support/client.js";
+import { testResources } from "../support/resources.js";
+import type { TestServerOptions } from "../support/server.js";
 
-const servers: TestServer[] = [];
-const sockets: ClientSocket[] = [];
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.close();
-  for (const s of servers.splice(0)) await s.close({ removeData: true });
-});
+const { server, socketFor } = testResources();
 
 type Line = Record<string, unknown> & { event?: string; msg?: string };
 
 /** A server whose pino logger writes into `lines`. */
-async function loggedServer(options: Parameters<typeof startTestServer>[0] = {}) {
+async function loggedServer(options: TestServerOptions = {}) {
   const raw: string[] = [];
   const logger = pino({ level: "debug" }, { write: (line: string) => void raw.push(line) });
-  const srv = await startTestServer({ logger, ...options });
-  servers.push(srv);
+  const srv = await server({ logger, ...options });
   const lines = () => raw.map((l) => JSON.parse(l) as Line);
   return { srv, raw, lines };
 }
@@ -28,8 +23,7 @@ describe("structured logs", () => {
     const { srv, raw, lines } = await loggedServer({ policy: "confirm" });
     const password = "demo";
     const first = await login(srv.url, { username: "alice", password }, { "x-request-id": "req-login-1" });
-    const socket = await connect(srv.url, first.token);
-    sockets.push(socket);
+    const socket = await socketFor(srv.url, first.token);
     const revoked = nextRevocation(socket);
 
     const refused = await fetch(`${srv.url}/auth/login`, {
@@ -44,7 +38,7 @@ describe("structured logs", () => {
       { "x-request-id": "req-takeover", "user-agent": UA.firefoxWindows },
     );
     await revoked;
-    await expect.poll(() => lines().some((l) => l.event === "notice" && l.status === "acknowledged")).toBe(true);
+    await vi.waitFor(() => expect(lines().some((l) => l.event === "notice" && l.status === "acknowledged")).toBe(true));
 
     const byEvent = (event: string) => lines().filter((l) => l.event === event);
     const logins = byEvent("login");

@@ -1,27 +1,11 @@
-import { Redis } from "ioredis";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { Metrics } from "../../server/observability/metrics.js";
-import { connect, login, nextRevocation } from "../support/client.js";
-import { sample, scrape } from "../support/ops.js";
-import {
-  anyUser,
-  connectionIds,
-  holdConnectionDown,
-  startRedis,
-  type TestRedis,
-  uniquePrefix,
-} from "../support/redis.js";
+import { login, nextRevocation } from "../support/client.js";
+import { redisUp, sample, scrape } from "../support/ops.js";
+import { anyUser, connectionIds, holdConnectionDown, uniquePrefix } from "../support/redis.js";
 import { testResources } from "../support/resources.js";
-import type { TestServer } from "../support/server.js";
 
-const redises: TestRedis[] = [];
-const admins: Redis[] = [];
-// Registered first, so it runs last (after hooks run in reverse): the servers close before their Redis.
-afterEach(async () => {
-  for (const a of admins.splice(0)) a.disconnect();
-  for (const r of redises.splice(0)) await r.destroy();
-});
-const { server, standalone, track } = testResources();
+const { server, standalone, socketFor, redis, redisClient } = testResources();
 
 const KEY_SERIES = [
   "solo_sessions_live",
@@ -58,8 +42,7 @@ describe("/metrics", () => {
     const before = await scrape(srv.url);
 
     const first = await login(srv.url);
-    const socket = await connect(srv.url, first.token);
-    track(socket);
+    const socket = await socketFor(srv.url, first.token);
     const during = await scrape(srv.url);
     expect(sample(during, "solo_sessions_live")).toBe(1);
     expect(sample(during, "solo_sockets_connected")).toBe(1);
@@ -74,9 +57,9 @@ describe("/metrics", () => {
     });
     expect(bad.status).toBe(401);
 
-    await expect
-      .poll(async () => sample(await scrape(srv.url), 'solo_revocation_notices_total{status="acknowledged"}'))
-      .toBe(1);
+    await vi.waitFor(async () =>
+      expect(sample(await scrape(srv.url), 'solo_revocation_notices_total{status="acknowledged"}')).toBe(1),
+    );
     const after = await scrape(srv.url);
     const delta = (series: string) => sample(after, series) - sample(before, series);
     expect(delta('solo_logins_total{outcome="success"}')).toBe(2);
@@ -89,7 +72,7 @@ describe("/metrics", () => {
     expect(seconds).toBeGreaterThan(0);
     expect(seconds).toBeLessThan(5);
     expect(sample(after, "solo_sessions_live")).toBe(1);
-    await expect.poll(async () => sample(await scrape(srv.url), "solo_sockets_connected")).toBe(0);
+    await vi.waitFor(async () => expect(sample(await scrape(srv.url), "solo_sockets_connected")).toBe(0));
     expect(sample(after, 'solo_store_operation_seconds_count{op="claim"}')).toBe(2);
     // "delivered" is written with the kick's audit event (the socket was here); only the ack updates it.
     expect(sample(after, 'solo_store_operation_seconds_count{op="updateDelivery"}')).toBe(1);
@@ -109,32 +92,23 @@ describe("/metrics", () => {
 });
 
 describe("solo_redis_up", () => {
-  /** The node's `solo_redis_up`, as its `/metrics` renders it (null when not exported). */
-  async function redisUp(node: TestServer): Promise<number | null> {
-    const match = /^solo_redis_up (\d+)$/m.exec(await node.solo.registry.metrics());
-    return match ? Number(match[1]) : null;
-  }
-
   it("follows the real connections: 0 while redis-server is killed (or any one connection is down), 1 once back", async () => {
-    const redis = await startRedis();
-    redises.push(redis);
+    const backend = await redis();
     const keyPrefix = uniquePrefix("up");
-    const node = await server({ store: "redis", redis: { url: redis.url, keyPrefix }, authenticate: anyUser });
+    const node = await server({ store: "redis", redis: { url: backend.url, keyPrefix }, authenticate: anyUser });
     expect(await redisUp(node)).toBe(1);
 
     // One needed connection down (the ends reader) is enough for 0.
-    const admin = new Redis(redis.url);
-    admin.on("error", () => {});
-    admins.push(admin);
+    const admin = await redisClient(backend);
     const [reader] = await connectionIds(admin, `${keyPrefix}:io:ends`);
     const release = await holdConnectionDown(admin, reader as string);
     await vi.waitFor(async () => expect(await redisUp(node)).toBe(0), { timeout: 5_000 });
     await release();
     await vi.waitFor(async () => expect(await redisUp(node)).toBe(1), { timeout: 10_000 });
 
-    await redis.stop({ crash: true });
+    await backend.stop({ crash: true });
     await vi.waitFor(async () => expect(await redisUp(node)).toBe(0), { timeout: 5_000 });
-    await redis.start();
+    await backend.start();
     await vi.waitFor(async () => expect(await redisUp(node)).toBe(1), { timeout: 10_000 });
   }, 30_000);
 

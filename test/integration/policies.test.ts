@@ -1,53 +1,26 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import type { ErrorBody, LoginResponse, SessionView } from "../../protocol/index.js";
-import {
-  type ClientSocket,
-  call,
-  connect,
-  handshakeError,
-  login,
-  nextDisconnect,
-  nextRevocation,
-  UA,
-} from "../support/client.js";
+import { call, handshakeError, login, nextDisconnect, nextRevocation, UA } from "../support/client.js";
 import { MINUTE, manualClock, SECOND } from "../support/clock.js";
-import { startRedis, type TestRedis, uniquePrefix } from "../support/redis.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { type TestRedis, uniquePrefix } from "../support/redis.js";
+import { testResources } from "../support/resources.js";
+import { disconnectHandled, type TestServer, type TestServerOptions } from "../support/server.js";
 
-const servers: TestServer[] = [];
-const sockets: ClientSocket[] = [];
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.close();
-  for (const s of servers.splice(0)) await s.close({ removeData: true });
-});
+const resources = testResources();
+const { socketFor } = resources;
 
 /** Every policy is tested on both durable stores: SQLite (embedded) and Redis (several nodes). */
 const STORES = ["sqlite", "redis"] as const;
-let redis: TestRedis | null = null;
+const shared = testResources("all");
+let redis: TestRedis;
 beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.destroy();
+  redis = await shared.redis();
 });
 
-async function serverOn(
-  kind: (typeof STORES)[number],
-  options: Parameters<typeof startTestServer>[0],
-): Promise<TestServer> {
+function serverOn(kind: (typeof STORES)[number], options: TestServerOptions): Promise<TestServer> {
   const storeOptions =
-    kind === "redis" && redis
-      ? { store: "redis" as const, redis: { url: redis.url, keyPrefix: uniquePrefix("pol") } }
-      : {};
-  const s = await startTestServer({ ...storeOptions, ...options });
-  servers.push(s);
-  return s;
-}
-
-async function socketFor(url: string, token: string): Promise<ClientSocket> {
-  const s = await connect(url, token);
-  sockets.push(s);
-  return s;
+    kind === "redis" ? { store: "redis" as const, redis: { url: redis.url, keyPrefix: uniquePrefix("pol") } } : {};
+  return resources.server({ ...storeOptions, ...options });
 }
 
 /** A login expected to be refused; returns status and body. */
@@ -64,7 +37,7 @@ async function refusedLogin(url: string, body: Record<string, unknown>) {
 const alice = { username: "alice", password: "demo" };
 
 describe.each(STORES)("with the %s store", (kind) => {
-  const server = (options: Parameters<typeof startTestServer>[0]) => serverOn(kind, options);
+  const server = (options: TestServerOptions) => serverOn(kind, options);
 
   describe("oldest-wins", () => {
     it("refuses a second login with 409 session_active naming the active device and since when", async () => {
@@ -104,8 +77,9 @@ describe.each(STORES)("with the %s store", (kind) => {
       const socket = await socketFor(srv.url, first.token);
       clock.advance(5 * MINUTE);
       await srv.solo.reconcile();
+      const seen = disconnectHandled(srv, first.session.id); // the server records presence on the disconnect
       socket.close(); // the browser closes
-      await new Promise((r) => setTimeout(r, 50)); // let the server see the disconnect
+      await seen;
       clock.advance(MINUTE - SECOND);
       expect((await refusedLogin(srv.url, alice)).body.error).toBe("session_active");
       clock.advance(SECOND);
@@ -229,7 +203,7 @@ describe.each(STORES)("with the %s store", (kind) => {
       clock.advance(20 * MINUTE);
       await srv.solo.reconcile();
       busySocket.emit("session:activity");
-      await expect.poll(async () => (await srv.solo.store.get(busy.session.id))?.lastSeenAt).toBe(clock.now());
+      await vi.waitFor(async () => expect((await srv.solo.store.get(busy.session.id))?.lastSeenAt).toBe(clock.now()));
       const quietRevoked = nextRevocation(quietSocket);
       clock.advance(10 * MINUTE);
       expect(await srv.solo.sweep()).toBe(1);

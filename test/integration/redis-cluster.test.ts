@@ -1,53 +1,27 @@
-import { rmSync } from "node:fs";
-import { Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { ErrorBody } from "../../protocol/index.js";
-import {
-  type ClientSocket,
-  call,
-  connect,
-  handshakeError,
-  login,
-  nextDisconnect,
-  nextRevocation,
-  UA,
-} from "../support/client.js";
-import { startNodes, startRedis, type TestRedis, uniquePrefix } from "../support/redis.js";
-import { type TestServer, tempDir } from "../support/server.js";
+import { call, handshakeError, login, nextDisconnect, nextRevocation, UA } from "../support/client.js";
+import { type TestRedis, uniquePrefix } from "../support/redis.js";
+import { testResources } from "../support/resources.js";
+import type { TestServer } from "../support/server.js";
 
+const shared = testResources("all");
 let redis: TestRedis;
-const dataDir = tempDir("solo-cluster-");
+const dataDir = shared.dir("solo-cluster-");
 beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.destroy();
-  rmSync(dataDir, { recursive: true, force: true });
+  redis = await shared.redis();
 });
 
-const servers: TestServer[] = [];
-const sockets: ClientSocket[] = [];
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.close();
-  for (const s of servers.splice(0)) await s.close();
-});
+const { nodes, socketFor, redisClient } = testResources();
 
 type AdapterChoice = true | "classic";
 
 /** Nodes sharing one Redis (a fresh key prefix) and one key directory. */
 let lastPrefix = "";
-async function cluster(n = 3, adapter: AdapterChoice = true): Promise<TestServer[]> {
+function cluster(n = 3, adapter: AdapterChoice = true): Promise<TestServer[]> {
   const keyPrefix = uniquePrefix("c");
   lastPrefix = keyPrefix;
-  const nodes = await startNodes(n, { url: redis.url, keyPrefix, dataDir, adapter });
-  servers.push(...nodes);
-  return nodes;
-}
-
-async function socketFor(url: string, token: string): Promise<ClientSocket> {
-  const s = await connect(url, token);
-  sockets.push(s);
-  return s;
+  return nodes(n, { redis: { url: redis.url, keyPrefix, adapter }, dataDir });
 }
 
 describe.each([
@@ -114,19 +88,14 @@ describe.each([
 
 /** The subscriber connections of solo-session nodes, from CLIENT LIST: how many patterns and shard channels each holds. */
 async function subscribers(): Promise<{ psub: number; ssub: number }[]> {
-  const probe = new Redis(redis.url);
-  try {
-    const list = (await probe.call("CLIENT", "LIST")) as string;
-    return list
-      .split("\n")
-      .filter((line) => line.includes(` name=${lastPrefix}:io:sub `))
-      .map((line) => ({
-        psub: Number(/ psub=(\d+)/.exec(line)?.[1] ?? -1),
-        ssub: Number(/ ssub=(\d+)/.exec(line)?.[1] ?? -1),
-      }));
-  } finally {
-    probe.disconnect();
-  }
+  const list = (await (await redisClient(redis)).call("CLIENT", "LIST")) as string;
+  return list
+    .split("\n")
+    .filter((line) => line.includes(` name=${lastPrefix}:io:sub `))
+    .map((line) => ({
+      psub: Number(/ psub=(\d+)/.exec(line)?.[1] ?? -1),
+      ssub: Number(/ ssub=(\d+)/.exec(line)?.[1] ?? -1),
+    }));
 }
 
 describe("adapter choice", () => {

@@ -1,67 +1,30 @@
-import { rmSync } from "node:fs";
 import { Writable } from "node:stream";
-import { Redis } from "ioredis";
 import { pino } from "pino";
-import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { ErrorBody } from "../../protocol/index.js";
-import {
-  type ClientSocket,
-  call,
-  connect,
-  handshakeError,
-  login,
-  nextDisconnect,
-  nextRevocation,
-} from "../support/client.js";
-import {
-  anyUser,
-  connectionIds,
-  holdConnectionDown,
-  type NodeProcess,
-  startNodeProcess,
-  startNodes,
-  startRedis,
-  type TestRedis,
-  uniquePrefix,
-} from "../support/redis.js";
-import { startTestServer, type TestServer, tempDir } from "../support/server.js";
+import { call, handshakeError, login, nextDisconnect, nextRevocation } from "../support/client.js";
+import { redisUp } from "../support/ops.js";
+import { connectionIds, holdConnectionDown, type TestRedis, uniquePrefix } from "../support/redis.js";
+import { testResources } from "../support/resources.js";
+import type { TestServer } from "../support/server.js";
 
 /** Generous bound on "Redis is back" → "zombie told" (1 s reconnect backoff + one pass, on a busy CI box). */
 const RECONNECT_BOUND = 5_000;
-const dataDir = tempDir("solo-faults-");
-const redises: TestRedis[] = [];
-const servers: TestServer[] = [];
-const processes: NodeProcess[] = [];
-const sockets: ClientSocket[] = [];
-const admins: Redis[] = [];
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.close();
-  for (const p of processes.splice(0)) await p.kill();
-  for (const s of servers.splice(0)) await s.close();
-  for (const a of admins.splice(0)) a.disconnect();
-  for (const r of redises.splice(0)) await r.destroy();
-});
-afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+/** Bound on a node serving again once Redis is back (reconnect backoff, AOF load) on a busy machine. */
+const BACK_BOUND = 15_000;
+const resources = testResources();
+const { redis: startRedis, redisClient, nodeProcess } = resources;
+const dataDir = testResources("all").dir("solo-faults-");
 
-async function nodesOn(redis: TestRedis, keyPrefix: string, n: number, reconcileInterval: number) {
-  const nodes = await startNodes(n, { url: redis.url, keyPrefix, dataDir, reconcileInterval });
-  servers.push(...nodes);
-  return nodes;
+function nodesOn(redis: TestRedis, keyPrefix: string, n: number, reconcileInterval: number) {
+  return resources.nodes(n, { redis: { url: redis.url, keyPrefix, reconcileInterval }, dataDir });
 }
 
-async function socketFor(url: string, token: string): Promise<ClientSocket> {
-  const s = await connect(url, token);
+/** A `/session` socket that acknowledges every notice, closed after the test. */
+async function socketFor(url: string, token: string) {
+  const s = await resources.socketFor(url, token);
   s.on("session:revoked", (_notice, ack) => ack());
-  sockets.push(s);
   return s;
-}
-
-/** A plain connection of the test's own to the redis-server, closed after the test. */
-function adminOf(redis: TestRedis): Redis {
-  const admin = new Redis(redis.url);
-  admin.on("error", () => {}); // refused while the server is down; it reconnects by itself
-  admins.push(admin);
-  return admin;
 }
 
 /**
@@ -76,16 +39,10 @@ async function endBehindTheNodesBack(
   userId: string,
   sessionId: string,
 ): Promise<void> {
-  const admin = adminOf(redis);
+  const admin = await redisClient(redis);
   const ended = JSON.stringify({ at: Date.now(), reason: "revoked", by: null });
   expect(await admin.hset(`${keyPrefix}:{u:${userId}}:s:${sessionId}`, "ended", ended)).toBe(1);
   await admin.zrem(`${keyPrefix}:{u:${userId}}:live`, sessionId);
-}
-
-/** `solo_redis_up` of a node, as its `/metrics` would show it (null when not exported). */
-async function redisUp(node: TestServer): Promise<number | null> {
-  const match = /^solo_redis_up (\d+)$/m.exec(await node.solo.registry.metrics());
-  return match ? Number(match[1]) : null;
 }
 
 /** A pino logger whose lines (parsed) land in `lines`. */
@@ -104,18 +61,9 @@ async function status(url: string, token: string): Promise<string> {
   return res.status === 200 ? "ok" : (res.body as ErrorBody).error;
 }
 
-async function until(cond: () => Promise<boolean>, what: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe("Redis outage and restart (AOF on)", () => {
   it("refuses logins with 503 store_unavailable while down, keeps sockets, and resumes by itself", async () => {
     const redis = await startRedis({ aof: true });
-    redises.push(redis);
     const keyPrefix = uniquePrefix("f");
     // A long timer: only the reconcile that follows the reconnect can catch the zombie in time.
     const [n1, n2, n3] = (await nodesOn(redis, keyPrefix, 3, 600_000)) as [TestServer, TestServer, TestServer];
@@ -150,11 +98,15 @@ describe("Redis outage and restart (AOF on)", () => {
 
     await redis.start();
     const restartedAt = Date.now();
-    await until(async () => (await status(n1.url, alice.token)) === "ok", "node 1 to serve again");
+    await vi.waitFor(async () => expect(await status(n1.url, alice.token), "node 1 serves again").toBe("ok"), {
+      timeout: BACK_BOUND,
+    });
 
     // Live sessions survived the crash, replaced ones stay refused, on every node.
     for (const node of [n1, n2, n3]) {
-      await until(async () => (await status(node.url, alice.token)) === "ok", `${node.url} to serve again`);
+      await vi.waitFor(async () => expect(await status(node.url, alice.token), `${node.url} serves again`).toBe("ok"), {
+        timeout: BACK_BOUND,
+      });
       expect(await status(node.url, bob.token)).toBe("ok");
       expect(await status(node.url, bobOld.token)).toBe("session_replaced");
       expect(await status(node.url, carol.token)).toBe("session_revoked");
@@ -174,7 +126,6 @@ describe("Redis outage and restart (AOF on)", () => {
 
   it("the periodic reconcile bounds a lost notice to reconcileInterval, without any outage", async () => {
     const redis = await startRedis();
-    redises.push(redis);
     const keyPrefix = uniquePrefix("p");
     const [n1] = (await nodesOn(redis, keyPrefix, 1, 300)) as [TestServer];
     const carol = await login(n1.url, { username: "carol" });
@@ -187,29 +138,36 @@ describe("Redis outage and restart (AOF on)", () => {
 });
 
 describe("shutting down during an outage", () => {
-  it("a node closes without waiting for Redis to come back", async () => {
+  it("a node closes without waiting for Redis to come back, and leaves no rejection unhandled", async () => {
     const redis = await startRedis();
-    redises.push(redis);
     const [node] = (await nodesOn(redis, uniquePrefix("s"), 1, 30_000)) as [TestServer];
     const alice = await login(node.url, { username: "alice" });
     await socketFor(node.url, alice.token);
-    await redis.stop({ crash: true });
-    servers.splice(servers.indexOf(node), 1);
-    await node.close();
-    // Commands the adapter left pending fail now or at the 2 s command timeout; an unhandled
-    // rejection among them would fail this run (and end a real process). Give them the time.
-    await new Promise((r) => setTimeout(r, 2500));
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", record);
+    // Commands the node leaves pending fail at once or at their timeout (2 s; 7 s for the ends
+    // reader); an unhandled rejection among them would end a real process. The timeouts armed
+    // from here on run on a fake clock, which runs them all out at once after the close.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"], shouldAdvanceTime: true });
+    try {
+      await redis.stop({ crash: true });
+      await node.close();
+      await vi.runAllTimersAsync();
+    } finally {
+      vi.useRealTimers();
+      process.off("unhandledRejection", record);
+    }
+    expect(unhandled).toEqual([]);
   });
 });
 
 describe("a node killed with SIGKILL", () => {
   it("its clients reconnect to another node and keep their sessions; the cluster keeps kicking", async () => {
     const redis = await startRedis();
-    redises.push(redis);
     const keyPrefix = uniquePrefix("k");
     const [n1, n2] = (await nodesOn(redis, keyPrefix, 2, 30_000)) as [TestServer, TestServer];
-    const doomed = await startNodeProcess({ redis, keyPrefix, dataDir, nodeId: "node-3" });
-    processes.push(doomed);
+    const doomed = await nodeProcess({ redis, keyPrefix, dataDir, nodeId: "node-3" });
 
     const dave = await login(doomed.url, { username: "dave" });
     const erin = await login(n1.url, { username: "erin" });
@@ -242,22 +200,17 @@ const LOST_PUBLISH_BOUND = 3_000;
 describe("a revocation whose publish never happens still reaches the other node (the ends stream)", () => {
   it("the claiming node's publisher connection is down at the login: the other node's socket is told in seconds", async () => {
     const redis = await startRedis();
-    redises.push(redis);
     const keyPrefix = uniquePrefix("lp");
-    const admin = adminOf(redis);
+    const admin = await redisClient(redis);
     // A reconcile timer far beyond the bound: only the ends stream can tell the socket in time.
     const [n2] = (await nodesOn(redis, keyPrefix, 1, 600_000)) as [TestServer];
     const before = await connectionIds(admin, `${keyPrefix}:io:pub`);
     const lines: { level: number; msg: string }[] = [];
-    const n1 = await startTestServer({
-      store: "redis",
+    const [n1] = (await resources.nodes(1, {
       redis: { url: redis.url, keyPrefix, reconcileInterval: 600_000 },
       dataDir,
-      nodeId: "node-1",
-      authenticate: anyUser,
       logger: capturingLogger(lines),
-    });
-    servers.push(n1);
+    })) as [TestServer];
     const [n1Publisher] = (await connectionIds(admin, `${keyPrefix}:io:pub`)).filter((id) => !before.includes(id));
     expect(n1Publisher).toBeDefined();
 
@@ -290,11 +243,9 @@ describe("a revocation whose publish never happens still reaches the other node 
 
   it("the claiming node dies (SIGKILL) between its commit and its publish: the other node's socket is told in seconds", async () => {
     const redis = await startRedis();
-    redises.push(redis);
     const keyPrefix = uniquePrefix("dk");
     const [n2] = (await nodesOn(redis, keyPrefix, 1, 600_000)) as [TestServer];
-    const doomed = await startNodeProcess({ redis, keyPrefix, dataDir, nodeId: "node-doomed", dieAfterCommit: true });
-    processes.push(doomed);
+    const doomed = await nodeProcess({ redis, keyPrefix, dataDir, nodeId: "node-doomed", dieAfterCommit: true });
 
     const alice = await login(n2.url, { username: "alice" });
     const socket = await socketFor(n2.url, alice.token);
@@ -322,8 +273,7 @@ describe("a revocation whose publish never happens still reaches the other node 
 describe("durability with appendonly yes + appendfsync always", () => {
   it("a claim acknowledged just before redis-server is SIGKILLed survives the restart: the replaced session stays replaced", async () => {
     const redis = await startRedis({ aof: true, appendfsync: "always" });
-    redises.push(redis);
-    const admin = adminOf(redis);
+    const admin = await redisClient(redis);
     expect(await admin.call("CONFIG", "GET", "appendonly")).toEqual(["appendonly", "yes"]);
     expect(await admin.call("CONFIG", "GET", "appendfsync")).toEqual(["appendfsync", "always"]);
     const keyPrefix = uniquePrefix("aof");
@@ -339,7 +289,9 @@ describe("durability with appendonly yes + appendfsync always", () => {
     // A node that starts now knows only what Redis kept (no cache, no memory of the logins).
     const [fresh] = (await nodesOn(redis, keyPrefix, 1, 600_000)) as [TestServer];
     for (const n of [fresh, node]) {
-      await until(async () => (await status(n.url, b.token)) === "ok", `${n.url} to serve B again`);
+      await vi.waitFor(async () => expect(await status(n.url, b.token), `${n.url} serves B again`).toBe("ok"), {
+        timeout: BACK_BOUND,
+      });
       expect(await status(n.url, a.token)).toBe("session_replaced");
     }
   }, 60_000);

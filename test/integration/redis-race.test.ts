@@ -1,29 +1,25 @@
-import { rmSync } from "node:fs";
 import { io } from "socket.io-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import type { ErrorBody } from "../../protocol/index.js";
 import { type ClientSocket, call, login } from "../support/client.js";
-import { startNodes, startRedis, type TestRedis, uniquePrefix } from "../support/redis.js";
-import { type TestServer, tempDir } from "../support/server.js";
+import { uniquePrefix } from "../support/redis.js";
+import { testResources } from "../support/resources.js";
+import type { TestServer } from "../support/server.js";
 
 const ROUNDS = 50;
 const RACERS = 20;
 
-let redis: TestRedis;
+const shared = testResources("all");
 let nodes: TestServer[] = [];
-const dataDir = tempDir("solo-race-");
 beforeAll(async () => {
-  redis = await startRedis();
-  const keyPrefix = uniquePrefix("race");
+  const redis = await shared.redis();
   // 20 simultaneous logins of one user would (rightly) trip the per-name login limit;
   // this test is about the claim, so the limits are out of the way.
-  nodes = await startNodes(3, { url: redis.url, keyPrefix, dataDir, rateLimit: false });
-});
-afterAll(async () => {
-  for (const node of nodes) await node.close();
-  nodes = [];
-  await redis?.destroy();
-  rmSync(dataDir, { recursive: true, force: true });
+  nodes = await shared.nodes(3, {
+    redis: { url: redis.url, keyPrefix: uniquePrefix("race") },
+    dataDir: shared.dir("solo-race-"),
+    rateLimit: false,
+  });
 });
 
 const node = (i: number) => nodes[i % nodes.length] as TestServer;
@@ -52,16 +48,10 @@ async function connectAcking(url: string, token: string, refusals: string[]): Pr
 }
 
 /**
- * Waits until `cond` holds; fails the test with `what` after 1 s, well under `ackTimeout`
- * (3 s): a socket revoked in its own handshake's re-check is not left waiting for an ack.
+ * How long a told socket may take to be gone: 1 s, well under `ackTimeout` (3 s), so a socket
+ * revoked in its own handshake's re-check is not left waiting for an ack.
  */
-async function eventually(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 1000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const GONE = { timeout: 1000, interval: 10 };
 
 /** How each node answers GET /auth/session for a token: the codes, "ok" for 200. */
 async function verdicts(token: string): Promise<string[]> {
@@ -99,9 +89,13 @@ describe("racing logins across three nodes", () => {
           refusals.length ? new Set(["session_replaced"]) : new Set(),
         );
         // Every loser's socket is told and disconnected, including those whose handshake was in flight.
-        await eventually(
-          () => racers.filter((r) => r.socket?.connected).length <= 1,
-          `round ${round}: one socket left`,
+        await vi.waitFor(
+          () =>
+            expect(
+              racers.filter((r) => r.socket?.connected).length,
+              `round ${round}: sockets left`,
+            ).toBeLessThanOrEqual(1),
+          GONE,
         );
         expect(racers.filter((r) => r.socket?.connected).map((r) => r.sessionId)).toEqual([winner.sessionId]);
       } finally {
@@ -130,7 +124,7 @@ describe("racing logins across three nodes", () => {
         for (const verdict of await verdicts(old.token))
           expect(["session_revoked", "session_replaced"]).toContain(verdict);
         expect(await verdicts(next.token)).toEqual(["ok", "ok", "ok"]);
-        await eventually(() => oldSocket?.connected === false, `round ${round}: old socket disconnected`);
+        await vi.waitFor(() => expect(oldSocket?.connected, `round ${round}: old socket connected`).toBe(false), GONE);
         expect(next.socket?.connected).toBe(true);
       } finally {
         oldSocket?.close();

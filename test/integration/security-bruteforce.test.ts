@@ -1,27 +1,21 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { createServer as createNetServer } from "node:net";
-import { Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ErrorBody } from "../../protocol/index.js";
 import { type Credentials, createSoloServer, RATE_LIMIT_DEFAULTS, type SoloServerOptions } from "../../server/index.js";
-import { type ClientSocket, call, connect, login } from "../support/client.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { call, login } from "../support/client.js";
+import type { TestRedis } from "../support/redis.js";
+import { testResources } from "../support/resources.js";
+import type { TestServer, TestServerOptions } from "../support/server.js";
 
 // Brute force: failed logins are counted per client address and per login name; over a limit
 // the login is refused with 429 rate_limited and Retry-After, without checking the password,
 // so the attacked user's live session is never touched.
 
-const servers: TestServer[] = [];
-const sockets: ClientSocket[] = [];
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.close();
-  for (const s of servers.splice(0)) await s.close({ removeData: true });
-});
+const resources = testResources();
+const { socketFor } = resources;
 
-async function server(options: Parameters<typeof startTestServer>[0] = {}): Promise<TestServer> {
-  const s = await startTestServer({ trustProxy: true, ...options });
-  servers.push(s);
-  return s;
+/** A test server behind a trusted proxy: X-Forwarded-For gives each attempt its address. */
+function server(options: TestServerOptions = {}): Promise<TestServer> {
+  return resources.server({ trustProxy: true, ...options });
 }
 
 let ipCounter = 0;
@@ -53,8 +47,7 @@ describe("login rate limiting per login name", () => {
       rateLimit: { loginPerUser: { points: 5, duration: 60_000, block: 120_000 }, loginPerIp: false },
     });
     const alice = await login(srv.url);
-    const socket = await connect(srv.url, alice.token);
-    sockets.push(socket);
+    const socket = await socketFor(srv.url, alice.token);
     let revoked = false;
     socket.on("session:revoked", () => {
       revoked = true;
@@ -220,8 +213,7 @@ describe("successful logins per user and per address", () => {
     const first = await attempt(srv.url, "alice", "demo");
     expect(first.status).toBe(200);
     const live = first.body as unknown as { session: { id: string }; token: string };
-    const socket = await connect(srv.url, live.token);
-    sockets.push(socket);
+    const socket = await socketFor(srv.url, live.token);
     let revoked = false;
     socket.on("session:revoked", () => {
       revoked = true;
@@ -296,10 +288,9 @@ describe("login rate limiting per address", () => {
     expect((await attempt(srv.url, "x", "y", "2001:0db8:0001:0002:abcd::1")).error).toBe("rate_limited");
     expect((await attempt(srv.url, "x", "y", "2001:db8:1:3::1")).error).toBe("invalid_credentials");
 
-    const direct = await startTestServer({
+    const direct = await resources.server({
       rateLimit: { loginPerIp: { points: 2, duration: 60_000 }, loginPerUser: false },
     });
-    servers.push(direct);
     const results = [];
     for (let i = 0; i < 3; i++) results.push((await attempt(direct.url, "x", "y", `203.0.113.${i}`)).error);
     expect(results).toEqual(["invalid_credentials", "invalid_credentials", "rate_limited"]);
@@ -327,70 +318,32 @@ describe("rate limit options", () => {
 });
 
 describe("login rate limiting shared through Redis", () => {
-  let redis: ChildProcess;
-  let port: number;
-  const clients: Redis[] = [];
-
-  beforeAll(async () => {
-    port = await freePort();
-    redis = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
-      stdio: "ignore",
-    });
-    for (let i = 0; ; i++) {
-      const probe = new Redis({ port, host: "127.0.0.1", lazyConnect: true, retryStrategy: () => null });
-      probe.on("error", () => {});
-      try {
-        await probe.connect();
-        await probe.ping();
-        probe.disconnect();
-        break;
-      } catch (error) {
-        probe.disconnect();
-        if (i > 100) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    }
-  });
-  afterAll(async () => {
-    for (const c of clients) c.disconnect();
-    if (redis.exitCode === null) {
-      const exited = new Promise((resolve) => redis.once("exit", resolve));
-      redis.kill("SIGTERM");
-      await exited;
-    }
-  });
-
-  function client(): Redis {
-    const c = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 1 });
-    c.on("error", () => {}); // expected once the test stops Redis
-    clients.push(c);
-    return c;
-  }
+  /** A connection of the limiter's own (as an app would pass it), failing fast while Redis is down. */
+  const client = (redis: TestRedis) => resources.redisClient(redis, { maxRetriesPerRequest: 1 });
 
   it("counts failures on every node together, and keeps login names out of the keys", async () => {
+    const redis = await resources.redis();
     const rateLimit = { loginPerUser: { points: 5, duration: 60_000 }, loginPerIp: false } as const;
-    const a = await server({ rateLimit: { ...rateLimit, redis: client() } });
-    const b = await server({ rateLimit: { ...rateLimit, redis: client() } });
+    const a = await server({ rateLimit: { ...rateLimit, redis: await client(redis) } });
+    const b = await server({ rateLimit: { ...rateLimit, redis: await client(redis) } });
     for (let i = 0; i < 3; i++) expect((await attempt(a.url, "alice", "x")).error).toBe("invalid_credentials");
     for (let i = 0; i < 2; i++) expect((await attempt(b.url, "alice", "x")).error).toBe("invalid_credentials");
     expect((await attempt(a.url, "alice", "x")).error).toBe("rate_limited");
     expect((await attempt(b.url, "alice", "demo")).error).toBe("rate_limited");
     expect((await attempt(b.url, "bob", "demo")).status).toBe(200);
 
-    const keys = await client().keys("solo:rl:*");
+    const keys = await (await client(redis)).keys("solo:rl:*");
     expect(keys.some((k) => k.startsWith("solo:rl:login-user:"))).toBe(true);
     expect(keys.join(" ")).not.toMatch(/alice/i);
   });
 
   it("keeps limiting in memory while Redis is down, without a 5xx", async () => {
-    const c = client();
+    const redis = await resources.redis();
     const srv = await server({
-      rateLimit: { loginPerUser: { points: 3, duration: 60_000 }, loginPerIp: false, redis: c },
+      rateLimit: { loginPerUser: { points: 3, duration: 60_000 }, loginPerIp: false, redis: await client(redis) },
     });
     expect((await attempt(srv.url, "carol", "x")).error).toBe("invalid_credentials");
-    const exited = new Promise((resolve) => redis.once("exit", resolve));
-    redis.kill("SIGTERM");
-    await exited;
+    await redis.stop();
     const outcomes: (string | undefined)[] = [];
     for (let i = 0; i < 6; i++) {
       const res = await attempt(srv.url, "carol", "x");
@@ -401,15 +354,3 @@ describe("login rate limiting shared through Redis", () => {
     expect(outcomes.slice(3)).toEqual(["rate_limited", "rate_limited", "rate_limited"]);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createNetServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      const p = typeof address === "object" && address ? address.port : 0;
-      probe.close(() => resolve(p));
-    });
-  });
-}

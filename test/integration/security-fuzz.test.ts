@@ -1,10 +1,11 @@
 import fc from "fast-check";
 import { io } from "socket.io-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { isErrorCode, type LoginResponse } from "../../protocol/index.js";
 import type { SessionRecord } from "../../server/store/types.js";
-import { type ClientSocket, connect, login } from "../support/client.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { type ClientSocket, login } from "../support/client.js";
+import { testResources } from "../support/resources.js";
+import type { TestServer } from "../support/server.js";
 import { b64, goodClaims, goodHeader, serverKeys, signCompact, strangerKey } from "../support/tokens.js";
 
 // Property-based fuzz against a real server: thousands of random and mutated tokens, headers
@@ -12,6 +13,7 @@ import { b64, goodClaims, goodHeader, serverKeys, signCompact, strangerKey } fro
 // error carries a known code, and the victim's live session (and its socket) is untouched:
 // no input owned it, so no input may end, replace or refresh it.
 
+const shared = testResources("all");
 let srv: TestServer;
 let victim: LoginResponse;
 let victimSocket: ClientSocket;
@@ -24,7 +26,7 @@ const statuses = new Map<number, number>();
 const codes = new Map<string, number>();
 
 beforeAll(async () => {
-  srv = await startTestServer({
+  srv = await shared.server({
     trustProxy: true,
     rateLimit: {
       loginPerIp: { points: 1_000_000, duration: 60_000 },
@@ -34,7 +36,7 @@ beforeAll(async () => {
     },
   });
   victim = await login(srv.url, { username: "bob", password: "demo", device: { name: "Victim" } });
-  victimSocket = await connect(srv.url, victim.token);
+  victimSocket = await shared.socketFor(srv.url, victim.token);
   victimSocket.on("session:revoked", () => {
     revoked++;
   });
@@ -43,10 +45,6 @@ beforeAll(async () => {
   const admin = await login(srv.url, { username: "admin", password: "admin" });
   adminToken = admin.token;
   adminSessionId = admin.session.id;
-});
-afterAll(async () => {
-  victimSocket.close();
-  await srv.close({ removeData: true });
 });
 
 // ---------------------------------------------------------------- arbitraries

@@ -1,12 +1,13 @@
 import { execFile } from "node:child_process";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { ErrorBody } from "../../protocol/index.js";
 import type { PrivateJwks } from "../../server/tokens/key-ring.js";
-import { type ClientSocket, call, connect, handshakeError, login } from "../support/client.js";
-import { startTestServer, type TestServer, tempDir } from "../support/server.js";
+import { call, handshakeError, login } from "../support/client.js";
+import { testResources } from "../support/resources.js";
+import type { TestServer } from "../support/server.js";
 
 // Key rotation without downtime, against real servers sharing one data directory: the rotation
 // script adds a key that activates later; every node loads it by itself and verifies with it
@@ -18,24 +19,14 @@ const rotate = (args: string[], env: Record<string, string> = { SOLO_SIGNING_KEY
   execFileAsync(process.execPath, ["--import", "tsx", "scripts/rotate-keys.ts", ...args], {
     env: { ...process.env, ...env },
   });
-const servers: TestServer[] = [];
-const sockets: ClientSocket[] = [];
-const dirs: string[] = [];
-const closing: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of closing.splice(0)) await c();
-  for (const s of sockets.splice(0)) s.close();
-  for (const s of servers.splice(0)) await s.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const { server, socketFor, dir, track } = testResources();
 
 let skew = 0;
 const clock = () => Date.now() + skew;
 
-async function node(dataDir: string): Promise<TestServer> {
-  const s = await startTestServer({ dataDir, clock, keyReloadInterval: 50, rateLimit: false });
-  servers.push(s);
-  return s;
+/** A node on the shared key directory, reloading keys.json every 50 ms. */
+function node(dataDir: string): Promise<TestServer> {
+  return server({ dataDir, clock, keyReloadInterval: 50, rateLimit: false });
 }
 
 const kidOf = (token: string) =>
@@ -49,8 +40,7 @@ async function jwksKids(url: string): Promise<string[]> {
 describe("key rotation", () => {
   it("rotates with npm run keys:rotate while two nodes keep serving old and new tokens", async () => {
     skew = 0;
-    const dataDir = tempDir();
-    dirs.push(dataDir);
+    const dataDir = dir();
     const a = await node(dataDir);
     const b = await node(dataDir);
     const [oldKid] = await jwksKids(a.url);
@@ -58,8 +48,7 @@ describe("key rotation", () => {
 
     const alice = await login(a.url);
     expect(kidOf(alice.token)).toBe(oldKid);
-    const socket = await connect(b.url, alice.token);
-    sockets.push(socket);
+    const socket = await socketFor(b.url, alice.token);
 
     // Alice keeps using the app on both nodes while the key rotates.
     const statuses: number[] = [];
@@ -73,7 +62,7 @@ describe("key rotation", () => {
       rotating = false;
       await traffic;
     };
-    closing.push(stopTraffic);
+    track({ close: stopTraffic }); // stopped before the servers close
 
     const { stdout } = await rotate(["--data-dir", dataDir, "--activate-in", "30s"]);
     const rotation = JSON.parse(stdout) as { kid: string; retired: string[]; kept: string[] };
@@ -81,8 +70,8 @@ describe("key rotation", () => {
     expect(rotation.kept).toEqual([rotation.kid, oldKid]);
 
     // Every node loads the new key by itself (no restart, no signal).
-    await expect.poll(() => jwksKids(a.url), { timeout: 10_000 }).toEqual([rotation.kid, oldKid]);
-    await expect.poll(() => jwksKids(b.url), { timeout: 10_000 }).toEqual([rotation.kid, oldKid]);
+    await vi.waitFor(async () => expect(await jwksKids(a.url)).toEqual([rotation.kid, oldKid]), { timeout: 10_000 });
+    await vi.waitFor(async () => expect(await jwksKids(b.url)).toEqual([rotation.kid, oldKid]), { timeout: 10_000 });
     await stopTraffic();
     expect(statuses.length).toBeGreaterThan(0);
     expect(new Set(statuses)).toEqual(new Set([200]));
@@ -99,8 +88,7 @@ describe("key rotation", () => {
       for (const token of [alice.token, bob.token, carol.token]) {
         expect((await call(srv.url, "/auth/session", token)).status).toBe(200);
       }
-      const carolSocket = await connect(srv.url, carol.token);
-      sockets.push(carolSocket);
+      const carolSocket = await socketFor(srv.url, carol.token);
       expect(carolSocket.connected).toBe(true);
     }
     expect(socket.connected).toBe(true);
@@ -113,8 +101,7 @@ describe("key rotation", () => {
 
   it("removing a compromised key refuses its tokens at once, even ones already verified and cached", async () => {
     skew = 0;
-    const dataDir = tempDir();
-    dirs.push(dataDir);
+    const dataDir = dir();
     const srv = await node(dataDir);
     const alice = await login(srv.url);
     expect((await call(srv.url, "/auth/session", alice.token)).status).toBe(200); // now cached
@@ -137,8 +124,7 @@ describe("key rotation", () => {
 
   it("keeps the keys it has when the file is replaced by something unusable", async () => {
     skew = 0;
-    const dataDir = tempDir();
-    dirs.push(dataDir);
+    const dataDir = dir();
     const srv = await node(dataDir);
     const alice = await login(srv.url);
     const kids = await jwksKids(srv.url);
@@ -150,8 +136,7 @@ describe("key rotation", () => {
   });
 
   it("the script refuses to run when keys come from SOLO_SIGNING_KEYS", async () => {
-    const dataDir = tempDir();
-    dirs.push(dataDir);
+    const dataDir = dir();
     await expect(rotate(["--data-dir", dataDir], { SOLO_SIGNING_KEYS: '{"keys":[]}' })).rejects.toMatchObject({
       code: 1,
     });

@@ -4,13 +4,15 @@ import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import type { AuthenticatedUser, Credentials } from "../../server/index.js";
 import { createLogger, LOG_ID_LENGTH, logId } from "../../server/observability/logger.js";
-import { call, connect, handshakeError, login } from "../support/client.js";
-import { startTestServer } from "../support/server.js";
+import { call, handshakeError, login } from "../support/client.js";
+import { testResources } from "../support/resources.js";
 
 // Log hygiene: no token, password or raw session id in any line solo-session writes, at the
 // most verbose level, through a whole life of logins, refusals, floods, kicks and failures.
 
 const PASSWORD = "Tr0ub4dor&3-horse";
+
+const { server, socketFor } = testResources();
 
 /** A writable stream that keeps what pino writes. */
 function sink(): { stream: Writable; text: () => string } {
@@ -34,7 +36,7 @@ const authenticate = (credentials: Credentials): AuthenticatedUser | null => {
 describe("logs", () => {
   it("never carry tokens, passwords or raw session ids; session ids appear hashed", async () => {
     const out = sink();
-    const srv = await startTestServer({
+    const srv = await server({
       authenticate,
       logger: pino({ level: "trace" }, out.stream),
       rateLimit: {
@@ -44,41 +46,38 @@ describe("logs", () => {
     });
     const secrets: string[] = [PASSWORD];
     const sessionIds: string[] = [];
-    try {
-      const first = await login(srv.url, { username: "alice", password: PASSWORD });
-      secrets.push(first.token);
-      sessionIds.push(first.session.id);
-      const socket = await connect(srv.url, first.token);
-      // A second handshake for the session is a flood here: refused, and logged with the hashed id.
-      expect((await handshakeError(srv.url, first.token)).message).toBe("too_many_connections");
-      // Wrong passwords until the limit.
-      for (let i = 0; i < 5; i++) {
-        await call(srv.url, "/auth/login", null, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ username: "alice", password: `${PASSWORD}-${i}` }),
-        });
-      }
-      // A failing authenticate (500 internal_error, logged with its error).
-      const boom = await call(srv.url, "/auth/login", null, {
+    const first = await login(srv.url, { username: "alice", password: PASSWORD });
+    secrets.push(first.token);
+    sessionIds.push(first.session.id);
+    const socket = await socketFor(srv.url, first.token);
+    // A second handshake for the session is a flood here: refused, and logged with the hashed id.
+    expect((await handshakeError(srv.url, first.token)).message).toBe("too_many_connections");
+    // Wrong passwords until the limit.
+    for (let i = 0; i < 5; i++) {
+      await call(srv.url, "/auth/login", null, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ username: "boom", password: PASSWORD }),
+        body: JSON.stringify({ username: "alice", password: `${PASSWORD}-${i}` }),
       });
-      expect(boom.status).toBe(500);
-      // A kick and a logout.
-      const second = await login(srv.url, { username: "bob", password: PASSWORD });
-      secrets.push(second.token);
-      sessionIds.push(second.session.id);
-      await call(srv.url, "/auth/logout", second.token, { method: "POST" });
-      // Refused tokens, in the header and in the cookie.
-      await call(srv.url, "/auth/session", first.token.slice(0, -2));
-      await call(srv.url, "/api/notes", null, { headers: { cookie: `solo_session=${second.token}` } });
-      socket.close();
-      await srv.solo.reloadKeys();
-    } finally {
-      await srv.close({ removeData: true });
     }
+    // A failing authenticate (500 internal_error, logged with its error).
+    const boom = await call(srv.url, "/auth/login", null, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "boom", password: PASSWORD }),
+    });
+    expect(boom.status).toBe(500);
+    // A kick and a logout.
+    const second = await login(srv.url, { username: "bob", password: PASSWORD });
+    secrets.push(second.token);
+    sessionIds.push(second.session.id);
+    await call(srv.url, "/auth/logout", second.token, { method: "POST" });
+    // Refused tokens, in the header and in the cookie.
+    await call(srv.url, "/auth/session", first.token.slice(0, -2));
+    await call(srv.url, "/api/notes", null, { headers: { cookie: `solo_session=${second.token}` } });
+    socket.close();
+    await srv.solo.reloadKeys();
+    await srv.close(); // closing logs too
 
     const text = out.text();
     const lines = text.trim().split("\n");

@@ -1,10 +1,11 @@
-import { request } from "node:http";
-import type { AddressInfo } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { createServer } from "node:http";
+import express from "express";
+import { describe, expect, it } from "vitest";
 import type { ErrorBody } from "../../protocol/index.js";
-import { startStandalone } from "../../standalone/standalone.js";
-import { type ClientSocket, call, connect, handshakeError, login } from "../support/client.js";
-import { startTestServer, type TestServer, tempDir } from "../support/server.js";
+import { call, handshakeError, login } from "../support/client.js";
+import { engineRequest } from "../support/raw-http.js";
+import { testResources } from "../support/resources.js";
+import type { TestServer, TestServerOptions } from "../support/server.js";
 
 // The Origin allowlist: the CSRF defence on cookie-authenticated state-changing requests, CORS
 // for the allowlisted cross-origin frontends, and the Socket.IO handshake (WebSocket is not
@@ -13,19 +14,12 @@ import { startTestServer, type TestServer, tempDir } from "../support/server.js"
 const APP = "https://app.example.com";
 const EVIL = "https://evil.example";
 
-const servers: TestServer[] = [];
-const sockets: ClientSocket[] = [];
-const closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.close();
-  for (const s of servers.splice(0)) await s.close({ removeData: true });
-  for (const c of closers.splice(0)) await c();
-});
+const resources = testResources();
+const { socketFor, listen } = resources;
 
-async function server(options: Parameters<typeof startTestServer>[0] = {}): Promise<TestServer> {
-  const s = await startTestServer({ allowedOrigins: [APP], ...options });
-  servers.push(s);
-  return s;
+/** A test server that allows `APP` as a cross-origin frontend. */
+function server(options: TestServerOptions = {}): Promise<TestServer> {
+  return resources.server({ allowedOrigins: [APP], ...options });
 }
 
 const json = { "content-type": "application/json" };
@@ -34,25 +28,6 @@ const credentials = JSON.stringify({ username: "alice", password: "demo" });
 async function cookieOf(url: string): Promise<string> {
   const res = await login(url);
   return (res.cookie as string).split(";")[0] as string;
-}
-
-/** A raw GET to the Engine.IO handshake (long-polling), with the headers given. */
-function pollingHandshake(
-  url: string,
-  headers: Record<string, string>,
-): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${url}/socket.io/?EIO=4&transport=polling`, { headers }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => {
-        body += chunk;
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-    });
-    req.on("error", reject);
-    req.end();
-  });
 }
 
 describe("the CSRF defence on HTTP", () => {
@@ -176,17 +151,11 @@ describe("CORS for allowlisted origins", () => {
   });
 
   it("solo.cors() gives the app's own API the same CORS", async () => {
-    const srv = await startTestServer({ allowedOrigins: [APP], dataDir: tempDir() });
-    servers.push(srv);
-    const express = (await import("express")).default;
-    const { createServer } = await import("node:http");
+    const srv = await server();
     const app = express();
     app.use("/api", srv.solo.cors({ methods: ["GET", "POST"] }), srv.solo.requireSession());
     app.get("/api/me", (req, res) => res.json({ user: req.solo?.userId }));
-    const http = createServer(app);
-    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", () => resolve()));
-    closers.push(() => new Promise<void>((resolve) => http.close(() => resolve())));
-    const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    const { url } = await listen(createServer(app));
     const preflight = await call(url, "/api/me", null, {
       method: "OPTIONS",
       headers: {
@@ -215,7 +184,7 @@ describe("the Socket.IO handshake", () => {
         const refused = await handshakeError(srv.url, token, { extraHeaders: { origin }, transports });
         expect(refused.message, `${origin} ${transports}`).toMatch(/websocket error|xhr poll error/);
       }
-      const raw = await pollingHandshake(srv.url, { origin });
+      const raw = await engineRequest(srv.url, "transport=polling", { headers: { origin } });
       expect(raw.status).toBe(403);
       expect(JSON.parse(raw.body)).toEqual({ code: 4, message: "origin_not_allowed" });
     }
@@ -226,12 +195,11 @@ describe("the Socket.IO handshake", () => {
     const { token } = await login(srv.url);
     const headerSets: Record<string, string>[] = [{ origin: srv.url }, { origin: APP }, {}];
     for (const extraHeaders of headerSets) {
-      const socket = await connect(srv.url, token, { extraHeaders });
-      sockets.push(socket);
+      const socket = await socketFor(srv.url, token, { extraHeaders });
       expect(socket.connected).toBe(true);
       socket.close();
     }
-    const raw = await pollingHandshake(srv.url, { origin: APP });
+    const raw = await engineRequest(srv.url, "transport=polling", { headers: { origin: APP } });
     expect(raw.status).toBe(200);
     expect(raw.headers["access-control-allow-origin"]).toBe(APP);
     expect(raw.headers["access-control-allow-credentials"]).toBe("true");
@@ -247,17 +215,10 @@ describe("the Socket.IO handshake", () => {
 
 describe("SOLO_ALLOWED_ORIGINS", () => {
   it("sets the allowlist of the standalone server; its own origin stays allowed", async () => {
-    const standalone = await startStandalone(
-      {
-        PORT: "0",
-        HOST: "127.0.0.1",
-        SOLO_DATA_DIR: tempDir(),
-        SOLO_ALLOWED_ORIGINS: `${APP}, https://admin.example.com`,
-        LOG_LEVEL: "silent",
-      },
-      { demoDir: tempDir() },
+    const standalone = await resources.standalone(
+      { SOLO_ALLOWED_ORIGINS: `${APP}, https://admin.example.com` },
+      { demoDir: resources.dir() },
     );
-    closers.push(() => standalone.close());
     for (const origin of [APP, "https://admin.example.com", standalone.url]) {
       const res = await call(standalone.url, "/auth/login", null, {
         method: "POST",

@@ -1,18 +1,15 @@
-import { rmSync } from "node:fs";
-import { createServer, request } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer } from "node:http";
 import express from "express";
 import { pino } from "pino";
 import { Server } from "socket.io";
 import { io, Manager } from "socket.io-client";
-import { describe, expect, it, onTestFinished, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { ConnectErrorData, ErrorBody } from "../../protocol/index.js";
 import { createSoloServer } from "../../server/index.js";
-import { startStandalone } from "../../standalone/standalone.js";
-import { call, connect, handshakeError, login } from "../support/client.js";
+import { call, handshakeError, login } from "../support/client.js";
 import { adminToken, connectAdmin } from "../support/ops.js";
+import { engineRequest, engineUpgrade, type RawAnswer, rawRequest } from "../support/raw-http.js";
 import { testResources } from "../support/resources.js";
-import { tempDir } from "../support/server.js";
 
 // The Socket.IO server under an outsider's attacks (issue 12, points 1, 2, 3, 10): JSONP and
 // long-polling requests carrying the victim's cookie, every request of a connection (not only
@@ -20,94 +17,30 @@ import { tempDir } from "../support/server.js";
 // and DNS rebinding. Everything is asserted on codes, over raw HTTP where a browser would be
 // the attacker (test/e2e/cross-origin.test.ts runs the same attack in Chromium).
 
-const { server, track } = testResources();
+const { server, track, socketFor, listen, standalone, dir } = testResources();
 
 const EVIL = "https://evil.example";
 const POLLING = { transports: ["websocket", "polling"] } as const;
 const generous = { points: 10_000, duration: 60_000 };
 
-interface Answer {
-  status: number;
-  body: string;
-}
-
-/** One raw HTTP request (node:http: unlike fetch, it sends the Host header it is given). */
-function raw(
-  url: string,
-  path: string,
-  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
-): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${url}${path}`, { method: init.method ?? "GET", headers: init.headers });
-    req.on("response", (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => {
-        body += chunk;
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("error", reject);
-    req.end(init.body);
-  });
-}
-
-/** One raw Engine.IO HTTP request (`query` after `EIO=4&`). */
-function engine(
-  url: string,
-  query: string,
-  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
-): Promise<Answer> {
-  return raw(url, `/socket.io/?EIO=4&${query}`, init);
-}
-
 /** A JSON login sent raw, with exactly these headers. */
-function rawLogin(url: string, headers: Record<string, string>): Promise<Answer> {
-  return raw(url, "/auth/login", {
+function rawLogin(url: string, headers: Record<string, string>): Promise<RawAnswer> {
+  return rawRequest(url, "/auth/login", {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify({ username: "alice", password: "demo" }),
   });
 }
 
-/** A raw WebSocket upgrade request (`query` after `EIO=4&transport=websocket`): 101 when accepted. */
-function upgrade(url: string, query = "", headers: Record<string, string> = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${url}/socket.io/?EIO=4&transport=websocket${query}`, {
-      headers: {
-        connection: "Upgrade",
-        upgrade: "websocket",
-        "sec-websocket-version": "13",
-        "sec-websocket-key": Buffer.from("0123456789abcdef").toString("base64"),
-        ...headers,
-      },
-    });
-    req.on("response", (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => {
-        body += chunk;
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("upgrade", (res, socket) => {
-      socket.destroy();
-      resolve({ status: res.statusCode ?? 101, body: "" });
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
-
 /** Opens a long-polling connection as a non-browser client would; returns its sid. */
 async function openPolling(url: string): Promise<string> {
-  const open = await engine(url, "transport=polling");
+  const open = await engineRequest(url, "transport=polling");
   expect(open.status).toBe(200);
   return (JSON.parse(open.body.slice(1)) as { sid: string }).sid;
 }
 
 /** The solo-session code of an Engine.IO refusal (long-polling JSON or upgrade body). */
-function refusalCode(answer: Answer): string {
+function refusalCode(answer: Pick<RawAnswer, "body">): string {
   return answer.body.startsWith("{") ? (JSON.parse(answer.body) as { message: string }).message : answer.body;
 }
 
@@ -135,23 +68,23 @@ async function rawConnection(url: string, headers: Record<string, string> = {}) 
 describe("point 1: JSONP and cross-site long-polling", () => {
   it("is WebSocket-only by default: a long-polling handshake is refused, the WebSocket handshake works", async () => {
     const srv = await server();
-    const polling = await engine(srv.url, "transport=polling");
+    const polling = await engineRequest(srv.url, "transport=polling");
     expect(polling.status).toBe(400);
     expect(JSON.parse(polling.body)).toMatchObject({ code: 0 }); // Engine.IO's "Transport unknown"
     expect((await handshakeError(srv.url, null, { transports: ["polling"] })).message).toBe("xhr poll error");
-    expect((await upgrade(srv.url)).status).toBe(101);
+    expect((await engineUpgrade(srv.url)).status).toBe(101);
   });
 
   it("refuses JSONP (j= in the query), on the handshake and on a live connection, with or without polling", async () => {
     for (const transports of [undefined, POLLING.transports]) {
       const srv = await server(transports ? { transports } : {});
-      const jsonp = await engine(srv.url, "transport=polling&j=0");
+      const jsonp = await engineRequest(srv.url, "transport=polling&j=0");
       expect(jsonp.status, String(transports)).toBe(400);
       expect(refusalCode(jsonp), String(transports)).toBe("invalid_request");
     }
     const srv = await server(POLLING);
     const sid = await openPolling(srv.url);
-    const post = await engine(srv.url, `transport=polling&sid=${sid}&j=0`, {
+    const post = await engineRequest(srv.url, `transport=polling&sid=${sid}&j=0`, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
       body: "d=40/admin,",
@@ -163,15 +96,14 @@ describe("point 1: JSONP and cross-site long-polling", () => {
   it("refuses a cookie-carrying handshake that a browser marks same-site or cross-site without an allowed Origin", async () => {
     const srv = await server(POLLING);
     const admin = await login(srv.url, { username: "admin", password: "admin" });
-    const victim = await connect(srv.url, admin.token);
-    track(victim);
+    const victim = await socketFor(srv.url, admin.token);
     const cookie = cookieOf(admin.cookie);
     for (const site of ["same-site", "cross-site"]) {
       const headers = { cookie, "sec-fetch-site": site };
-      const polling = await engine(srv.url, "transport=polling", { headers });
+      const polling = await engineRequest(srv.url, "transport=polling", { headers });
       expect(polling.status, site).toBe(403);
       expect(refusalCode(polling), site).toBe("origin_not_allowed");
-      const ws = await upgrade(srv.url, "", headers);
+      const ws = await engineUpgrade(srv.url, "", headers);
       expect(ws.status, site).toBe(403);
       expect(refusalCode(ws), site).toBe("origin_not_allowed");
     }
@@ -182,9 +114,13 @@ describe("point 1: JSONP and cross-site long-polling", () => {
       { "sec-fetch-site": "same-site" },
     ];
     for (const headers of allowed) {
-      expect((await engine(srv.url, "transport=polling", { headers })).status, JSON.stringify(headers)).toBe(200);
+      expect((await engineRequest(srv.url, "transport=polling", { headers })).status, JSON.stringify(headers)).toBe(
+        200,
+      );
     }
-    expect((await upgrade(srv.url, "", { cookie, origin: srv.url, "sec-fetch-site": "same-origin" })).status).toBe(101);
+    expect(
+      (await engineUpgrade(srv.url, "", { cookie, origin: srv.url, "sec-fetch-site": "same-origin" })).status,
+    ).toBe(101);
     // None of it touched the victim's own socket.
     expect((await call(srv.url, "/auth/session", admin.token)).status).toBe(200);
     expect(victim.connected).toBe(true);
@@ -196,37 +132,40 @@ describe("point 1: JSONP and cross-site long-polling", () => {
     const cookie = cookieOf(admin.cookie);
     const sid = await openPolling(srv.url);
     const join = { method: "POST", headers: { "content-type": "text/plain;charset=UTF-8" }, body: "40/admin," };
-    const attacks: [string, Promise<Answer>][] = [
-      ["GET, foreign Origin", engine(srv.url, `transport=polling&sid=${sid}`, { headers: { origin: EVIL } })],
+    const attacks: [string, Promise<RawAnswer>][] = [
+      ["GET, foreign Origin", engineRequest(srv.url, `transport=polling&sid=${sid}`, { headers: { origin: EVIL } })],
       [
         "POST, foreign Origin",
-        engine(srv.url, `transport=polling&sid=${sid}`, { ...join, headers: { ...join.headers, origin: EVIL } }),
+        engineRequest(srv.url, `transport=polling&sid=${sid}`, { ...join, headers: { ...join.headers, origin: EVIL } }),
       ],
       [
         "POST, same-site with the cookie",
-        engine(srv.url, `transport=polling&sid=${sid}`, {
+        engineRequest(srv.url, `transport=polling&sid=${sid}`, {
           ...join,
           headers: { ...join.headers, cookie, "sec-fetch-site": "same-site" },
         }),
       ],
       [
         "POST, null Origin",
-        engine(srv.url, `transport=polling&sid=${sid}`, { ...join, headers: { ...join.headers, origin: "null" } }),
+        engineRequest(srv.url, `transport=polling&sid=${sid}`, {
+          ...join,
+          headers: { ...join.headers, origin: "null" },
+        }),
       ],
-      ["upgrade, foreign Origin", upgrade(srv.url, `&sid=${sid}`, { origin: EVIL })],
+      ["upgrade, foreign Origin", engineUpgrade(srv.url, `&sid=${sid}`, { origin: EVIL })],
       [
         "upgrade, same-site with the cookie",
-        upgrade(srv.url, `&sid=${sid}`, { cookie, "sec-fetch-site": "same-site" }),
+        engineUpgrade(srv.url, `&sid=${sid}`, { cookie, "sec-fetch-site": "same-site" }),
       ],
     ];
     for (const [name, answer] of attacks) {
       const { status, body } = await answer;
       expect(status, name).toBe(403);
-      expect(refusalCode({ status, body }), name).toBe("origin_not_allowed");
+      expect(refusalCode({ body }), name).toBe("origin_not_allowed");
     }
     // The connection itself is untouched: its owner's own request still goes through.
-    const own = await engine(srv.url, `transport=polling&sid=${sid}`, { ...join, body: "40/session,{}" });
-    expect(own).toEqual({ status: 200, body: "ok" });
+    const own = await engineRequest(srv.url, `transport=polling&sid=${sid}`, { ...join, body: "40/session,{}" });
+    expect(own).toMatchObject({ status: 200, body: "ok" });
   });
 
   it("applies the same rule to cookie-authenticated HTTP requests (one check for both)", async () => {
@@ -272,7 +211,7 @@ describe("point 2: one handshake for every namespace", () => {
     });
     const token = await adminToken(srv.url);
     track(await connectAdmin(srv.url, token));
-    track(await connect(srv.url, token)); // /session counts for the same session
+    await socketFor(srv.url, token); // /session counts for the same session
     const flooded = await connectAdmin(srv.url, token).catch((error: Error & { data?: ConnectErrorData }) => error);
     expect((flooded as Error & { data?: ConnectErrorData }).data?.code).toBe("too_many_connections");
 
@@ -301,12 +240,9 @@ describe("point 2: one handshake for every namespace", () => {
     const http = createServer(app);
     const ownIo = new Server(http); // the app's engine: no solo-session guard in front of it
     solo.attach(ownIo);
-    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", () => resolve()));
-    onTestFinished(async () => {
-      await solo.close();
-      await new Promise<void>((resolve) => ownIo.close(() => resolve()));
-    });
-    const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    const { url } = await listen(http);
+    track(ownIo);
+    track(solo);
     const token = await adminToken(url);
     for (const nsp of ["/admin", "/session"]) {
       const socket = io(`${url}${nsp}`, {
@@ -345,8 +281,7 @@ describe("point 3: the default namespace, idle connections, open connections per
     const srv = await server({ handshakeTimeout: 150 });
     const { token } = await login(srv.url);
     const bob = await login(srv.url, { username: "bob", password: "demo" });
-    const joined = await connect(srv.url, bob.token);
-    track(joined);
+    const joined = await socketFor(srv.url, bob.token);
 
     const onlyRoot = await rawConnection(srv.url);
     onlyRoot.engine.write("0");
@@ -373,21 +308,21 @@ describe("point 3: the default namespace, idle connections, open connections per
     const flooder = { "x-forwarded-for": "203.0.113.60" };
     const open = [];
     for (let i = 0; i < 3; i++) open.push(await rawConnection(srv.url, flooder));
-    const ws = await upgrade(srv.url, "", flooder);
-    expect(ws).toEqual({ status: 400, body: "too_many_connections" });
-    const polling = await engine(srv.url, "transport=polling", { headers: flooder });
+    const ws = await engineUpgrade(srv.url, "", flooder);
+    expect(ws).toMatchObject({ status: 400, body: "too_many_connections" });
+    const polling = await engineRequest(srv.url, "transport=polling", { headers: flooder });
     expect(polling.status).toBe(403);
     expect(refusalCode(polling)).toBe("too_many_connections");
     // Another address connects; a closed connection gives its place back.
-    expect((await upgrade(srv.url, "", { "x-forwarded-for": "203.0.113.61" })).status).toBe(101);
+    expect((await engineUpgrade(srv.url, "", { "x-forwarded-for": "203.0.113.61" })).status).toBe(101);
     open[0]?.engine.close();
-    await vi.waitFor(async () => expect((await upgrade(srv.url, "", flooder)).status).toBe(101));
+    await vi.waitFor(async () => expect((await engineUpgrade(srv.url, "", flooder)).status).toBe(101));
   });
 
   it("rateLimit.connectionsPerIp: false turns the cap off; a bad value is a TypeError naming it", async () => {
     const srv = await server({ rateLimit: { handshakePerIp: generous, connectionsPerIp: false } });
     for (let i = 0; i < 5; i++) await rawConnection(srv.url);
-    expect((await upgrade(srv.url)).status).toBe(101);
+    expect((await engineUpgrade(srv.url)).status).toBe(101);
     for (const bad of [0, 1.5, -3, "10"]) {
       expect(() =>
         createSoloServer({
@@ -407,7 +342,7 @@ describe("point 10: publicOrigin against DNS rebinding", () => {
   it("without publicOrigin the Host header decides the own origin (what a rebinding page exploits)", async () => {
     const srv = await server();
     expect((await rawLogin(srv.url, rebinding(srv.port))).status).toBe(200);
-    expect((await upgrade(srv.url, "", rebinding(srv.port))).status).toBe(101);
+    expect((await engineUpgrade(srv.url, "", rebinding(srv.port))).status).toBe(101);
   });
 
   it("with publicOrigin, a rebinding request is refused on HTTP and on every Socket.IO transport; the public origin passes", async () => {
@@ -417,14 +352,14 @@ describe("point 10: publicOrigin against DNS rebinding", () => {
     const res = await rawLogin(srv.url, headers);
     expect(res.status).toBe(403);
     expect((JSON.parse(res.body) as ErrorBody).error).toBe("origin_not_allowed");
-    const ws = await upgrade(srv.url, "", headers);
+    const ws = await engineUpgrade(srv.url, "", headers);
     expect(ws.status).toBe(403);
     expect(refusalCode(ws)).toBe("origin_not_allowed");
-    const polling = await engine(srv.url, "transport=polling", { headers });
+    const polling = await engineRequest(srv.url, "transport=polling", { headers });
     expect(polling.status).toBe(403);
     expect(refusalCode(polling)).toBe("origin_not_allowed");
     // The server's origin by the Host header is no longer its own either.
-    expect((await upgrade(srv.url, "", { origin: srv.url })).status).toBe(403);
+    expect((await engineUpgrade(srv.url, "", { origin: srv.url })).status).toBe(403);
 
     const ok = await call(srv.url, "/auth/login", null, {
       method: "POST",
@@ -432,8 +367,7 @@ describe("point 10: publicOrigin against DNS rebinding", () => {
       body: JSON.stringify({ username: "alice", password: "demo" }),
     });
     expect(ok.status).toBe(200);
-    const socket = await connect(srv.url, (ok.body as { token: string }).token, { extraHeaders: { origin: PUBLIC } });
-    track(socket);
+    const socket = await socketFor(srv.url, (ok.body as { token: string }).token, { extraHeaders: { origin: PUBLIC } });
     expect(socket.connected).toBe(true);
   });
 
@@ -456,15 +390,7 @@ describe("point 10: publicOrigin against DNS rebinding", () => {
     const started = async (env: Record<string, string>) => {
       const lines: { level: number; event?: string; host?: string }[] = [];
       const logger = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
-      const dir = tempDir();
-      const standalone = await startStandalone(
-        { PORT: "0", SOLO_DATA_DIR: dir, ...env },
-        { demoDir: dir, solo: { logger } },
-      );
-      onTestFinished(async () => {
-        await standalone.close();
-        rmSync(dir, { recursive: true, force: true });
-      });
+      await standalone(env, { demoDir: dir(), solo: { logger } });
       return lines.filter((l) => l.event === "public_origin_missing");
     };
     expect(await started({ HOST: "0.0.0.0" })).toEqual([expect.objectContaining({ level: 40, host: "0.0.0.0" })]);

@@ -1,9 +1,9 @@
 import { io } from "socket.io-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { ConnectErrorData, ErrorBody, ErrorCode, LoginResponse } from "../../protocol/index.js";
 import { call, connect, handshakeError, login } from "../support/client.js";
 import { testResources } from "../support/resources.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import type { TestServer } from "../support/server.js";
 import {
   b64,
   type ForgeKey,
@@ -26,19 +26,17 @@ import {
 
 const TOLERANCE = 5;
 const now = Math.floor(Date.now() / 1000) * 1000;
+const shared = testResources("all");
 let srv: TestServer;
 let victim: LoginResponse;
 let key: ForgeKey;
 
 beforeAll(async () => {
-  srv = await startTestServer({ clock: () => now, clockTolerance: TOLERANCE, rateLimit: false });
+  srv = await shared.server({ clock: () => now, clockTolerance: TOLERANCE, rateLimit: false });
   victim = await login(srv.url);
   const jwk = serverKeys(srv.dataDir)[0];
   if (!jwk) throw new Error("no server key");
   key = forgeKey(jwk);
-});
-afterAll(async () => {
-  await srv.close({ removeData: true });
 });
 
 const sec = () => Math.floor(now / 1000);
@@ -217,7 +215,7 @@ describe("token attacks on HTTP and on the Socket.IO handshake", () => {
 // reads a token; it never falls back to the cookie, and it never skips the CSRF check for a
 // request that the cookie would then authenticate (issue 12, point 6).
 describe("a malformed Authorization header next to a valid cookie", () => {
-  const { server, track } = testResources();
+  const { server, track, socketFor } = testResources();
   const EVIL = "https://evil.example";
   const MALFORMED = [
     "Bearer x y",
@@ -324,7 +322,7 @@ describe("a malformed Authorization header next to a valid cookie", () => {
       expect(feed === "ok" ? "ok" : feed.code, authorization).toBe("invalid_token");
     }
     // A token in the handshake's auth payload is what is used then, as before.
-    const socket = track(await connect(srv.url, alice.token, { extraHeaders: { authorization: "Bearer x y" } }));
+    const socket = await socketFor(srv.url, alice.token, { extraHeaders: { authorization: "Bearer x y" } });
     expect(socket.connected).toBe(true);
   });
 

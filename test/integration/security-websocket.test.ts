@@ -1,53 +1,19 @@
-import { request } from "node:http";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { io, Manager } from "socket.io-client";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { MAX_CLIENT_MESSAGE } from "../../server/realtime/io-server.js";
 import { type ClientSocket, call, connect, handshakeError, login, nextDisconnect } from "../support/client.js";
+import { engineRequest, engineUpgrade } from "../support/raw-http.js";
 import { testResources } from "../support/resources.js";
 
 // The session channel under hostile clients: oversized packets, handshake floods from one
 // address and for one session, extra namespace handshakes over one connection, connections that
 // never finish their handshake. Each is refused or cut off, and the server keeps serving.
 
-const { server, track } = testResources();
+const { server, track, socketFor } = testResources();
 
 const generous = { points: 10_000, duration: 60_000 };
-
-/** A raw Engine.IO handshake: long-polling GET, or a WebSocket upgrade request. */
-function rawHandshake(
-  url: string,
-  transport: "polling" | "websocket",
-  headers: Record<string, string> = {},
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const upgrade =
-      transport === "websocket"
-        ? {
-            connection: "Upgrade",
-            upgrade: "websocket",
-            "sec-websocket-version": "13",
-            "sec-websocket-key": Buffer.from("0123456789abcdef").toString("base64"),
-          }
-        : {};
-    const req = request(`${url}/socket.io/?EIO=4&transport=${transport}`, { headers: { ...upgrade, ...headers } });
-    req.on("response", (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => {
-        body += chunk;
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("upgrade", (res, socket) => {
-      socket.destroy();
-      resolve({ status: res.statusCode ?? 101, body: "" });
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
 
 /** The V8 collector, exposed for this test process only. */
 function collector(): () => void {
@@ -85,16 +51,14 @@ describe("oversized packets", () => {
 
     // The server still serves HTTP and the session channel.
     expect((await call(srv.url, "/auth/session", token)).status).toBe(200);
-    const fresh = await connect(srv.url, token);
-    track(fresh);
+    const fresh = await socketFor(srv.url, token);
     expect(fresh.connected).toBe(true);
   });
 
   it("a message just under the limit passes; one just over it disconnects", async () => {
     const srv = await server();
     const { token } = await login(srv.url);
-    const socket = await connect(srv.url, token);
-    track(socket);
+    const socket = await socketFor(srv.url, token);
     const raw = socket as unknown as { emit(event: string, payload: string): void };
     raw.emit("session:activity", "y".repeat(MAX_CLIENT_MESSAGE - 100));
     const alive = await call(srv.url, "/auth/session", token);
@@ -141,7 +105,9 @@ describe("handshake floods", () => {
       rateLimit: { handshakePerIp: { points: 10, duration: 60_000 } },
     });
     const flooder = { "x-forwarded-for": "203.0.113.50" };
-    const answers = await Promise.all(Array.from({ length: 200 }, () => rawHandshake(srv.url, "polling", flooder)));
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, () => engineRequest(srv.url, "transport=polling", { headers: flooder })),
+    );
     expect(answers.filter((a) => a.status === 200)).toHaveLength(10);
     const refused = answers.filter((a) => a.status !== 200);
     expect(refused).toHaveLength(190);
@@ -149,12 +115,11 @@ describe("handshake floods", () => {
       expect(a.status).toBe(403);
       expect(JSON.parse(a.body)).toEqual({ code: 4, message: "rate_limited" });
     }
-    const upgrade = await rawHandshake(srv.url, "websocket", flooder);
-    expect(upgrade).toEqual({ status: 400, body: "rate_limited" });
+    const upgrade = await engineUpgrade(srv.url, "", flooder);
+    expect(upgrade).toMatchObject({ status: 400, body: "rate_limited" });
 
     const { token } = await login(srv.url);
-    const other = await connect(srv.url, token, { extraHeaders: { "x-forwarded-for": "203.0.113.51" } });
-    track(other);
+    const other = await socketFor(srv.url, token, { extraHeaders: { "x-forwarded-for": "203.0.113.51" } });
     expect(other.connected).toBe(true);
     expect((await call(srv.url, "/auth/session", token)).status).toBe(200);
   });
@@ -164,8 +129,7 @@ describe("handshake floods", () => {
     const { token } = await login(srv.url);
     let newest: ClientSocket | null = null;
     for (let i = 0; i < 3; i++) {
-      newest = await connect(srv.url, token);
-      track(newest);
+      newest = await socketFor(srv.url, token);
     }
     for (let i = 0; i < 5; i++) {
       const refused = await handshakeError(srv.url, token);
@@ -175,8 +139,7 @@ describe("handshake floods", () => {
     expect(newest?.connected).toBe(true);
     // Another session is not affected.
     const bob = await login(srv.url, { username: "bob", password: "demo" });
-    const bobSocket = await connect(srv.url, bob.token);
-    track(bobSocket);
+    const bobSocket = await socketFor(srv.url, bob.token);
     expect(bobSocket.connected).toBe(true);
   });
 
@@ -189,14 +152,14 @@ describe("handshake floods", () => {
     }
     const manager = new Manager(srv.url, { transports: ["websocket"], reconnection: false, autoConnect: false });
     await new Promise<void>((resolve, reject) => manager.open((error) => (error ? reject(error) : resolve())));
-    const engine = manager.engine;
+    const engine = track(manager.engine);
     const replies: string[] = [];
     engine.on("message", (data) => {
       if (typeof data === "string") replies.push(data);
     });
     // Socket.IO clients send one CONNECT per namespace; a hostile one sends many before the first is answered.
     for (const token of tokens) engine.write(`0/session,${JSON.stringify({ token })}`);
-    await expect.poll(() => replies.length, { timeout: 5000 }).toBe(4);
+    await vi.waitFor(() => expect(replies.length).toBe(4), { timeout: 5000 });
     engine.close();
     // The connection's handshake was paid for once; two more fit in the allowance of three.
     expect(replies.filter((r) => r.startsWith("0/session,"))).toHaveLength(3);
@@ -213,6 +176,7 @@ describe("handshake floods", () => {
     const manager = new Manager(srv.url, { transports: ["websocket"], reconnection: false, autoConnect: false });
     const closed = new Promise<string>((resolve) => manager.once("close", (reason) => resolve(reason)));
     manager.open();
+    track(manager.engine);
     expect(await closed).toMatch(/transport close|forced close/);
     expect((await call(srv.url, "/auth/jwks.json", null)).status).toBe(200);
   });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { ErrorBody } from "../../protocol/index.js";
 import { call, login, nextRevocation } from "../support/client.js";
 import { MINUTE, manualClock, SECOND } from "../support/clock.js";
@@ -13,7 +13,7 @@ const { server, standalone, socketFor } = testResources();
 describe("a short idle timeout", () => {
   it("SOLO_IDLE_TIMEOUT=45s: the standalone server starts, serves a login, and ends the session once idle", async () => {
     const clock = manualClock();
-    const srv = await standalone({ SOLO_IDLE_TIMEOUT: "45s" }, { clock: clock.now });
+    const srv = await standalone({ SOLO_IDLE_TIMEOUT: "45s" }, { solo: { clock: clock.now } });
     const alice = await login(srv.url);
     expect((await call(srv.url, "/api/notes", alice.token)).status).toBe(200);
     const socket = await socketFor(srv.url, alice.token);
@@ -39,14 +39,14 @@ describe("a short idle timeout", () => {
     expect(await seen()).toBe(start);
     clock.advance(SECOND); // 12 s: written
     expect((await call(srv.url, "/api/notes", alice.token)).status).toBe(200);
-    await expect.poll(seen).toBe(start + 12 * SECOND);
+    await vi.waitFor(async () => expect(await seen()).toBe(start + 12 * SECOND));
 
     // 52 s after the login but 40 s after the last activity: still live, on every path.
     clock.advance(40 * SECOND);
     expect(await srv.solo.sweep()).toBe(0);
     expect((await call(srv.url, "/auth/session", alice.token)).status).toBe(200);
     expect(socket.connected).toBe(true);
-    await expect.poll(seen).toBe(start + 52 * SECOND);
+    await vi.waitFor(async () => expect(await seen()).toBe(start + 52 * SECOND));
 
     // Then 45 s with nothing: idle, and the device is told.
     const revoked = nextRevocation(socket);
@@ -65,6 +65,8 @@ describe("a short idle timeout", () => {
     const start = clock.now();
     clock.advance(15 * SECOND);
     expect((await call(srv.url, "/api/notes", alice.token)).status).toBe(200);
-    await expect.poll(async () => (await srv.solo.store.get(alice.session.id))?.lastSeenAt).toBe(start + 15 * SECOND);
+    await vi.waitFor(async () =>
+      expect((await srv.solo.store.get(alice.session.id))?.lastSeenAt).toBe(start + 15 * SECOND),
+    );
   });
 });

@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { runStoreContract } from "solo-session/server/testing";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { SoloError } from "../../server/errors/solo-error.js";
 import { resolveOptions } from "../../server/options/resolve.js";
 import { decide, type PolicySpec } from "../../server/sessions/policy.js";
@@ -150,16 +150,7 @@ describe("RedisStore", () => {
         expect((error as SoloError).status).toBe(503);
       }
       await own.start();
-      const deadline = Date.now() + 10_000;
-      while (
-        (await store.ping().then(
-          () => true,
-          () => false,
-        )) === false
-      ) {
-        if (Date.now() > deadline) throw new Error("the store did not come back");
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await vi.waitFor(() => store.ping(), { timeout: 10_000, interval: 50 });
       // No persistence in this server: the data is gone, but the store works again without a restart.
       const again = record("alice", Date.now());
       expect((await store.claim(again, policy("newest-wins"))).kind).toBe("admitted");

@@ -1,15 +1,14 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { BenchResults, KickSeries, Skipped } from "../../bench/lib/results.js";
 import type { Summary } from "../../bench/lib/stats.js";
+import { testResources } from "../support/resources.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const out = mkdtempSync(join(tmpdir(), "solo-bench-test-"));
-afterAll(() => rmSync(out, { recursive: true, force: true }));
+const out = testResources("all").dir("solo-bench-test-");
 
 /** Runs the quick benchmark end to end; resolves with its exit code and output. */
 function runQuick(): Promise<{ code: number; stdout: string; stderr: string }> {

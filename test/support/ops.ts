@@ -8,6 +8,7 @@ import type {
   RevocationNotice,
 } from "../../protocol/index.js";
 import { type ClientSocket, call, login } from "./client.js";
+import type { TestServer } from "./server.js";
 
 export type AdminSocket = Socket<AdminServerToClientEvents, AdminClientToServerEvents>;
 
@@ -83,4 +84,10 @@ export function sample(samples: Map<string, number>, series: string): number {
   const value = samples.get(series);
   expect(value, `${series} is exported`).toBeTypeOf("number");
   return value as number;
+}
+
+/** A node's `solo_redis_up`, as its `/metrics` renders it (null when not exported). */
+export async function redisUp(node: TestServer): Promise<number | null> {
+  const match = /^solo_redis_up (\d+)$/m.exec(await node.solo.registry.metrics());
+  return match ? Number(match[1]) : null;
 }

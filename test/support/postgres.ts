@@ -3,7 +3,8 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSyn
 import { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "./redis.js";
+import { vi } from "vitest";
+import { freePort } from "../../scripts/lib/net.js";
 
 /**
  * A real PostgreSQL server for a test run: a throwaway cluster (`initdb` into a temp dir) started
@@ -118,10 +119,14 @@ export async function startPostgres(settings: Record<string, string> = {}): Prom
       }
       // Wait until the postmaster is gone (a new one refuses to start while its pid lives) and
       // its backends, which notice the loss and exit, no longer hold the port.
-      const deadline = Date.now() + 10_000;
-      while (Date.now() < deadline && (alive(pid) || (await accepting(port)))) {
-        await new Promise((r) => setTimeout(r, 25));
-      }
+      await vi
+        .waitFor(
+          async () => {
+            if (alive(pid) || (await accepting(port))) throw new Error(`postgres ${pid} still holds ${port}`);
+          },
+          { timeout: 10_000, interval: 25 },
+        )
+        .catch(() => {}); // as before: start() reports a postmaster that would not go
       return;
     }
     const child = run("pg_ctl", ["-D", data, "-m", "fast", "-w", "-t", "30", "stop"]);

@@ -3,13 +3,17 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { freePort } from "./redis.js";
+import { expect, vi } from "vitest";
+import { freePort } from "../../scripts/lib/net.js";
 
 // Redis's high-availability topologies, for real: Redis Cluster (primaries with replicas, joined
 // by `redis-cli --cluster create`) and Sentinel (a primary, a replica and three sentinels). Each
 // process runs on a free port in a temp directory; `destroy()` stops them all and removes it.
 
 const run = promisify(execFile);
+
+/** How long a topology may take to settle (a start, a sync, a failover), in ms. */
+const WAIT = 20_000;
 
 const live = new Set<ChildProcess>();
 process.once("exit", () => {
@@ -42,14 +46,6 @@ async function answers(port: number): Promise<boolean> {
   }
 }
 
-async function until(check: () => Promise<boolean>, what: string, timeout = 20_000): Promise<void> {
-  const deadline = Date.now() + timeout;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 /** Spawns `program` with `args(port)` on a free port; resolves once it answers PING. */
 async function spawnRedis(program: "redis-server" | "redis-sentinel", args: (port: number) => string[]) {
   const port = await freePort();
@@ -63,10 +59,13 @@ async function spawnRedis(program: "redis-server" | "redis-sentinel", args: (por
     child = proc;
     live.add(proc);
     proc.once("exit", () => live.delete(proc));
-    await until(async () => {
-      if (proc.exitCode !== null) throw new Error(`${program} on ${port} exited: ${stderr}`);
-      return answers(port);
-    }, `${program} on ${port}`);
+    await vi.waitFor(
+      async () => {
+        if (proc.exitCode === null) expect(await answers(port), `${program} on ${port} answers PING`).toBe(true);
+      },
+      { timeout: WAIT },
+    );
+    if (proc.exitCode !== null) throw new Error(`${program} on ${port} exited: ${stderr}`);
   };
   await launch();
   const proc: RedisProcess = {
@@ -169,17 +168,15 @@ export async function startRedisCluster(
     seeds: nodes.map((n) => ({ host: "127.0.0.1", port: n.port })),
     primaryFor,
     async healthy(key = "solo") {
-      await until(async () => {
-        for (const n of nodes) {
-          if (!n.running) continue;
-          if (!(await redisCli(n.port, "CLUSTER", "INFO")).includes("cluster_state:ok")) return false;
-        }
-        try {
-          return (await primaryFor(key)).running;
-        } catch {
-          return false;
-        }
-      }, "cluster_state:ok");
+      await vi.waitFor(
+        async () => {
+          for (const n of nodes) {
+            if (n.running) expect(await redisCli(n.port, "CLUSTER", "INFO"), n.address).toContain("cluster_state:ok");
+          }
+          expect((await primaryFor(key)).running, `the primary of ${key} runs`).toBe(true);
+        },
+        { timeout: WAIT },
+      );
     },
     async destroy() {
       for (const n of nodes) await n.kill();
@@ -249,9 +246,12 @@ export async function startRedisSentinel(
     }
     const primary = servers[0] as RedisProcess;
     const replica = servers[1] as RedisProcess;
-    await until(
-      async () => (await redisCli(replica.port, "INFO", "replication")).includes("master_link_status:up"),
-      "the replica to sync",
+    await vi.waitFor(
+      async () =>
+        expect(await redisCli(replica.port, "INFO", "replication"), "the replica syncs").toContain(
+          "master_link_status:up",
+        ),
+      { timeout: WAIT },
     );
     for (let i = 0; i < 3; i++) {
       const conf = join(dir, `sentinel-${i}.conf`);
@@ -307,14 +307,17 @@ export async function startRedisSentinel(
     },
   };
   // Every sentinel has found the replica and the other sentinels before a test relies on failover.
-  await until(async () => {
-    for (const s of sentinels) {
-      const info = await redisCli(s.port, "SENTINEL", "master", name);
-      const lines = info.split("\n").map((l) => l.trim());
-      const field = (key: string) => lines[lines.indexOf(key) + 1];
-      if (Number(field("num-slaves")) < 1 || Number(field("num-other-sentinels")) < 2) return false;
-    }
-    return true;
-  }, "the sentinels to find each other");
+  await vi.waitFor(
+    async () => {
+      for (const s of sentinels) {
+        const info = await redisCli(s.port, "SENTINEL", "master", name);
+        const lines = info.split("\n").map((l) => l.trim());
+        const field = (key: string) => Number(lines[lines.indexOf(key) + 1]);
+        expect(field("num-slaves"), `replicas sentinel ${s.address} knows`).toBeGreaterThanOrEqual(1);
+        expect(field("num-other-sentinels"), `sentinels sentinel ${s.address} knows`).toBeGreaterThanOrEqual(2);
+      }
+    },
+    { timeout: WAIT },
+  );
   return topology;
 }

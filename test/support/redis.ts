@@ -1,11 +1,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
-import { startTestServer, type TestServer } from "./server.js";
+import { expect, vi } from "vitest";
+import { answersPing, freePort } from "../../scripts/lib/net.js";
+
+// store-redis.test.ts takes it from here.
+export { freePort };
 
 /** A real redis-server started for a test run, in its own temp directory, on a free port. */
 export interface TestRedis {
@@ -39,19 +42,6 @@ const live = new Set<ChildProcess>();
 process.once("exit", () => {
   for (const child of live) child.kill("SIGKILL");
 });
-
-/** A port that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Starts `redis-server` on a free port in a fresh temp directory: no RDB snapshots, and AOF
@@ -92,12 +82,19 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<TestR
     });
     const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
     proc.once("exit", () => live.delete(proc));
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      if (proc.exitCode !== null) break;
-      if (await ping(port)) return;
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    const up = await vi
+      .waitFor(
+        async () => {
+          if (proc.exitCode === null)
+            expect(await answersPing(port), `redis-server on ${port} answers PING`).toBe(true);
+        },
+        { timeout: 10_000, interval: 25 },
+      )
+      .then(
+        () => proc.exitCode === null,
+        () => false,
+      );
+    if (up) return;
     proc.kill("SIGKILL");
     await exited;
     throw new Error(`redis-server did not start on port ${port}: ${stderr}`);
@@ -145,33 +142,16 @@ async function claimAllSlots(port: number): Promise<void> {
   try {
     await admin.connect();
     await admin.call("CLUSTER", "ADDSLOTSRANGE", "0", "16383");
-    const deadline = Date.now() + 10_000;
-    while (!String(await admin.call("CLUSTER", "INFO")).includes("cluster_state:ok")) {
-      if (Date.now() > deadline) throw new Error("the one-shard cluster did not reach cluster_state:ok");
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await vi.waitFor(
+      async () =>
+        expect(String(await admin.call("CLUSTER", "INFO")), "the one-shard cluster's state").toContain(
+          "cluster_state:ok",
+        ),
+      { timeout: 10_000, interval: 25 },
+    );
   } finally {
     admin.disconnect();
   }
-}
-
-/** True when something on the port answers PING with PONG. */
-function ping(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    let answer = "";
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once("error", () => done(false));
-    socket.on("data", (chunk) => {
-      answer += chunk.toString();
-      if (answer.includes("\r\n")) done(answer.startsWith("+PONG"));
-    });
-    socket.connect(port, "127.0.0.1", () => socket.write("PING\r\n"));
-  });
 }
 
 /** Options shared by the nodes of a test cluster: one Redis, one key prefix, one key directory. */
@@ -276,39 +256,4 @@ export async function holdConnectionDown(admin: Redis, id: string): Promise<() =
   return async () => {
     await admin.call("CONFIG", "SET", "maxclients", before[1] ?? "10000");
   };
-}
-
-/** Options of {@link startNodes}. */
-export interface NodesOptions {
-  url: string;
-  keyPrefix: string;
-  /** One key directory shared by the nodes (they must agree on the signing keys). */
-  dataDir: string;
-  adapter?: boolean | "sharded" | "classic";
-  reconcileInterval?: number;
-  rateLimit?: false;
-}
-
-/** `n` real servers sharing one Redis, named node-1..node-n, accepting any username. The caller closes them. */
-export async function startNodes(n: number, options: NodesOptions): Promise<TestServer[]> {
-  const { url, keyPrefix, dataDir, adapter, reconcileInterval, rateLimit } = options;
-  const nodes: TestServer[] = [];
-  for (let i = 1; i <= n; i++) {
-    nodes.push(
-      await startTestServer({
-        store: "redis",
-        redis: {
-          url,
-          keyPrefix,
-          ...(adapter === undefined ? {} : { adapter }),
-          ...(reconcileInterval === undefined ? {} : { reconcileInterval }),
-        },
-        dataDir,
-        nodeId: `node-${i}`,
-        authenticate: anyUser,
-        ...(rateLimit === undefined ? {} : { rateLimit }),
-      }),
-    );
-  }
-  return nodes;
 }

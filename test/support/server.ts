@@ -1,5 +1,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,14 +11,28 @@ import { DEMO_ACCOUNTS, DemoUsers } from "../../standalone/users.js";
 
 /** A real solo-session server on a free port, with the demo users and `GET /api/notes`. */
 export interface TestServer {
+  /** `http://127.0.0.1:<port>`, or `https://` with `tls`. */
   url: string;
   port: number;
-  http: Server;
+  http: Server | HttpsServer;
   solo: SoloServer;
+  /** The Socket.IO server `solo.attach()` made: the server's side of each socket. */
+  io: ReturnType<SoloServer["attach"]>;
   dataDir: string;
-  /** Stops the server; keeps the data directory (for restart tests) unless `removeData`. */
+  /**
+   * Stops the server (a second call waits for the first); keeps the data directory (for
+   * restart tests) unless `removeData`.
+   */
   close(options?: { removeData?: boolean }): Promise<void>;
 }
+
+/** Options of {@link startTestServer}: the server's own, and where it listens. */
+export type TestServerOptions = Partial<SoloServerOptions> & {
+  /** Listen on this port (a restart on the port of a closed server). @default a free port */
+  port?: number;
+  /** Serve https with this certificate and key (PEM). @default plain http */
+  tls?: { cert: string; key: string };
+};
 
 let users: Promise<DemoUsers> | null = null;
 function demoUsers(): Promise<DemoUsers> {
@@ -32,12 +47,11 @@ export function tempDir(prefix = "solo-test-"): string {
 
 /**
  * Starts a server on 127.0.0.1:0. Defaults: SQLite in a fresh temp directory, silent logs.
- * Pass `dataDir` to reuse a directory (restart tests), `port` to reuse a port.
+ * Pass `dataDir` to reuse a directory (restart tests), `port` to reuse a port. Tests start
+ * it through `testResources().server()`, which closes it after the test.
  */
-export async function startTestServer(
-  options: Partial<SoloServerOptions> & { port?: number } = {},
-): Promise<TestServer> {
-  const { port: wantedPort, ...rest } = options;
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const { port: wantedPort, tls, ...rest } = options;
   const dataDir = rest.dataDir ?? tempDir();
   const authenticate = (await demoUsers()).authenticate;
   const solo = createSoloServer({ logger: pino({ level: "silent" }), authenticate, ...rest, dataDir });
@@ -56,21 +70,39 @@ export async function startTestServer(
     res.status(201).json({ user: req.solo?.userId });
   });
   app.use(solo.errorHandler());
-  const http = createServer(app);
-  solo.attach(http);
+  const http = tls ? createHttpsServer(tls, app) : createServer(app);
+  const io = solo.attach(http);
   await new Promise<void>((resolve) => http.listen(wantedPort ?? 0, "127.0.0.1", () => resolve()));
   const { port } = http.address() as AddressInfo;
+  let closing: Promise<void> | null = null;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? "https" : "http"}://127.0.0.1:${port}`,
     port,
     http,
     solo,
+    io,
     dataDir,
     async close({ removeData = false } = {}) {
-      await solo.close();
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
+      closing ??= (async () => {
+        await solo.close();
+        http.closeAllConnections();
+        await new Promise<void>((resolve) => http.close(() => resolve()));
+      })();
+      await closing;
       if (removeData) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Resolves once the server has handled the disconnect of each `/session` socket of
+ * `sessionId` it holds now: its own `disconnect` handling, registered first, has run. Call it
+ * before the client closes, then await it instead of waiting for the server to notice.
+ */
+export function disconnectHandled(server: Pick<TestServer, "io">, sessionId: string): Promise<void> {
+  const held = [...server.io.of("/session").sockets.values()].filter((s) => s.data.sessionId === sessionId);
+  if (held.length === 0) throw new Error(`the server holds no socket of ${sessionId}`);
+  return Promise.all(held.map((s) => new Promise<void>((resolve) => s.once("disconnect", () => resolve())))).then(
+    () => undefined,
+  );
 }

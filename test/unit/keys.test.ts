@@ -160,8 +160,16 @@ describe("watchKeyFile", () => {
     await changed;
     stop();
     const after = calls;
+    // A witness on the same file: Node keeps one stat watcher per file, so a listener that
+    // was still attached would be called in the same round as the witness.
+    const witnessed = new Promise<void>((resolve) => {
+      const stopWitness = watchKeyFile(join(dir, KEYS_FILE), 20, () => {
+        stopWitness();
+        resolve();
+      });
+    });
     await rotateKeyFile(dir);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await witnessed;
     expect(after).toBeGreaterThanOrEqual(1);
     expect(calls).toBe(after);
   });
