@@ -26,6 +26,7 @@ export const ERROR_STATUS = {
   rate_limited: 429,
   payload_too_large: 413,
   forbidden: 403,
+  dispute_used: 409,
   not_found: 404,
   too_many_connections: 429,
   store_unavailable: 503,

@@ -36,8 +36,9 @@ interface Learned {
  * `{ "capability": "<the replacement notice's dispute>" }`, from an allowed origin (the login
  * route's check). In order: the capability is verified (400 `invalid_request` for a body that
  * is not that, 401 `invalid_token` for a forged, altered or expired one), counted against its
- * user (429 `rate_limited`), matched with the store (403 `forbidden` unless its session was
- * ended as `replaced` by the session it names, and it was not spent before) and spent; then the
+ * user (429 `rate_limited`; a refused dispute is refunded), matched with the store (403
+ * `forbidden` unless its session was ended as `replaced` by the session it names; 409
+ * `dispute_used` when that replacement was disputed before) and spent; then the
  * dispute ends sessions (reason `revoked`), is audited as `disputed`, the app's `onDispute`
  * runs, and the answer is 200 {@link DisputeResponse}. Every refusal ends nothing.
  *
@@ -58,8 +59,18 @@ export function createDisputeRouter(deps: DisputeRouterDeps): Router {
     }
     const claims = await deps.disputes.verify((body as { capability?: unknown }).capability);
     learned.claims = claims;
-    await deps.limiter.count(claims.sub);
-    const settled = await deps.disputes.settle(claims);
+    const counted = await deps.limiter.count(claims.sub);
+    let settled: SettledDispute;
+    try {
+      settled = await deps.disputes.settle(claims);
+    } catch (error) {
+      // A refused dispute ended nothing: it does not count (a replayed capability cannot use
+      // up the limit of the user it names).
+      if (error instanceof SoloError && (error.code === "forbidden" || error.code === "dispute_used")) {
+        await counted.refund();
+      }
+      throw error;
+    }
     learned.settled = settled;
     await deps.onDispute?.({
       userId: settled.userId,

@@ -7,7 +7,8 @@ export const DISPUTE_OUTCOMES = ["accepted", "invalid", "refused", "rate_limited
 /**
  * How a dispute ended (see {@link DISPUTE_OUTCOMES}): `accepted` (sessions ended), `invalid` (a
  * malformed body, or a capability that is forged, expired or not one), `refused` (a genuine
- * capability that does not match its sessions or was spent before, or a foreign origin),
+ * capability that does not match its sessions (`forbidden`) or was spent before
+ * (`dispute_used`), or a foreign origin),
  * `rate_limited`, `error` (the store or the app's `onDispute` failed).
  */
 export type DisputeOutcome = (typeof DISPUTE_OUTCOMES)[number];
@@ -33,7 +34,7 @@ export interface DisputeReport {
  */
 export function disputeOutcome(status: number): DisputeOutcome {
   if (status === 200) return "accepted";
-  if (status === 403) return "refused";
+  if (status === 403 || status === 409) return "refused";
   if (status === 429) return "rate_limited";
   if (status >= 500) return "error";
   return "invalid";

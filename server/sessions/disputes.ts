@@ -48,8 +48,9 @@ export interface DisputesDeps {
  * attempt against its user between them: {@link verify} (the token: `invalid_request` when it
  * is not a string, `invalid_token` when it is not a genuine, unexpired capability) and
  * {@link settle} (the sessions: `forbidden` unless the session it names was ended as `replaced`
- * by the session it names, both of its user, and it was not spent before). Only then does it
- * end sessions (reason `revoked`, by the replaced session), audit `disputed`, and emit it.
+ * by the session it names, both of its user; `dispute_used` when that replacement was disputed
+ * before). Only then does it end sessions (reason `revoked`, by the replaced session), audit
+ * `disputed`, and emit it.
  *
  * An intruder who is disputed cannot dispute back: their sessions end as `revoked`, which
  * carries no capability, and the replaced session can be disputed once.
@@ -93,7 +94,7 @@ export class Disputes extends EventEmitter<{ settled: [SettledDispute] }> {
       throw new SoloError("forbidden", {}, "This capability does not match the sessions it names.");
     }
     if (!(await service.store.useOnce(capabilities.onceKey(claims), capabilities.spentUntil(claims)))) {
-      throw new SoloError("forbidden", {}, "This sign-in has already been disputed.");
+      throw new SoloError("dispute_used");
     }
     const actor: Actor = actorOf(replaced);
     const ended =

@@ -1,12 +1,12 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { ErrorBody, OwnSessionsResponse, RevocationNotice } from "../../protocol/index.js";
-import { call, connect, login, nextDisconnect, nextRevocation, UA } from "../support/client.js";
+import { call, login, nextDisconnect, nextRevocation, UA } from "../support/client.js";
 import { adminToken, auditTrail, endingEvent } from "../support/ops.js";
 import { testResources } from "../support/resources.js";
 
 // "Your devices": GET /auth/sessions, DELETE /auth/sessions/:id, POST /auth/logout?scope=others.
 
-const { server, track } = testResources();
+const { server, socketFor } = testResources();
 const EVIL = "https://evil.example";
 
 /** Alice signed in on three devices (max-sessions 3), oldest first. */
@@ -69,8 +69,7 @@ describe("DELETE /auth/sessions/:id", () => {
   it("ends one of the user's own sessions: its device is told at once (revoked), the others live on", async () => {
     const srv = await server({ policy: { maxSessions: 3 } });
     const { laptop, phone, tablet } = await threeDevices(srv.url);
-    const phoneSocket = await connect(srv.url, phone.token);
-    track(phoneSocket);
+    const phoneSocket = await socketFor(srv.url, phone.token);
     const told = nextRevocation(phoneSocket);
     const gone = nextDisconnect(phoneSocket);
 
@@ -92,9 +91,13 @@ describe("DELETE /auth/sessions/:id", () => {
 
     // Audited as ended by alice, from the laptop (its session and device).
     const admin = await adminToken(srv.url);
-    await expect
-      .poll(async () => (await endingEvent(srv.url, admin, phone.session.id))?.by)
-      .toMatchObject({ userId: "alice", sessionId: laptop.session.id, device: { name: "Work laptop" } });
+    await vi.waitFor(async () =>
+      expect((await endingEvent(srv.url, admin, phone.session.id))?.by).toMatchObject({
+        userId: "alice",
+        sessionId: laptop.session.id,
+        device: { name: "Work laptop" },
+      }),
+    );
     expect((await endingEvent(srv.url, admin, phone.session.id))?.kind).toBe("revoked");
   });
 
@@ -102,8 +105,7 @@ describe("DELETE /auth/sessions/:id", () => {
     const srv = await server({ policy: { maxSessions: 3 } });
     const alice = await login(srv.url);
     const bob = await login(srv.url, { username: "bob", password: "demo" });
-    const bobSocket = await connect(srv.url, bob.token);
-    track(bobSocket);
+    const bobSocket = await socketFor(srv.url, bob.token);
     let bobTold = false;
     bobSocket.on("session:revoked", () => {
       bobTold = true;
@@ -172,8 +174,7 @@ describe("POST /auth/logout?scope=others", () => {
     const srv = await server({ policy: { maxSessions: 3 } });
     const { laptop, phone, tablet } = await threeDevices(srv.url);
     const bob = await login(srv.url, { username: "bob", password: "demo" });
-    const sockets = [await connect(srv.url, laptop.token), await connect(srv.url, tablet.token)];
-    for (const s of sockets) track(s);
+    const sockets = [await socketFor(srv.url, laptop.token), await socketFor(srv.url, tablet.token)];
     const told = sockets.map((s) => nextRevocation(s));
 
     const res = await fetch(`${srv.url}/auth/logout?scope=others`, {
@@ -195,9 +196,9 @@ describe("POST /auth/logout?scope=others", () => {
     expect(list.sessions.map((s) => [s.id, s.current])).toEqual([[phone.session.id, true]]);
 
     const admin = await adminToken(srv.url);
-    await expect
-      .poll(async () => (await auditTrail(srv.url, admin, { user: "alice" })).filter((e) => e.kind === "revoked"))
-      .toHaveLength(2);
+    await vi.waitFor(async () =>
+      expect((await auditTrail(srv.url, admin, { user: "alice" })).filter((e) => e.kind === "revoked")).toHaveLength(2),
+    );
     for (const e of (await auditTrail(srv.url, admin, { user: "alice" })).filter((e) => e.kind === "revoked")) {
       expect(e.by).toMatchObject({ userId: "alice", sessionId: phone.session.id, device: { browser: "Firefox 132" } });
     }
