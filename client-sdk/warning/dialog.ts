@@ -66,9 +66,14 @@ export function showWarning(revocation: Revocation, context: WarningContext): ()
   const dispute = revocation.reason === "replaced" ? context.dispute : undefined;
   const notes: string[] = [];
   if (Object.values(context.cleared).some((names) => names.length > 0)) notes.push(texts.cleared);
-  if (dispute) notes.push(texts.notYouAction);
-  else if (by) notes.push(texts.notYou);
-  if (notes.length > 0) dialog.append(el(doc, "p", "note", notes.join(" ")));
+  if (by && !dispute) notes.push(texts.notYou);
+  const note = el(doc, "p", "note");
+  const say = (action: boolean) => {
+    note.textContent = [...notes, ...(action ? [texts.notYouAction] : [])].join(" ");
+    note.hidden = note.textContent === "";
+  };
+  say(!!dispute);
+  dialog.append(note);
   // What "This wasn't me" did, read out by screen readers when it changes.
   const status = el(doc, "p", "status");
   status.setAttribute("role", "status");
@@ -106,9 +111,10 @@ export function showWarning(revocation: Revocation, context: WarningContext): ()
     });
     actions.append(disputeButton);
   }
-  /** The dispute is over: its button goes, focus moves to the one that closes. */
+  /** The dispute is over: its button and the words that offer it go, focus moves to the one that closes. */
   const done = () => {
     disputeButton?.remove();
+    say(false);
     if (!removed) button.focus();
   };
   actions.append(button);

@@ -27,7 +27,7 @@ export interface WarningTexts {
   replacedUnknown: (time: string) => string;
   /** Why, when the user signed out (elsewhere). */
   logout: string;
-  /** Why, when an administrator or the app ended the session. */
+  /** Why, when the user (from another device, "Your devices"), an administrator or the app ended the session. */
   revoked: string;
   /** Why, when the session reached its lifetime. */
   expired: string;
@@ -104,7 +104,7 @@ export const DEFAULT_TEXTS: WarningTexts = {
   replaced: (device, time) => `You were signed out because your account signed in on ${device} at ${time}.`,
   replacedUnknown: (time) => `You were signed out because your account signed in on another device at ${time}.`,
   logout: "You signed out of your account, in another window or on another device.",
-  revoked: "An administrator ended this session.",
+  revoked: "This session was signed out from another of your devices, or by an administrator.",
   expired: "Your session expired. Sign in again to continue.",
   idle: "Your session ended because it was inactive for too long.",
   newSignIn: "The new sign-in",

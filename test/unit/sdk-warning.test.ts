@@ -144,6 +144,7 @@ describe('"This wasn\'t me" in the built-in warning', () => {
     d.settle().resolve();
     await vi.waitFor(() => expect(status?.textContent).toBe(DEFAULT_TEXTS.disputed));
     expect(root.querySelector("[data-action=dispute]")).toBeNull();
+    expect(root.querySelector<HTMLElement>(".note")?.hidden).toBe(true);
     expect(root.activeElement?.textContent).toBe(DEFAULT_TEXTS.button);
   });
 
