@@ -78,6 +78,23 @@ describe('"Your devices" (policy max:3)', () => {
     await live(laptop.page);
   });
 
+  it("the React example's panel (useSoloSessions) lists and ends a device", async () => {
+    const a = await demo.open({ userAgent: UA.chromeMac }, "/react.html");
+    const b = await demo.open({ userAgent: UA.firefoxWindows }, "/react.html");
+    await signIn(a.page, "bob");
+    await signIn(b.page, "bob");
+    await live(b.page);
+    const mine = devices(a.page);
+    await mine.panel.getByRole("button", { name: "Refresh" }).click();
+    await vi.waitFor(async () => expect(await mine.items.count()).toBe(2));
+    expect(await mine.list.getByText("This device").count()).toBe(1);
+    await mine.panel.getByRole("button", { name: "Sign out Firefox on Windows" }).click();
+    await b.page.getByRole("alertdialog").waitFor({ state: "visible", timeout: 5000 });
+    await vi.waitFor(async () => expect(await mine.items.count()).toBe(1));
+    expect(await mine.status.textContent()).toBe("Signed out Firefox on Windows.");
+    await mine.panel.screenshot({ path: "test-results/e2e/devices-panel-react.png" });
+  });
+
   it("fits a phone screen: one column, full-width buttons, nothing cut off", async () => {
     const phone = await demo.open({ viewport: { width: 375, height: 740 }, userAgent: UA.chromeMac, isMobile: true });
     const other = await demo.open({ userAgent: UA.firefoxWindows });
