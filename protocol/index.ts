@@ -32,10 +32,15 @@ export { EVENTS, SESSION_NAMESPACE } from "./channel.js";
 export type { ErrorBody, ErrorCode, SessionEndedCode } from "./errors.js";
 export { ENDED_CODE, ENDED_REASON, ERROR_CODES, ERROR_STATUS, isErrorCode, isSessionEndedCode } from "./errors.js";
 export type {
+  DisputeBody,
+  DisputeResponse,
   IntrospectionResponse,
   LoginBody,
   LoginResponse,
+  LogoutScope,
   OptionalSessionResponse,
+  OwnSessionsResponse,
+  OwnSessionView,
   SessionResponse,
 } from "./http.js";
 export type {

@@ -15,7 +15,7 @@ import { gzipSync } from "node:zlib";
 import { build, transform } from "esbuild";
 
 /** Budgets in bytes (min+gzip). */
-export const BUDGET = { core: 6.25 * 1024, react: 1.5 * 1024 };
+export const BUDGET = { core: 6.75 * 1024, react: 1.5 * 1024 };
 
 /** Text that only the built-in warning's code contains. */
 const UI_MARKERS = ["You have been signed out", "alertdialog"];

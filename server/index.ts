@@ -42,10 +42,19 @@ export type { CorsOptions } from "./http/cors.js";
 export type { RequireSessionOptions, SoloRequestContext } from "./http/require-session.js";
 export { logId, REDACT_PATHS } from "./observability/logger.js";
 export { parseDuration } from "./options/parse-duration.js";
-export type { Authenticate, CookieOptions, RedisOptions, SoloServerOptions } from "./options/types.js";
+export type {
+  Authenticate,
+  CookieOptions,
+  DisputeEvent,
+  DisputeOptions,
+  OnDispute,
+  RedisOptions,
+  SoloServerOptions,
+} from "./options/types.js";
 export type { LoginKey, RateLimit, RateLimitOptions } from "./ratelimit/limits.js";
 export { RATE_LIMIT_DEFAULTS } from "./ratelimit/limits.js";
 export type { SoloIo } from "./realtime/types.js";
+export type { DisputeEnds } from "./sessions/disputes.js";
 export type { PolicyOption, PolicySpec } from "./sessions/policy.js";
 export type { AuthenticatedUser, Credentials } from "./sessions/user.js";
 export { createSoloServer, type SoloServer } from "./solo-server.js";

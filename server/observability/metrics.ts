@@ -3,6 +3,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 import { DELIVERY_STATUSES, type ErrorCode, REVOCATION_REASONS } from "../../protocol/index.js";
 import type { SessionService } from "../sessions/service.js";
 import type { DeliveryStatus } from "../store/types.js";
+import { DISPUTE_OUTCOMES, type DisputeOutcome } from "./dispute-outcome.js";
 import { LOGIN_OUTCOMES, type LoginOutcome } from "./login-outcome.js";
 
 /** Where the gauges read their values at scrape time. */
@@ -54,6 +55,7 @@ export class Metrics {
   readonly #deliverySeconds: Histogram;
   readonly #storeSeconds: Histogram<"op">;
   readonly #rejected: Counter<"code">;
+  readonly #disputes: Counter<"outcome">;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -128,6 +130,13 @@ export class Metrics {
       labelNames: ["code"],
       registers,
     });
+    this.#disputes = new Counter({
+      name: "solo_disputes_total",
+      help: 'Disputes of a replacement ("This wasn\'t me", POST /auth/dispute) by outcome: accepted, invalid, refused, rate_limited, error.',
+      labelNames: ["outcome"],
+      registers,
+    });
+    for (const outcome of DISPUTE_OUTCOMES) this.#disputes.inc({ outcome }, 0);
   }
 
   /** Counts what the session service reports: ended sessions, notice delivery, refused checks. */
@@ -146,6 +155,11 @@ export class Metrics {
   /** Counts a login attempt. */
   login(outcome: LoginOutcome): void {
     this.#logins.inc({ outcome });
+  }
+
+  /** Counts an answered dispute. */
+  dispute(outcome: DisputeOutcome): void {
+    this.#disputes.inc({ outcome });
   }
 
   /** Starts timing a store operation; call the result when it settles. */

@@ -29,7 +29,8 @@ export function openLimiterBackend(
     limits.loginPerIp !== false ||
     limits.loginPerUser !== false ||
     limits.successPerUser !== false ||
-    limits.successPerIp !== false;
+    limits.successPerIp !== false ||
+    limits.disputePerUser !== false;
   if (!storeIsRedis || !loginLimits) return { backend: { kind: "memory" }, close: () => {} };
   const client = new IORedis(redis.url);
   client.on("error", (error: Error) => logger.warn({ err: error }, "rate limit store unreachable; limiting in memory"));

@@ -23,6 +23,7 @@ import {
   type SessionStore,
 } from "../types.js";
 import { MemoryAuditLog } from "./audit-log.js";
+import { OnceMarkers } from "./once.js";
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -45,6 +46,7 @@ export class MemoryStore implements SessionStore {
   /** Each user's `replaced` tombstones, oldest first, at most {@link REPLACED_TOMBSTONES_PER_USER}. */
   readonly #replacedByUser = new Map<string, string[]>();
   readonly #audit: MemoryAuditLog;
+  readonly #once = new OnceMarkers();
   #closed = false;
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -137,8 +139,14 @@ export class MemoryStore implements SessionStore {
         n++;
       }
     }
+    this.#once.purge(sessionsBefore);
     this.#audit.purge(auditBefore);
     return n;
+  }
+
+  async useOnce(key: string, until: number): Promise<boolean> {
+    this.#open();
+    return this.#once.use(key, until);
   }
 
   async countLive(): Promise<number> {

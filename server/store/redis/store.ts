@@ -31,6 +31,7 @@ import { clientOptions, quit, waitReady } from "./connection.js";
 import { RedisContext } from "./context.js";
 import { SessionIndexes } from "./indexes.js";
 import { KeyScheme } from "./keys.js";
+import { useOnce } from "./once.js";
 import { defineScripts } from "./scripts.js";
 import { SessionOps } from "./sessions.js";
 
@@ -205,6 +206,10 @@ export class RedisStore implements SessionStore {
 
   countLive(): Promise<number> {
     return this.#run(() => this.#indexes.countLive());
+  }
+
+  useOnce(key: string, until: number): Promise<boolean> {
+    return this.#run(() => useOnce(this.#ctx, key, until));
   }
 
   appendAudit(event: NewAuditEvent): Promise<string> {

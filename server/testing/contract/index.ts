@@ -10,6 +10,7 @@ import { afterEach, describe } from "vitest";
 import type { SessionStore } from "../../store/types.js";
 import { auditContract } from "./audit.js";
 import { claimContract } from "./claim.js";
+import { onceContract } from "./once.js";
 import { sessionsContract } from "./sessions.js";
 
 /** How {@link runStoreContract} gets and releases the store under test. */
@@ -25,8 +26,9 @@ export interface StoreContractOptions<S extends SessionStore = SessionStore> {
 /**
  * Registers the store contract with Vitest (`describe`/`it`): claims (with every built-in
  * policy, and atomic under races), the bounded `replaced` tombstones, reading, listing and
- * paging, ending, activity, staleness, purging, the audit trail and its delivery states, and
- * the closed-store error. Call it at the top level of a test file; Vitest must be installed.
+ * paging, ending, activity, staleness, purging, the audit trail and its delivery states, the
+ * single-use markers (`useOnce`), and the closed-store error. Call it at the top level of a
+ * test file; Vitest must be installed.
  *
  * @example
  * ```ts
@@ -52,5 +54,6 @@ export function runStoreContract<S extends SessionStore>(options: StoreContractO
     claimContract(fresh);
     sessionsContract(fresh);
     auditContract(fresh);
+    onceContract(fresh);
   });
 }
