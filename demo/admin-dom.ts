@@ -16,9 +16,10 @@ const KIND: Record<AuditKind, { label: string; tone: "good" | "warn" | "bad" | "
   login_refused: { label: "Sign-in refused", tone: "warn" },
   replaced: { label: "Replaced", tone: "bad" },
   logout: { label: "Signed out", tone: "neutral" },
-  revoked: { label: "Ended by admin", tone: "bad" },
+  revoked: { label: "Ended", tone: "bad" },
   idle: { label: "Idle timeout", tone: "warn" },
   expired: { label: "Expired", tone: "neutral" },
+  disputed: { label: "Disputed", tone: "bad" },
 };
 
 const DELIVERY: Record<DeliveryStatus, { label: string; help: string }> = {
@@ -166,7 +167,11 @@ function eventDetail(e: AuditEventView): string {
     case "replaced":
       return e.by?.device ? `by ${deviceText(e.by.device)}` : "by a new sign-in";
     case "revoked":
-      return e.by?.userId ? `by ${e.by.userId}` : "by the app";
+      if (!e.by?.userId) return "by the app";
+      if (e.by.userId !== e.userId) return `by administrator ${e.by.userId}`;
+      return e.by.device ? `by the user, from ${deviceText(e.by.device)}` : "by the user";
+    case "disputed":
+      return e.by?.device ? `"not me", said from ${deviceText(e.by.device)}` : `"not me", said by the user`;
     case "logout":
       return e.by?.userId && e.by.userId !== e.userId ? `by ${e.by.userId}` : "";
     case "login_refused":

@@ -13,6 +13,7 @@ import {
 } from "@solo-session/client";
 import { showAdminWhenAllowed } from "./admin-hook.js";
 import { askContinueHere, deviceName, inUseText } from "./conflict.js";
+import { showDevices } from "./devices.js";
 
 const DRAFT_KEY = "demo:draft";
 
@@ -134,7 +135,7 @@ function endedText(r: Revocation): string {
     case "logout":
       return "You signed out in another window or on another device.";
     case "revoked":
-      return "An administrator ended the session.";
+      return "It was signed out from another of your devices, or by an administrator.";
     case "expired":
       return "The session expired.";
     case "idle":
@@ -164,8 +165,16 @@ function log(kind: LogKind, title: string, detail = ""): void {
 
 // --- SDK events -------------------------------------------------------------------------
 
+let lastState = solo.state;
 solo.on("state", (state) => {
+  const before = lastState;
+  lastState = state;
   render(state);
+  // "This wasn't me" (the warning's button, or solo.dispute()) used the revocation's chance.
+  if (state.status === "revoked" && before.status === "revoked" && before.revocation.disputable) {
+    if (!state.revocation.disputable) log("warn", "Disputed", "you said the other sign-in was not you");
+    return;
+  }
   const detail = state.status === "active" ? `as ${state.session.userId}` : "";
   log(state.status === "revoked" ? "bad" : "info", `State: ${state.status}`, detail);
 });
@@ -185,7 +194,8 @@ solo.on("leader", (leading) => {
 });
 solo.on("revoked", (r) => {
   const by = r.by ? ` by ${device(r.by.device.browser, r.by.device.os)}` : "";
-  log("bad", "Revoked", `${r.code}${by}, found by ${r.source}; local data cleared`);
+  const disputable = r.disputable ? '; the warning offers "This wasn\'t me"' : "";
+  log("bad", "Revoked", `${r.code}${by}, found by ${r.source}; local data cleared${disputable}`);
 });
 
 // --- the app ----------------------------------------------------------------------------
@@ -321,5 +331,6 @@ ui.loadNotes.addEventListener("click", async () => {
 
 render(solo.state);
 showAdminWhenAllowed(solo, $("admin-slot"));
+showDevices(solo, $("devices"), log);
 log("info", "Page loaded", "asking /auth/session");
 solo.ready.then(renderConnection);

@@ -32,6 +32,11 @@ export interface RevocationNotice {
   at: string;
   /** For `replaced`: the device that took over. */
   by?: ReplacedBy;
+  /**
+   * For `replaced`, while the dispute window is open: the single-use capability for
+   * `POST /auth/dispute` ("This wasn't me"; see `DisputeBody`). Absent for every other reason.
+   */
+  dispute?: string;
 }
 
 /** Events the server sends to the SDK. */
@@ -50,4 +55,6 @@ export interface ConnectErrorData {
   message: string;
   reason?: RevocationReason;
   by?: ReplacedBy;
+  /** For `session_replaced`, while the dispute window is open: see {@link RevocationNotice.dispute}. */
+  dispute?: string;
 }

@@ -26,6 +26,7 @@ export const ERROR_STATUS = {
   rate_limited: 429,
   payload_too_large: 413,
   forbidden: 403,
+  dispute_used: 409,
   not_found: 404,
   too_many_connections: 429,
   store_unavailable: 503,
@@ -94,6 +95,11 @@ export interface ErrorBody {
   reason?: RevocationReason;
   /** For `session_replaced`: the device that took over and when. */
   by?: ReplacedBy;
+  /**
+   * For `session_replaced`, while the dispute window is open: the single-use capability for
+   * `POST /auth/dispute` ("This wasn't me").
+   */
+  dispute?: string;
   /** For `session_active`: the session that holds the account. */
   active?: SessionView;
   /**

@@ -58,3 +58,37 @@ export type IntrospectionResponse =
       token_type: "session+jwt";
       roles: string[];
     };
+
+/** One of the signed-in user's own live sessions, as `GET /auth/sessions` shows it. */
+export interface OwnSessionView extends SessionView {
+  /** True for the session of the request that asked (this device). */
+  current: boolean;
+}
+
+/** `GET /auth/sessions` 200 body: the signed-in user's live sessions, newest first. */
+export interface OwnSessionsResponse {
+  sessions: OwnSessionView[];
+}
+
+/**
+ * `POST /auth/logout?scope=`: `session` (the default) ends the request's session, `all` every
+ * session of its user, `others` every session of its user but the request's own.
+ */
+export type LogoutScope = "session" | "all" | "others";
+
+/** `POST /auth/dispute` body ("This wasn't me"). */
+export interface DisputeBody {
+  /**
+   * The single-use capability a replacement notice carried (`dispute` of the pushed
+   * `session:revoked`, of a refused handshake's data, or of the 401 `session_replaced` body).
+   */
+  capability: string;
+}
+
+/** `POST /auth/dispute` 200 body. */
+export interface DisputeResponse {
+  /** The session that took over: the one the person said was not them. */
+  disputed: SessionView;
+  /** The sessions the dispute ended (reason `revoked`), newest first; empty when none was live any more. */
+  ended: SessionView[];
+}

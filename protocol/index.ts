@@ -50,10 +50,15 @@ export {
   SESSION_REVOKED_EVENT,
 } from "./events.js";
 export type {
+  DisputeBody,
+  DisputeResponse,
   IntrospectionResponse,
   LoginBody,
   LoginResponse,
+  LogoutScope,
   OptionalSessionResponse,
+  OwnSessionsResponse,
+  OwnSessionView,
   SessionResponse,
 } from "./http.js";
 export type {

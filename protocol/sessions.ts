@@ -42,10 +42,12 @@ export interface ReplacedBy {
 }
 
 /**
- * Kinds of audit events: a login, a refused login, and the reasons that end a session (each
- * session has at most one of those: see {@link ENDING_KINDS}).
+ * Kinds of audit events: a login, a refused login, the reasons that end a session (each
+ * session has at most one of those: see {@link ENDING_KINDS}), and `disputed`: the person on a
+ * replaced device said "This wasn't me" (`POST /auth/dispute`). A `disputed` event ends nothing
+ * by itself: the sessions the dispute ended each have their own `revoked` event.
  */
-export const AUDIT_KINDS = ["login", "login_refused", ...REVOCATION_REASONS] as const;
+export const AUDIT_KINDS = ["login", "login_refused", ...REVOCATION_REASONS, "disputed"] as const;
 
 /** Kinds of audit events. */
 export type AuditKind = (typeof AUDIT_KINDS)[number];
@@ -82,8 +84,10 @@ export const DELIVERY_RANK = /* @__PURE__ */ Object.fromEntries(
 
 /**
  * Who an audit event names besides its subject: for `replaced`, the session and device that
- * took over; for `revoked` and `logout`, the user who ended it; for `login_refused`, the session
- * that holds the account.
+ * took over; for `revoked` and `logout`, the user who ended it and the session (device) it was
+ * ended from (null for the app or the system: `revokeSession()`, the sweeper); for
+ * `login_refused`, the session that holds the account; for `disputed`, the replaced session
+ * (device) from which the person disputed (the event's own session is the disputed one).
  */
 export interface AuditActor {
   sessionId: string | null;

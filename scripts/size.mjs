@@ -1,6 +1,6 @@
 // Minified + gzipped size of the built browser SDK (packages/client/dist), socket.io-client and React
 // excluded (they stay external), checked against the size budget:
-//   core (what `createSoloClient` loads up front) <= 6.25 KB, React binding <= 1.5 KB.
+//   core (what `createSoloClient` loads up front) <= 6.75 KB, React binding <= 1.5 KB.
 // Chunks loaded on demand (the built-in warning, the heartbeat election for browsers without
 // Web Locks) are listed apart. Also checks that an app importing only `createSoloClient` (or
 // only the React binding) gets no UI code in what it loads up front.
@@ -15,7 +15,7 @@ import { gzipSync } from "node:zlib";
 import { build, transform } from "esbuild";
 
 /** Budgets in bytes (min+gzip). */
-export const BUDGET = { core: 6.25 * 1024, react: 1.5 * 1024 };
+export const BUDGET = { core: 6.75 * 1024, react: 1.5 * 1024 };
 
 /** Text that only the built-in warning's code contains. */
 const UI_MARKERS = ["You have been signed out", "alertdialog"];

@@ -59,6 +59,9 @@ export { parseDuration } from "./options/parse-duration.js";
 export type {
   Authenticate,
   CookieOptions,
+  DisputeEvent,
+  DisputeOptions,
+  OnDispute,
   PostgresOptions,
   PostgresPoolOptions,
   RedisOptions,
@@ -67,6 +70,7 @@ export type {
 export type { LoginKey, RateLimit, RateLimitOptions } from "./ratelimit/limits.js";
 export { RATE_LIMIT_DEFAULTS } from "./ratelimit/limits.js";
 export type { SoloIo } from "./realtime/types.js";
+export type { DisputeEnds } from "./sessions/disputes.js";
 export type { PolicyOption, PolicySpec } from "./sessions/policy.js";
 export type { AuthenticatedUser, Credentials } from "./sessions/user.js";
 export { createSoloServer, type SoloServer } from "./solo-server.js";

@@ -16,9 +16,11 @@ import { outboxFor } from "./events/receivers.js";
 import { createAdminRouter } from "./http/admin.js";
 import { createAuthRouter } from "./http/auth-routes.js";
 import { type CorsOptions, createCors } from "./http/cors.js";
+import { createDisputeRouter } from "./http/dispute.js";
 import { createHealthRouter } from "./http/health.js";
 import { createIntrospectRouter } from "./http/introspect.js";
 import { loginOutcomes, requestIds } from "./http/observe.js";
+import { createOwnSessionsRouter } from "./http/own-sessions.js";
 import { createErrorHandler, createRequireSession, type RequireSessionOptions } from "./http/require-session.js";
 import {
   type EndSessionOptions,
@@ -32,6 +34,7 @@ import { logDeliveries, logSessionEvents } from "./observability/session-log.js"
 import { resolveOptions } from "./options/resolve.js";
 import type { SoloServerOptions } from "./options/types.js";
 import { openLimiterBackend } from "./ratelimit/backend.js";
+import { DisputeLimiter } from "./ratelimit/dispute.js";
 import { LoginLimiter } from "./ratelimit/login.js";
 import { ConnectionLimiter, HandshakeLimiter } from "./ratelimit/sockets.js";
 import { AdminFeed } from "./realtime/admin-feed.js";
@@ -43,6 +46,8 @@ import { clientAddress } from "./request/client-address.js";
 import { SessionCookie } from "./request/cookies.js";
 import { csrfCheck, type OriginPolicy } from "./request/origin.js";
 import { AuditTrail } from "./sessions/audit.js";
+import { DisputeCapabilities } from "./sessions/dispute-capabilities.js";
+import { Disputes } from "./sessions/disputes.js";
 import { presenceInterval } from "./sessions/policy.js";
 import { SessionService } from "./sessions/service.js";
 import { startSweeper } from "./sessions/sweeper.js";
@@ -50,6 +55,7 @@ import { openStore } from "./store/index.js";
 import { MeasuredStore } from "./store/measured.js";
 import { RedisStore } from "./store/redis/store.js";
 import type { SessionStore } from "./store/types.js";
+import { DisputeTokens } from "./tokens/dispute-tokens.js";
 import { loadKeyRing } from "./tokens/key-file.js";
 import { startKeyReload } from "./tokens/key-reload.js";
 import { TokenService } from "./tokens/tokens.js";
@@ -65,7 +71,8 @@ export interface SoloServer {
    */
   readonly ready: Promise<void>;
   /**
-   * The `/auth` routes: login, session, logout, jwks.json, introspect, and the admin API under
+   * The `/auth` routes: login, session, logout, jwks.json, the signed-in user's own sessions
+   * (`/sessions`), the dispute of a replacement (`/dispute`), introspect, and the admin API under
    * `/admin`. Mount with `app.use("/auth", solo.router)`.
    */
   router: Router;
@@ -93,6 +100,7 @@ export interface SoloServer {
   /**
    * Ends the request's session (or with `scope: "all"` every session of its user) from the app's
    * own logout route, and clears the cookie. Idempotent; resolves false when nothing was live.
+   * `scope: "others"` ends every session of the user but this one ("sign out my other devices").
    */
   endSession(req: Request, res: Response, options?: EndSessionOptions): Promise<boolean>;
   /**
@@ -168,9 +176,24 @@ export function createSoloServer(options: SoloServerOptions = {}): SoloServer {
     clock: o.clock,
   });
   const audit = new AuditTrail(store, o.nodeId, (error) => logger.warn({ err: error }, "audit write failed"));
-  const service = new SessionService(store, tokens, audit, { ...o, ready: Promise.all([ring, storeReady]) });
+  const capabilities = o.dispute
+    ? new DisputeCapabilities(
+        new DisputeTokens(tokens, {
+          issuer: o.issuer,
+          audience: o.audience,
+          clockTolerance: o.clockTolerance,
+          clock: o.clock,
+        }),
+        { ttl: o.dispute.ttl, clockTolerance: o.clockTolerance, clock: o.clock },
+      )
+    : null;
+  const service = new SessionService(store, tokens, audit, {
+    ...o,
+    ready: Promise.all([ring, storeReady]),
+    capabilities,
+  });
   metrics.observe(service);
-  const logins = logSessionEvents(service, logger);
+  const sessionLog = logSessionEvents(service, logger);
   const cookie = new SessionCookie(o.cookie, o.trustProxy, o.token);
   const origins: OriginPolicy = {
     allowedOrigins: o.allowedOrigins,
@@ -178,6 +201,7 @@ export function createSoloServer(options: SoloServerOptions = {}): SoloServer {
     trustProxy: o.trustProxy,
   };
   const csrf = csrfCheck(origins);
+  const address = (req: Request) => clientAddress(req, o.trustProxy);
   const limiterBackend = openLimiterBackend(
     o.rateLimit,
     {
@@ -193,27 +217,44 @@ export function createSoloServer(options: SoloServerOptions = {}): SoloServer {
     cookie,
     csrf,
     limiter: loginLimiter,
-    clientAddress: (req) => clientAddress(req, o.trustProxy),
+    clientAddress: address,
     clock: o.clock,
     logger,
   });
 
   const requireSession = createRequireSession({ service, cookie, csrf });
+  const guards: RequestHandler[] = [(req, _res, next) => next(csrf(req) ?? undefined)];
+  const disputes =
+    capabilities && o.dispute
+      ? createDisputeRouter({
+          disputes: new Disputes({ service, capabilities, audit, ends: o.dispute.ends, clock: o.clock }),
+          limiter: new DisputeLimiter(o.rateLimit, limiterBackend.backend),
+          onDispute: o.onDispute,
+          guards,
+          clientAddress: address,
+          observe: (report) => {
+            metrics.dispute(report.outcome);
+            sessionLog.dispute(report);
+          },
+        })
+      : null;
   const router = createAuthRouter({
     service,
     authenticate: o.authenticate,
     cookie,
     starter,
     logger,
-    guards: [(req, _res, next) => next(csrf(req) ?? undefined)],
+    guards,
     before: [
       requestIds(),
       loginOutcomes((outcome, req) => {
         metrics.login(outcome);
-        logins.failed(outcome, req);
+        sessionLog.failed(outcome, req);
       }),
     ],
     extra: [
+      createOwnSessionsRouter({ service, requireSession: requireSession(), cookie }),
+      ...(disputes ? [disputes] : []),
       createIntrospectRouter({ service, secret: o.introspectSecret }),
       createAdminRouter({
         service,
@@ -223,7 +264,7 @@ export function createSoloServer(options: SoloServerOptions = {}): SoloServer {
     ],
     cors: createCors(o.allowedOrigins),
     loginLimiter,
-    clientAddress: (req) => clientAddress(req, o.trustProxy),
+    clientAddress: address,
   });
   const handshakeLimiter = new HandshakeLimiter(o.rateLimit);
   const handshake = new Handshake({ service, cookie, origins, limiter: handshakeLimiter, logger });

@@ -1,5 +1,5 @@
 import { type ConnectionStatus, type Revocation, type SessionView, SoloClientError } from "@solo-session/client";
-import { useSoloSession } from "@solo-session/client/react";
+import { useSoloSession, useSoloSessions } from "@solo-session/client/react";
 import { type FormEvent, useState } from "react";
 import { askContinueHere, deviceName, inUseText } from "../conflict.js";
 
@@ -238,7 +238,77 @@ function SignedIn({ session }: { session: SessionView }) {
             ))}
           </ul>
         </section>
+        <Devices />
       </div>
+    </section>
+  );
+}
+
+/** "Your devices", with `useSoloSessions()`. */
+function Devices() {
+  const { sessions, error, refresh, end, endOthers } = useSoloSessions();
+  const [said, setSaid] = useState("");
+  const act = async (action: () => Promise<void>, done: string) => {
+    try {
+      await action();
+      setSaid(done);
+    } catch (e) {
+      setSaid(`That did not work (${e instanceof SoloClientError ? e.code : "network_error"}).`);
+    }
+  };
+  return (
+    <section className="card card-wide devices" aria-labelledby="devices-title">
+      <div className="card-head">
+        <div>
+          <h2 className="card-title" id="devices-title">
+            Your devices
+          </h2>
+          <p className="card-subtitle">Every device signed in to your account.</p>
+        </div>
+        <div className="card-actions">
+          <button type="button" className="button button-secondary" onClick={() => void refresh()}>
+            Refresh
+          </button>
+          <button
+            type="button"
+            className="button button-danger"
+            disabled={!sessions || sessions.every((s) => s.current)}
+            onClick={() => act(endOthers, "Signed out every other device.")}
+          >
+            Sign out all other devices
+          </button>
+        </div>
+      </div>
+      {(said || error) && (
+        <p className="result devices-status" role="status" data-tone={error && !said ? "bad" : "info"}>
+          {said || `The devices could not be loaded (${(error as SoloClientError).code ?? "network_error"}).`}
+        </p>
+      )}
+      <ul className="device-list" aria-labelledby="devices-title">
+        {sessions?.map((s) => (
+          <li className="device" key={s.id} data-session-id={s.id}>
+            <div className="device-text">
+              <p className="device-name">
+                {deviceName(s.device)} {s.current && <span className="device-badge">This device</span>}
+              </p>
+              <p className="device-facts">
+                {s.device.ip ? `IP ${s.device.ip} · ` : ""}Signed in {dateTime.format(new Date(s.createdAt))} · Last
+                active {dateTime.format(new Date(s.lastSeenAt))}
+              </p>
+            </div>
+            {!s.current && (
+              <button
+                type="button"
+                className="button button-secondary"
+                aria-label={`Sign out ${deviceName(s.device)}`}
+                onClick={() => act(() => end(s.id), `Signed out ${deviceName(s.device)}.`)}
+              >
+                Sign out
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
     </section>
   );
 }
@@ -263,7 +333,7 @@ function endedText(r: Revocation): string {
     case "logout":
       return "You signed out in another window or on another device.";
     case "revoked":
-      return "An administrator ended the session.";
+      return "It was signed out from another of your devices, or by an administrator.";
     case "expired":
       return "The session expired.";
     case "idle":

@@ -14,6 +14,8 @@ export interface SoloErrorDetails {
   active?: SessionView;
   takeover?: boolean;
   retryAfter?: number;
+  /** For `session_replaced`: the dispute capability (see `ErrorBody.dispute`). */
+  dispute?: string;
 }
 
 const MESSAGES: Record<ErrorCode, string> = {
@@ -32,6 +34,7 @@ const MESSAGES: Record<ErrorCode, string> = {
   rate_limited: "Too many attempts. Wait a moment and try again.",
   payload_too_large: "The request body is too large.",
   forbidden: "You are not allowed to do this.",
+  dispute_used: "This sign-in has already been reported.",
   not_found: "Not found.",
   too_many_connections: "Too many connections. Wait a moment and try again.",
   store_unavailable: "The session store is unavailable. Try again shortly.",

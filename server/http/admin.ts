@@ -11,6 +11,7 @@ import type { SessionService } from "../sessions/service.js";
 import { auditEventView, sessionView } from "../sessions/views.js";
 import { auditCursor } from "../store/shared/paging.js";
 import type { AuditQuery, EventOutbox, OutboxEvent } from "../store/types.js";
+import { requestActor } from "./require-session.js";
 
 /** What the admin API needs. */
 export interface AdminRouterDeps {
@@ -61,7 +62,7 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
 
   admin.delete("/sessions/:id", async (req, res) => {
     const id = pathParam(req, "id");
-    if (!(await service.end(id, "revoked", actorOf(req)))) {
+    if (!(await service.end(id, "revoked", requestActor(req)))) {
       throw new SoloError("not_found", {}, "No live session has this id.");
     }
     res.status(204).end();
@@ -69,7 +70,7 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
 
   admin.delete("/users/:userId/sessions", async (req, res) => {
     const userId = pathParam(req, "userId");
-    const answer: AdminEndResponse = { ended: await service.endAll(userId, "revoked", actorOf(req)) };
+    const answer: AdminEndResponse = { ended: await service.endAll(userId, "revoked", requestActor(req)) };
     res.json(answer);
   });
 
@@ -132,11 +133,6 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
   const router = express.Router();
   router.use("/admin", deps.requireAdmin, admin);
   return router;
-}
-
-/** The admin who made the request (set by `requireSession`). */
-function actorOf(req: Request): string | null {
-  return req.solo?.userId ?? null;
 }
 
 /** An optional query parameter given once as a non-empty string of sane length. */

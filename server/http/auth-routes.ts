@@ -41,8 +41,9 @@ export interface AuthRouterDeps {
 export const MAX_BODY = "8kb";
 
 /**
- * The `/auth` routes: `POST /login`, `GET /session`, `POST /logout`, `GET /jwks.json`.
- * Every error is `{ error, message, ...details }` with its status; nothing is cached.
+ * The `/auth` routes: `POST /login`, `GET /session` (`?optional=true`), `POST /logout` (`?scope=session|all|others`),
+ * `GET /jwks.json`, then the `extra` routers (the user's own sessions, disputes, introspection,
+ * the admin API). Every error is `{ error, message, ...details }` with its status; nothing is cached.
  */
 export function createAuthRouter(deps: AuthRouterDeps): Router {
   const router = express.Router();
@@ -108,10 +109,10 @@ export function createAuthRouter(deps: AuthRouterDeps): Router {
 
   router.post("/logout", ...deps.guards, async (req, res) => {
     const scope = req.query.scope;
-    if (scope !== undefined && scope !== "all" && scope !== "session") {
-      throw new SoloError("invalid_request", {}, 'scope must be "session" or "all".');
+    if (scope !== undefined && scope !== "all" && scope !== "session" && scope !== "others") {
+      throw new SoloError("invalid_request", {}, 'scope must be "session", "all" or "others".');
     }
-    await deps.starter.end(req, res, { scope: scope === "all" ? "all" : "session" });
+    await deps.starter.end(req, res, { scope: scope ?? "session" });
     res.status(204).end();
   });
 
@@ -153,8 +154,15 @@ function optionalQuery(value: unknown): boolean {
   throw new SoloError("invalid_request", {}, 'optional must be "true" or "false".');
 }
 
-/** Login bodies must be JSON: a cross-site form cannot send that without a CORS preflight. */
-function requireJson(req: Request, _res: Response, next: NextFunction): void {
+/**
+ * Login and dispute bodies must be JSON: a cross-site form cannot send that without a CORS preflight.
+ *
+ * @example
+ * ```ts
+ * router.post("/dispute", ...guards, requireJson, express.json(), handler);
+ * ```
+ */
+export function requireJson(req: Request, _res: Response, next: NextFunction): void {
   if (!req.is("application/json")) {
     next(new SoloError("invalid_request", {}, "Send the credentials as application/json."));
     return;

@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Respon
 import type { SessionView } from "../../protocol/index.js";
 import { SoloError } from "../errors/solo-error.js";
 import type { SessionCookie } from "../request/cookies.js";
+import type { Actor } from "../sessions/audit.js";
 import type { Checked, SessionService } from "../sessions/service.js";
 import { sessionView } from "../sessions/views.js";
 import type { SessionRecord } from "../store/types.js";
@@ -153,6 +154,20 @@ export function createRequireSession(deps: MiddlewareDeps) {
       );
     };
   };
+}
+
+/**
+ * Who made a request that `requireSession()` let through, for the audit trail: its user, its
+ * session and that session's device. Null for an anonymous request.
+ *
+ * @example
+ * ```ts
+ * await service.end(id, "revoked", requestActor(req));
+ * ```
+ */
+export function requestActor(req: Request): Actor | null {
+  const solo = req.solo;
+  return solo ? { userId: solo.userId, sessionId: solo.sessionId, device: { ...solo.session.device } } : null;
 }
 
 /**

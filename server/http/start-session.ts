@@ -1,9 +1,10 @@
 import type { Request, Response } from "express";
 import type { Logger } from "pino";
-import { isSessionEndedCode, type SessionView } from "../../protocol/index.js";
+import { isSessionEndedCode, type LogoutScope, type SessionView } from "../../protocol/index.js";
 import { SoloError } from "../errors/solo-error.js";
 import type { LoginAttempt, LoginLimiter } from "../ratelimit/login.js";
 import type { SessionCookie } from "../request/cookies.js";
+import { actorOf } from "../sessions/audit.js";
 import { describeDevice } from "../sessions/device.js";
 import type { SessionService } from "../sessions/service.js";
 import { type AuthenticatedUser, toSessionUser } from "../sessions/user.js";
@@ -28,8 +29,12 @@ export interface StartedSession {
 
 /** Options of `endSession`. */
 export interface EndSessionOptions {
-  /** `"all"` ends every session of the user, not only this request's. @default "session" */
-  scope?: "session" | "all";
+  /**
+   * `"session"` ends this request's session; `"all"` every session of its user; `"others"`
+   * every session of its user but this one (reason `revoked`: "sign out my other devices"; the
+   * cookie stays). @default "session"
+   */
+  scope?: LogoutScope;
 }
 
 /** What starting and ending sessions from a request needs. */
@@ -102,24 +107,33 @@ export class SessionStarter {
 
   /**
    * Ends the request's session (or, with `scope: "all"`, every session of its user) and clears
-   * the cookie. Ending a session that has already ended is done (idempotent: false). Throws
+   * the cookie; with `scope: "others"`, ends every other session of its user (reason `revoked`)
+   * and keeps this one and its cookie. Ending a session that has already ended is done
+   * (idempotent: false), except for `"others"`, which needs this session live. Resolves true when
+   * a session was ended. Audited as done by this user, from this session's device. Throws
    * `missing_token`, `invalid_token`, `origin_not_allowed` (a cookie-carried token from a
-   * foreign origin), `store_unavailable`.
+   * foreign origin), `store_unavailable`; for `"others"`, an ended session's code too.
    */
   async end(req: Request, res: Response, options: EndSessionOptions = {}): Promise<boolean> {
     const deps = this.#deps;
     const scope = options.scope ?? "session";
-    if (scope !== "session" && scope !== "all") throw new TypeError('endSession(): scope must be "session" or "all"');
+    if (scope !== "session" && scope !== "all" && scope !== "others") {
+      throw new TypeError('endSession(): scope must be "session", "all" or "others"');
+    }
     const carried = deps.cookie.requestToken(req);
     if (carried.fromCookie) {
       const refused = deps.csrf(req);
       if (refused) throw refused;
     }
+    if (scope === "others") {
+      const { session } = await deps.service.check(carried.token);
+      return (await deps.service.endOthers(session.userId, session.id, actorOf(session))).length > 0;
+    }
     let ended = false;
     try {
       const { session } = await deps.service.check(carried.token);
-      if (scope === "all") ended = (await deps.service.endAll(session.userId, "logout", session.userId)) > 0;
-      else ended = await deps.service.end(session.id, "logout", session.userId);
+      if (scope === "all") ended = (await deps.service.endAll(session.userId, "logout", actorOf(session))) > 0;
+      else ended = await deps.service.end(session.id, "logout", actorOf(session));
     } catch (error) {
       // Logging out of a session that has already ended is done: idempotent.
       if (!(error instanceof SoloError && isSessionEndedCode(error.code))) throw error;

@@ -54,6 +54,10 @@ export const REDACT_PATHS: readonly string[] = [
   "*.password",
   "credentials",
   "*.credentials",
+  "capability",
+  "*.capability",
+  "dispute",
+  "*.dispute",
 ];
 
 /**

@@ -4,6 +4,7 @@ import { DELIVERY_STATUSES, type ErrorCode, REVOCATION_REASONS } from "../../pro
 import type { EventDeliverer } from "../events/deliverer.js";
 import type { SessionService } from "../sessions/service.js";
 import type { DeliveryStatus } from "../store/types.js";
+import { DISPUTE_OUTCOMES, type DisputeOutcome } from "./dispute-outcome.js";
 import { LOGIN_OUTCOMES, type LoginOutcome } from "./login-outcome.js";
 
 /** Where the gauges read their values at scrape time. */
@@ -61,6 +62,7 @@ export class Metrics {
   readonly #deliverySeconds: Histogram;
   readonly #storeSeconds: Histogram<"op">;
   readonly #rejected: Counter<"code">;
+  readonly #disputes: Counter<"outcome">;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -146,6 +148,13 @@ export class Metrics {
       labelNames: ["code"],
       registers,
     });
+    this.#disputes = new Counter({
+      name: "solo_disputes_total",
+      help: 'Disputes of a replacement ("This wasn\'t me", POST /auth/dispute) by outcome: accepted, invalid, refused, rate_limited, error.',
+      labelNames: ["outcome"],
+      registers,
+    });
+    for (const outcome of DISPUTE_OUTCOMES) this.#disputes.inc({ outcome }, 0);
   }
 
   /** Counts what the session service reports: ended sessions, notice delivery, refused checks. */
@@ -203,6 +212,11 @@ export class Metrics {
   /** Counts a login attempt. */
   login(outcome: LoginOutcome): void {
     this.#logins.inc({ outcome });
+  }
+
+  /** Counts an answered dispute. */
+  dispute(outcome: DisputeOutcome): void {
+    this.#disputes.inc({ outcome });
   }
 
   /** Starts timing a store operation; call the result when it settles. */

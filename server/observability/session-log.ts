@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { EventDeliverer } from "../events/deliverer.js";
 import type { SessionService } from "../sessions/service.js";
 import type { DeviceInfo, SessionRecord } from "../store/types.js";
+import type { DisputeReport } from "./dispute-outcome.js";
 import { logId } from "./logger.js";
 import type { LoginOutcome } from "./login-outcome.js";
 import { currentRequestId } from "./request-context.js";
@@ -20,7 +21,9 @@ function base(event: string): { event: string; reqId?: string } {
 
 /**
  * Writes one structured log line per login, refusal and ended session (kick), from the
- * session service's events. Session ids are hashed ({@link logId}); tokens, passwords and
+ * session service's events, and per dispute (`dispute(report)`: the disputed session as `sid`,
+ * the replaced one that disputed as `bySid`, the capability's `jti` and the ended sessions,
+ * all hashed). Session ids are hashed ({@link logId}); tokens, passwords and
  * cookies are never logged. Notice delivery is logged at debug level.
  *
  * @example
@@ -32,7 +35,7 @@ function base(event: string): { event: string; reqId?: string } {
 export function logSessionEvents(
   service: SessionService,
   logger: Logger,
-): { failed(outcome: LoginOutcome, req: Request): void } {
+): { failed(outcome: LoginOutcome, req: Request): void; dispute(report: DisputeReport): void } {
   service.on("login", (session: SessionRecord, replaced: readonly SessionRecord[]) => {
     logger.info(
       {
@@ -62,7 +65,8 @@ export function logSessionEvents(
         sid: logId(session.id),
         device: device(session.device),
         ...(end.by ? { bySid: logId(end.by.sessionId), byDevice: device(end.by.device) } : {}),
-        ...(actor !== null ? { actor } : {}),
+        ...(actor?.userId ? { actor: actor.userId } : {}),
+        ...(actor?.sessionId ? { actorSid: logId(actor.sessionId) } : {}),
       },
       `session ended: ${end.reason}`,
     );
@@ -79,6 +83,27 @@ export function logSessionEvents(
     );
   });
   return {
+    dispute({ outcome, ip, claims, settled }) {
+      const line = {
+        ...base("dispute"),
+        outcome,
+        ip,
+        ...(claims
+          ? { userId: claims.sub, sid: logId(claims.by), bySid: logId(claims.sid), jti: logId(claims.jti) }
+          : {}),
+        ...(settled
+          ? {
+              device: device(settled.disputed.device),
+              byDevice: device(settled.by.device),
+              ended: settled.ended.map((s) => logId(s.id)),
+            }
+          : {}),
+      };
+      if (outcome === "accepted")
+        logger.warn(line, "session disputed: the person on the replaced device said it was not them");
+      else if (outcome === "invalid") logger.info(line, "dispute refused");
+      else logger.warn(line, `dispute ${outcome}`);
+    },
     failed(outcome, req) {
       if (outcome === "success" || outcome === "refused") return; // logged from the service's events
       const line = { ...base("login_failed"), outcome, ip: req.ip ?? null };

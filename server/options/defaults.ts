@@ -57,6 +57,7 @@ export const DEFAULTS = {
   keyReloadInterval: 2000,
   tombstoneRetention: STORE_DEFAULTS.tombstoneRetention,
   auditRetention: STORE_DEFAULTS.auditRetention,
+  dispute: { ttl: 10 * MINUTE, ends: "all" },
 } as const satisfies Partial<ResolvedOptions>;
 
 /**

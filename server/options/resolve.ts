@@ -15,6 +15,7 @@ import { namingProblem } from "../store/postgres/schema.js";
 import { redisTarget, replicaAck } from "../store/redis/connection.js";
 import { DEFAULTS, defaultTouchInterval, STORE_DEFAULTS } from "./defaults.js";
 import type {
+  DisputeOptions,
   PostgresOptions,
   PostgresPoolOptions,
   RedisOptions,
@@ -85,7 +86,19 @@ export function resolveOptions(options: SoloServerOptions): ResolvedOptions {
     introspectSecret: secret("introspectSecret", options.introspectSecret),
     receivers: resolveReceivers(options.receivers),
     delivery: resolveDelivery(options.delivery),
+    dispute: disputeOptions(options.dispute),
+    onDispute: options.onDispute ?? null,
   };
+  if (resolved.onDispute !== null && typeof resolved.onDispute !== "function") {
+    throw new TypeError(
+      "createSoloServer: options.onDispute must be a function ({ userId, disputed, by, ended, req })",
+    );
+  }
+  if (resolved.dispute && typeof store === "object" && typeof store.useOnce !== "function") {
+    throw new TypeError(
+      "createSoloServer: options.store must implement useOnce (see SessionStore), or set dispute: false",
+    );
+  }
   if (typeof resolved.clock !== "function") throw new TypeError("createSoloServer: options.clock must be a function");
   if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(resolved.cookie.name)) {
     throw new TypeError(`createSoloServer: options.cookie.name "${resolved.cookie.name}" is not a valid cookie name`);
@@ -97,6 +110,24 @@ export function resolveOptions(options: SoloServerOptions): ResolvedOptions {
     throw new TypeError("createSoloServer: options.touchInterval must be shorter than options.idleTimeout");
   }
   return resolved;
+}
+
+function disputeOptions(given: DisputeOptions | false | undefined): Required<DisputeOptions> | null {
+  if (given === false) return null;
+  if (given !== undefined && (typeof given !== "object" || given === null)) {
+    throw new TypeError("createSoloServer: options.dispute must be false or { ttl?, ends? }");
+  }
+  const ttl = given?.ttl ?? DEFAULTS.dispute.ttl;
+  if (typeof ttl !== "number" || !Number.isFinite(ttl) || ttl < 10_000 || ttl > 86_400_000) {
+    throw new TypeError(
+      `createSoloServer: options.dispute.ttl must be a number from 10_000 to 86_400_000 ms, got ${String(ttl)}`,
+    );
+  }
+  const ends = given?.ends ?? DEFAULTS.dispute.ends;
+  if (ends !== "all" && ends !== "taker") {
+    throw new TypeError('createSoloServer: options.dispute.ends must be "all" or "taker"');
+  }
+  return { ttl, ends };
 }
 
 function redisOptions(given: RedisOptions = {}): ResolvedRedisOptions {

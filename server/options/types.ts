@@ -9,10 +9,11 @@ import type { IncomingMessage } from "node:http";
 import type { Request } from "express";
 import type { Pool } from "pg";
 import type { Logger } from "pino";
-import type { Transport } from "../../protocol/index.js";
+import type { SessionView, Transport } from "../../protocol/index.js";
 import type { DeliveryOptions, Receiver, ReceiverOption } from "../events/receivers.js";
 import type { RateLimitOptions, ResolvedRateLimits } from "../ratelimit/limits.js";
 import type { TokenSource } from "../request/credentials.js";
+import type { DisputeEnds } from "../sessions/disputes.js";
 import type { PolicyOption } from "../sessions/policy.js";
 import type { AuthenticatedUser, Credentials } from "../sessions/user.js";
 import type { RedisConnectionOptions, RedisTarget, ReplicaAck, ReplicasOption } from "../store/redis/connection.js";
@@ -27,6 +28,40 @@ export type Authenticate = (
   credentials: Credentials,
   req: Request,
 ) => Promise<AuthenticatedUser | null> | AuthenticatedUser | null;
+
+/** What the `onDispute` hook is told: a person said "This wasn't me" about a sign-in. */
+export interface DisputeEvent {
+  userId: string;
+  /** The session that took over: the sign-in the person says was not them. */
+  disputed: SessionView;
+  /** The replaced session, from whose device the person disputed. */
+  by: SessionView;
+  /** The sessions the dispute ended (reason `revoked`), newest first. */
+  ended: SessionView[];
+  /** The `POST /auth/dispute` request. */
+  req: Request;
+}
+
+/**
+ * The app's hook for a dispute, called once the dispute has ended the sessions (and before the
+ * answer): lock the account, demand a password reset, alert the security team. Throwing (or
+ * rejecting) answers 500 `internal_error`; the sessions stay ended and the dispute stays audited.
+ */
+export type OnDispute = (event: DisputeEvent) => void | Promise<void>;
+
+/** "This wasn't me": the dispute of a replacement from the device it signed out. */
+export interface DisputeOptions {
+  /**
+   * How long after a replacement the replaced device may dispute it (ms): the life of the
+   * capability its notice carries. At least 10 seconds, at most a day. @default 600_000 (10 minutes)
+   */
+  ttl?: number;
+  /**
+   * What a dispute ends: `"all"`, every live session of the user (the intruder may hold more
+   * than one); `"taker"`, only the session that took over. @default "all"
+   */
+  ends?: DisputeEnds;
+}
 
 /**
  * Redis settings for `store: "redis"` (several nodes sharing one Redis deployment). The
@@ -241,6 +276,15 @@ export interface SoloServerOptions {
   /** A pino logger. @default pino at level `LOG_LEVEL` (or "info") */
   logger?: Logger;
   /**
+   * "This wasn't me": a replacement's notice (pushed, on reconnect, or in the 401) carries a
+   * short-lived single-use capability for `POST /auth/dispute`, which ends the session that took
+   * over. `false` turns disputes off (no capability is issued; the route answers 404).
+   * @default `{ ttl: 600_000, ends: "all" }`
+   */
+  dispute?: DisputeOptions | false;
+  /** Called for each accepted dispute (see {@link OnDispute}). @default none: the dispute only ends sessions */
+  onDispute?: OnDispute;
+  /**
    * Shared secret (at least 16 characters) that other services send as
    * `Authorization: Bearer <secret>` to `POST /auth/introspect`. Without it, only an admin's
    * session token is accepted there. @default undefined
@@ -322,4 +366,7 @@ export interface ResolvedOptions {
   introspectSecret: string | null;
   receivers: readonly Receiver[];
   delivery: Required<DeliveryOptions>;
+  /** Null when disputes are off. */
+  dispute: Required<DisputeOptions> | null;
+  onDispute: OnDispute | null;
 }

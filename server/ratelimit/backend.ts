@@ -30,7 +30,8 @@ export function openLimiterBackend(
     limits.loginPerIp !== false ||
     limits.loginPerUser !== false ||
     limits.successPerUser !== false ||
-    limits.successPerIp !== false;
+    limits.successPerIp !== false ||
+    limits.disputePerUser !== false;
   if (!redis.open || !loginLimits) return { backend: { kind: "memory" }, close: () => {} };
   const client = redis.open();
   client.on("error", (error: Error) => logger.warn({ err: error }, "rate limit store unreachable; limiting in memory"));

@@ -4,9 +4,9 @@ import type { Credentials } from "../sessions/user.js";
 /**
  * Rate limits: failed logins per client address and per login name (brute force and
  * credential stuffing), successful logins per user and per client address (session and audit
- * floods), Socket.IO handshakes per client address and per session (floods), open Socket.IO
+ * floods), disputes per user, Socket.IO handshakes per client address and per session (floods), open Socket.IO
  * connections per client address. Built on rate-limiter-flexible: in memory for one node, in
- * Redis when several nodes must share the counts (the login limits). Handshake and connection
+ * Redis when several nodes must share the counts (the login and dispute limits). Handshake and connection
  * limits are per node: connections are.
  *
  * @module
@@ -45,6 +45,11 @@ export interface RateLimitOptions {
   successPerUser?: RateLimit | false;
   /** Successful logins per client address, any user (offices share one NAT address). @default 300 per minute */
   successPerIp?: RateLimit | false;
+  /**
+   * Disputes ("This wasn't me", `POST /auth/dispute`) per user, counted once the capability is
+   * verified (a refused attempt counts too). @default 5 per 15 minutes, then refused for 15 minutes
+   */
+  disputePerUser?: RateLimit | false;
   /** Socket.IO handshakes per client address, per node. @default 60 per 10 seconds */
   handshakePerIp?: RateLimit | false;
   /** Socket.IO handshakes per session, per node. @default 20 per minute */
@@ -72,6 +77,7 @@ export interface ResolvedRateLimits {
   loginPerUser: RateLimit | false;
   successPerUser: RateLimit | false;
   successPerIp: RateLimit | false;
+  disputePerUser: RateLimit | false;
   handshakePerIp: RateLimit | false;
   handshakePerSession: RateLimit | false;
   connectionsPerIp: number | false;
@@ -87,6 +93,7 @@ export const RATE_LIMIT_DEFAULTS = {
   loginPerUser: { points: 10, duration: 15 * MINUTE, block: 15 * MINUTE },
   successPerUser: { points: 20, duration: MINUTE },
   successPerIp: { points: 300, duration: MINUTE },
+  disputePerUser: { points: 5, duration: 15 * MINUTE, block: 15 * MINUTE },
   handshakePerIp: { points: 60, duration: 10_000 },
   handshakePerSession: { points: 20, duration: MINUTE },
   connectionsPerIp: 100,
@@ -103,6 +110,7 @@ export function resolveRateLimits(option: RateLimitOptions | false | undefined):
       loginPerUser: false,
       successPerUser: false,
       successPerIp: false,
+      disputePerUser: false,
       handshakePerIp: false,
       handshakePerSession: false,
       connectionsPerIp: false,
@@ -128,6 +136,7 @@ export function resolveRateLimits(option: RateLimitOptions | false | undefined):
     loginPerUser: limit("loginPerUser", o.loginPerUser, RATE_LIMIT_DEFAULTS.loginPerUser),
     successPerUser: limit("successPerUser", o.successPerUser, RATE_LIMIT_DEFAULTS.successPerUser),
     successPerIp: limit("successPerIp", o.successPerIp, RATE_LIMIT_DEFAULTS.successPerIp),
+    disputePerUser: limit("disputePerUser", o.disputePerUser, RATE_LIMIT_DEFAULTS.disputePerUser),
     handshakePerIp: limit("handshakePerIp", o.handshakePerIp, RATE_LIMIT_DEFAULTS.handshakePerIp),
     handshakePerSession: limit("handshakePerSession", o.handshakePerSession, RATE_LIMIT_DEFAULTS.handshakePerSession),
     connectionsPerIp: cap("connectionsPerIp", o.connectionsPerIp, RATE_LIMIT_DEFAULTS.connectionsPerIp),

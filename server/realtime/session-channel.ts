@@ -5,7 +5,6 @@ import { Server } from "socket.io";
 import { Adapter } from "socket.io-adapter";
 import { EVENTS, type RevocationNotice, SESSION_NAMESPACE } from "../../protocol/index.js";
 import type { Notifier, SessionService } from "../sessions/service.js";
-import { revocationNotice } from "../sessions/views.js";
 import type { Handshake } from "./handshake.js";
 import { createIoServer, type IoServerDeps } from "./io-server.js";
 import type { SoloIo, SoloNamespace, SoloSocket } from "./types.js";
@@ -147,7 +146,11 @@ export class Realtime implements Notifier {
    */
   revokeHeard(notice: RevocationNotice): void {
     this.#deps.service.forget(notice.sessionId);
-    this.#deliverLocal(notice, true);
+    // A replacement heard without its dispute capability (the Redis ends stream carries none)
+    // gets it here first, and only when this node holds a socket of the session.
+    const completing = this.#holds(notice.sessionId) ? this.#deps.service.completeNotice(notice) : null;
+    if (completing) void completing.then((complete) => this.#deliverLocal(complete, true));
+    else this.#deliverLocal(notice, true);
     for (const follower of this.#followers) follower.drop(notice.sessionId);
   }
 
@@ -168,7 +171,7 @@ export class Realtime implements Notifier {
       if (session === null || session.ended) {
         // Nobody told this node: its check cache may still hold the session as live.
         this.#deps.service.forget(socket.data.sessionId);
-        if (session) this.#deliver(socket, revocationNotice(session));
+        if (session) this.#deliver(socket, await this.#deps.service.notice(session));
         else socket.disconnect(true);
         revoked++;
       } else {
@@ -209,7 +212,7 @@ export class Realtime implements Notifier {
     if (!session || session.ended) {
       // Never live: the client may not even listen yet (Socket.IO delivers CONNECT and the
       // notice in one go), so it is told and disconnected without waiting for an ack.
-      if (session) this.#deliver(socket, revocationNotice(session), { wait: false });
+      if (session) this.#deliver(socket, await this.#deps.service.notice(session), { wait: false });
       else socket.disconnect(true);
       return;
     }
@@ -232,6 +235,11 @@ export class Realtime implements Notifier {
     const still = this.#nsp?.adapter.rooms.get(sessionRoom(socket.data.sessionId));
     if (still && still.size > 0) return;
     this.#markPresence([socket.data.sessionId]).catch(() => {});
+  }
+
+  /** True when this node holds a socket of the session. */
+  #holds(sessionId: string): boolean {
+    return (this.#nsp?.adapter.rooms.get(sessionRoom(sessionId))?.size ?? 0) > 0;
   }
 
   /** Delivers to this node's sockets of the session; returns how many were sent the notice. */

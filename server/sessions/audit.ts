@@ -11,6 +11,24 @@ import type {
 } from "../store/types.js";
 import { BoundedMap } from "../util/bounded-map.js";
 
+/**
+ * Who did something the audit trail records, besides its subject: a user and, when it was done
+ * from a session, that session and its device (the protocol's `AuditActor`, server side).
+ */
+export type Actor = NonNullable<AuditEvent["by"]>;
+
+/**
+ * The actor of a session: its user, the session itself and its device.
+ *
+ * @example
+ * ```ts
+ * await service.end(id, "revoked", actorOf(current)); // audited as ended by this user, from this device
+ * ```
+ */
+export function actorOf(session: Pick<SessionRecord, "id" | "userId" | "device">): Actor {
+  return { userId: session.userId, sessionId: session.id, device: session.device };
+}
+
 /** Events of the audit trail, emitted once the store has the write (for the admin feed). */
 export interface AuditTrailEvents {
   appended: [event: AuditEvent];
@@ -56,17 +74,22 @@ export class AuditTrail extends EventEmitter<AuditTrailEvents> {
     );
   }
 
-  /** An ended session; `delivery` is where its notice stands right now. */
-  ended(s: SessionRecord, delivery: DeliveryStatus, actor: string | null): void {
+  /** An ended session; `delivery` is where its notice stands right now; `actor` is who ended it. */
+  ended(s: SessionRecord, delivery: DeliveryStatus, actor: Actor | null): void {
     if (!s.ended) return;
     const kind: AuditKind = s.ended.reason;
-    const by = s.ended.by
-      ? { sessionId: s.ended.by.sessionId, userId: s.userId, device: s.ended.by.device }
-      : actor
-        ? { sessionId: null, userId: actor, device: null }
-        : null;
+    const by = s.ended.by ? { sessionId: s.ended.by.sessionId, userId: s.userId, device: s.ended.by.device } : actor;
     if (delivery !== "pending") this.#remember(s.id, delivery);
     this.#append(kind, s.ended.at, s.userId, s.id, s.device, by, delivery, null);
+  }
+
+  /**
+   * A dispute: from the device of the `replaced` session, the person said that the session
+   * that took over (`disputed`) was not them. Ends nothing by itself (the sessions the dispute
+   * ended are audited as `revoked`, by the same actor). `detail` says which sessions it ends.
+   */
+  disputed(disputed: SessionRecord, replaced: SessionRecord, at: number, detail: string): void {
+    this.#append("disputed", at, disputed.userId, disputed.id, disputed.device, actorOf(replaced), null, detail);
   }
 
   /**
@@ -94,7 +117,7 @@ export class AuditTrail extends EventEmitter<AuditTrailEvents> {
     userId: string,
     sessionId: string | null,
     device: DeviceInfo | null,
-    by: { sessionId: string | null; userId: string | null; device: DeviceInfo | null } | null,
+    by: Actor | null,
     delivery: DeliveryStatus | null,
     detail: string | null,
   ): void {

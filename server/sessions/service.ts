@@ -4,8 +4,9 @@ import { ENDED_CODE, type ErrorCode, type RevocationNotice, type RevocationReaso
 import { SoloError } from "../errors/solo-error.js";
 import type { DeliveryStatus, DeviceInfo, SessionRecord, SessionStore } from "../store/types.js";
 import type { SessionClaims, TokenService } from "../tokens/tokens.js";
-import type { AuditTrail } from "./audit.js";
+import type { Actor, AuditTrail } from "./audit.js";
 import { CheckCache } from "./check-cache.js";
+import type { DisputeCapabilities } from "./dispute-capabilities.js";
 import type { PolicyOption } from "./policy.js";
 import { decide, type PolicySpec } from "./policy.js";
 import type { SessionUser } from "./user.js";
@@ -37,8 +38,11 @@ export interface Checked {
 export interface SessionEvents {
   login: [session: SessionRecord, replaced: readonly SessionRecord[]];
   refused: [userId: string, active: SessionRecord, policy: string];
-  /** A session ended; `actor` is the user who ended it (logout, admin), null for the system. */
-  ended: [session: SessionRecord, actor: string | null];
+  /**
+   * A session ended; `actor` is who ended it (the user, and the session it was ended from:
+   * logout, the user's own device list, an administrator, a dispute), null for the system.
+   */
+  ended: [session: SessionRecord, actor: Actor | null];
   /** A notice moved forward; `seconds` is the emit → acknowledgement time when known. */
   delivery: [sessionId: string, status: DeliveryStatus, seconds: number | null];
   rejected: [code: ErrorCode];
@@ -61,6 +65,11 @@ export interface SessionServiceOptions {
    * rejects, every operation answers `store_unavailable`. @default ready at once
    */
   ready?: Promise<unknown>;
+  /**
+   * Issues the dispute capability that a replaced session's notice, refused handshake and 401
+   * carry while the dispute window is open. @default none: no capability
+   */
+  capabilities?: DisputeCapabilities | null;
 }
 
 /** Largest batch of stale sessions handled per sweep step. */
@@ -138,7 +147,7 @@ export class SessionService extends EventEmitter<SessionEvents> {
       this.emit("refused", user.userId, result.active, policyName);
       throw new SoloError("session_active", { active: sessionView(result.active), takeover: policy === "confirm" });
     }
-    for (const ended of result.evicted) this.#tell(ended, null);
+    const told = Promise.all(result.evicted.map((ended) => this.#tell(ended, null)));
     const token = await this.tokens.sign({
       userId: user.userId,
       sessionId: id,
@@ -146,6 +155,7 @@ export class SessionService extends EventEmitter<SessionEvents> {
       issuedAt: now,
       expiresAt: session.expiresAt,
     });
+    await told;
     this.#audit.login(result.session);
     this.emit("login", result.session, result.evicted);
     return { token, session: result.session, replaced: result.evicted };
@@ -175,7 +185,7 @@ export class SessionService extends EventEmitter<SessionEvents> {
       if (!session || session.userId !== claims.sub) throw new SoloError(expired ? "token_expired" : "invalid_token");
       if (session.ended) {
         this.delivered(session.id, "delivered");
-        throw endedError(session);
+        throw await this.#endedError(session);
       }
       const lapse = this.#lapse(session, this.#options.clock());
       if (lapse && cached) {
@@ -243,18 +253,93 @@ export class SessionService extends EventEmitter<SessionEvents> {
     else this.activity(session);
   }
 
-  /** Ends one session (logout or an administrator's revoke). Returns false if it was not live. */
-  async end(sessionId: string, reason: "logout" | "revoked", actor: string | null): Promise<boolean> {
+  /**
+   * Ends one session (logout, the user's own device list, an administrator's revoke). Returns
+   * false if it was not live.
+   */
+  async end(sessionId: string, reason: "logout" | "revoked", actor: Actor | null): Promise<boolean> {
+    return (await this.endSession(sessionId, reason, actor)) !== null;
+  }
+
+  /** Ends one session like {@link end}; returns the ended record, or null if it was not live. */
+  async endSession(
+    sessionId: string,
+    reason: "logout" | "revoked",
+    actor: Actor | null,
+  ): Promise<SessionRecord | null> {
     await this.#whenStarted();
-    return (await this.#end(sessionId, reason, actor)) !== null;
+    return this.#end(sessionId, reason, actor);
   }
 
   /** Ends every live session of a user. Returns how many. */
-  async endAll(userId: string, reason: "logout" | "revoked", actor: string | null): Promise<number> {
+  async endAll(userId: string, reason: "logout" | "revoked", actor: Actor | null): Promise<number> {
+    return (await this.endUserSessions(userId, reason, actor)).length;
+  }
+
+  /** Ends every live session of a user like {@link endAll}; returns the ended records. */
+  async endUserSessions(userId: string, reason: "logout" | "revoked", actor: Actor | null): Promise<SessionRecord[]> {
     await this.#whenStarted();
     const ended = await this.store.endAll(userId, { at: this.#options.clock(), reason, by: null });
-    for (const s of ended) this.#tell(s, actor);
-    return ended.length;
+    await Promise.all(ended.map((s) => this.#tell(s, actor)));
+    return ended;
+  }
+
+  /**
+   * Ends every live session of a user but `keep` (reason `revoked`: "sign out my other
+   * devices"). A session that starts meanwhile is not ended. Returns the ended records.
+   */
+  async endOthers(userId: string, keep: string, actor: Actor | null): Promise<SessionRecord[]> {
+    const ended: SessionRecord[] = [];
+    for (const s of await this.liveSessions(userId)) {
+      if (s.id === keep) continue;
+      const record = await this.#end(s.id, "revoked", actor);
+      if (record) ended.push(record);
+    }
+    return ended;
+  }
+
+  /**
+   * A user's live sessions, newest first; those past their idle or absolute deadline (which
+   * the sweeper has not ended yet, and which no request can use any more) are left out.
+   */
+  async liveSessions(userId: string): Promise<SessionRecord[]> {
+    await this.#whenStarted();
+    const now = this.#options.clock();
+    const out: SessionRecord[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await this.store.listAllLive({ userId, limit: 500, ...(cursor ? { cursor } : {}) });
+      for (const s of page.sessions) if (!this.#lapse(s, now)) out.push(s);
+      cursor = page.next;
+    } while (cursor);
+    return out;
+  }
+
+  /**
+   * The `session:revoked` notice of an ended session, as its device gets it: a replacement's
+   * carries the dispute capability while the dispute window is open. Never rejects (a
+   * capability that cannot be signed is left out).
+   */
+  async notice(session: Pick<SessionRecord, "id" | "userId" | "ended">): Promise<RevocationNotice> {
+    const notice = revocationNotice(session);
+    const dispute = await this.#capability(session);
+    if (dispute) notice.dispute = dispute;
+    return notice;
+  }
+
+  /**
+   * Completes a notice heard from another node that lacks the dispute capability it is due
+   * (the Redis ends stream carries none): reads the session and adds it. Null when the notice
+   * is complete as it is (nothing to read); the promise never rejects.
+   */
+  completeNotice(notice: RevocationNotice): Promise<RevocationNotice> | null {
+    const capabilities = this.#options.capabilities;
+    if (!capabilities || notice.reason !== "replaced" || notice.dispute !== undefined) return null;
+    if (!capabilities.open(Date.parse(notice.at))) return null;
+    return this.store.get(notice.sessionId).then(
+      (session) => (session?.ended ? this.notice(session) : notice),
+      () => notice,
+    );
   }
 
   /**
@@ -312,22 +397,41 @@ export class SessionService extends EventEmitter<SessionEvents> {
     return null;
   }
 
-  async #end(sessionId: string, reason: RevocationReason, actor: string | null): Promise<SessionRecord | null> {
+  async #end(sessionId: string, reason: RevocationReason, actor: Actor | null): Promise<SessionRecord | null> {
     const ended = await this.store.end(sessionId, { at: this.#options.clock(), reason, by: null });
-    if (ended) this.#tell(ended, actor);
+    if (ended) await this.#tell(ended, actor);
     return ended;
   }
 
   /**
-   * Pushes the notice first (nothing stands between the commit and the device), then audits
-   * the ended session: `delivered` when a socket of this node got the notice, else `pending`.
+   * Pushes the notice first (nothing stands between the commit and the device but the
+   * signature of a replacement's dispute capability), then audits the ended session:
+   * `delivered` when a socket of this node got the notice, else `pending`. Never rejects.
    */
-  #tell(ended: SessionRecord, actor: string | null): void {
+  async #tell(ended: SessionRecord, actor: Actor | null): Promise<void> {
     this.forget(ended.id);
-    const reached = this.#notifier?.revoke(revocationNotice(ended)) ?? 0;
+    const notice = await this.notice(ended);
+    const reached = this.#notifier?.revoke(notice) ?? 0;
     this.#audit.ended(ended, reached > 0 ? "delivered" : "pending", actor);
     if (reached > 0) this.emit("delivery", ended.id, "delivered", null);
     this.emit("ended", ended, actor);
+  }
+
+  /** The dispute capability of an ended session, when one is due; undefined otherwise or when it cannot be signed. */
+  async #capability(session: Pick<SessionRecord, "id" | "userId" | "ended">): Promise<string | undefined> {
+    try {
+      return await this.#options.capabilities?.issue(session);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** {@link endedError}, with the dispute capability of a replaced session while it is due. */
+  async #endedError(session: SessionRecord): Promise<SoloError> {
+    const error = endedError(session);
+    const dispute = await this.#capability(session);
+    if (dispute) error.details.dispute = dispute;
+    return error;
   }
 }
 

@@ -63,6 +63,9 @@ export class MeasuredStore implements SessionStore {
   purge(sessionsBefore: number, auditBefore: number): Promise<number> {
     return this.#time("purge", () => this.#inner.purge(sessionsBefore, auditBefore));
   }
+  useOnce(key: string, until: number): Promise<boolean> {
+    return this.#time("useOnce", () => this.#inner.useOnce(key, until));
+  }
   countLive(): Promise<number> {
     return this.#time("countLive", () => this.#inner.countLive());
   }

@@ -235,10 +235,20 @@ export interface SessionStore {
   findStale(now: number, idleBefore: number, limit: number): Promise<SessionRecord[]>;
   /**
    * Forgets what no one needs any more: ended sessions whose `expiresAt` is before
-   * `sessionsBefore` (their tokens are long expired), and audit events older than
-   * `auditBefore`. Returns how many sessions were deleted.
+   * `sessionsBefore` (their tokens are long expired), single-use markers ({@link useOnce})
+   * whose `until` is before `sessionsBefore`, and audit events older than `auditBefore`.
+   * Returns how many sessions were deleted.
    */
   purge(sessionsBefore: number, auditBefore: number): Promise<number>;
+  /**
+   * A single-use marker: resolves true the first time `key` is used, false every later time
+   * while its marker stands, atomically (of any number of concurrent calls for one key, on any
+   * number of nodes, exactly one resolves true). The marker stands at least until `until`
+   * (epoch ms); after that it may be forgotten (by {@link purge}, or by the backend's own
+   * expiry), and the key counts as unused again. Keys are opaque strings of up to 512
+   * characters. The server uses it to spend a dispute capability once.
+   */
+  useOnce(key: string, until: number): Promise<boolean>;
   /** Number of live sessions. */
   countLive(): Promise<number>;
 

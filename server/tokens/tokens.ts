@@ -288,8 +288,16 @@ export function isCompactJws(token: string): boolean {
   return true;
 }
 
-/** The ring's public key for a token header, or `invalid_token`. */
-function keyFor(ring: KeyRing, header: JWTHeaderParameters): RingKey["publicKey"] {
+/**
+ * The ring's public key for a token header, or `invalid_token`: by `kid` only, with the header's
+ * `alg` matching the key's; a header that points at another key (`jku`, `jwk`, ...) is refused.
+ *
+ * @example
+ * ```ts
+ * await jwtVerify(token, (header) => keyFor(ring, header), { algorithms: [...ALLOWED_ALGORITHMS] });
+ * ```
+ */
+export function keyFor(ring: KeyRing, header: JWTHeaderParameters): RingKey["publicKey"] {
   for (const name of FORBIDDEN_HEADERS) {
     if (Object.hasOwn(header, name)) throw new SoloError("invalid_token");
   }

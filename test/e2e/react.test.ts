@@ -36,12 +36,12 @@ describe("the React example page (SoloProvider + useSoloSession, in StrictMode)"
     expect(await warning.textContent()).toContain("Firefox");
     expect(await a.page.evaluate(() => localStorage.getItem("demo:draft"))).toBeNull();
     await shot(a.page, "react-2-kicked", false);
-    await warning.getByRole("button").click();
+    await warning.getByRole("button", { name: "OK" }).click();
     await a.page.getByRole("button", { name: "Sign in" }).waitFor();
     expect(await a.page.locator("#ended").getAttribute("data-code")).toBe("session_replaced");
 
     await live(b.page);
-    await b.page.getByRole("button", { name: "Sign out" }).click();
+    await b.page.getByRole("button", { name: "Sign out", exact: true }).click();
     await b.page.getByRole("button", { name: "Sign in" }).waitFor();
     expect(await b.page.getByRole("alertdialog").count()).toBe(0);
   });

@@ -103,7 +103,7 @@ describe("tabs of one browser share one session channel", () => {
 
   it("a sign-out in one tab returns all three to the sign-in form; signing in again in one signs in all", async () => {
     const { pages, sessionId } = await tabsOf("carol");
-    await pages[1]!.getByRole("button", { name: "Sign out" }).click();
+    await pages[1]!.getByRole("button", { name: "Sign out", exact: true }).click();
     for (const page of pages) {
       await page.getByRole("button", { name: "Sign in" }).waitFor();
       expect(await page.getByRole("alertdialog").count()).toBe(0);

@@ -163,7 +163,7 @@ describe("two browsers, one account", () => {
     expect(await a.page.evaluate((key) => localStorage.getItem(key), DRAFT_KEY)).toBeNull();
     await shot(a.page, "5-a-warning-after-offline-dark", false);
 
-    await dialog.getByRole("button").click();
+    await dialog.getByRole("button", { name: "OK" }).click();
     await dialog.waitFor({ state: "detached" });
   });
 
@@ -221,7 +221,7 @@ describe("two browsers, one account", () => {
     await live(b.page);
     await b.page.getByLabel("Draft note").fill("short note");
     await shot(b.page, "7-b-phone-signed-in");
-    await b.page.getByRole("button", { name: "Sign out" }).click();
+    await b.page.getByRole("button", { name: "Sign out", exact: true }).click();
     await b.page.getByRole("button", { name: "Sign in" }).waitFor();
     expect(await b.page.getByLabel("Username").isVisible()).toBe(true);
     expect(await b.page.getByRole("alertdialog").count()).toBe(0);

@@ -55,7 +55,7 @@ def join(base_url, token, ended):
 
     @sio.on("connect_error", namespace=NAMESPACE)
     def on_connect_error(data):
-        say("connect_error", data=data)  # {"message": code, "data": {"code", "message", "reason"?, "by"?}}
+        say("connect_error", data=data)  # {"message": code, "data": {"code", "message", "reason"?, "by"?, "dispute"?}}
         outcome.put("refused")
 
     @sio.on("disconnect", namespace=NAMESPACE)

@@ -213,6 +213,7 @@ describe("revocation", () => {
         at: REPLACED_BY.at,
         by: REPLACED_BY,
         source: "push",
+        disputable: false,
       },
     ]);
     expect(order).toEqual(["state:revoked", "revoked"]);

@@ -3,7 +3,13 @@ import { act, createElement, StrictMode } from "react";
 import { createRoot, type Root } from "react-dom/client";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createSoloClient, type SoloClient } from "../../packages/client/src/index.js";
-import { SoloProvider, type SoloSession, useSoloSession } from "../../packages/client/src/react.js";
+import {
+  SoloProvider,
+  type SoloSession,
+  type SoloSessions,
+  useSoloSession,
+  useSoloSessions,
+} from "../../packages/client/src/react.js";
 import type { TabMessage } from "../../packages/client/src/tab-messages.js";
 import { error, fakeFetch, fakeTransport, json, passUntil, sessionView, useElectionTimers } from "./sdk-fakes.js";
 
@@ -173,5 +179,54 @@ describe("SoloProvider and useSoloSession()", () => {
       window.removeEventListener("error", onError);
       root.unmount();
     }
+  });
+});
+
+describe("useSoloSessions()", () => {
+  let lists: SoloSessions[] = [];
+  function Devices() {
+    lists.push(useSoloSessions());
+    return null;
+  }
+  const own = (id: string, current = false) => ({ ...sessionView(id), current });
+
+  it("loads the user's sessions once signed in, ends one or the others and reloads, and is null when signed out", async () => {
+    const f = factory({
+      "GET /auth/session": () => json(200, { session: sessionView("s1") }),
+      "GET /auth/sessions": [
+        () => json(200, { sessions: [own("s3"), own("s2"), own("s1", true)] }),
+        () => json(200, { sessions: [own("s3"), own("s1", true)] }),
+        () => json(200, { sessions: [own("s1", true)] }),
+      ],
+      "DELETE /auth/sessions/s2": () => new Response(null, { status: 204 }),
+      "DELETE /auth/sessions/gone": () => error("not_found"),
+      "POST /auth/logout": () => new Response(null, { status: 204 }),
+    });
+    const client = f.make();
+    lists = [];
+    const root = createRoot(document.createElement("div"));
+    roots.push(root);
+    await act(async () => root.render(createElement(SoloProvider, { client }, createElement(Devices))));
+    const last = () => lists.at(-1)!;
+    await act(async () => {
+      await client.ready;
+    });
+    await vi.waitFor(() => expect(last().sessions?.map((s) => s.id)).toEqual(["s3", "s2", "s1"]));
+    expect(last().loading).toBe(false);
+    expect(last().sessions?.find((s) => s.current)?.id).toBe("s1");
+
+    await act(async () => last().end("s2"));
+    expect(last().sessions?.map((s) => s.id)).toEqual(["s3", "s1"]);
+    await act(async () => {
+      await expect(last().end("gone")).rejects.toMatchObject({ code: "not_found" });
+    });
+    expect(last().error).toMatchObject({ code: "not_found" });
+    await act(async () => last().endOthers());
+    expect(last().sessions?.map((s) => s.id)).toEqual(["s1"]);
+    expect(last().error).toBeNull();
+    expect(f.sent.map((s) => `${s.method} ${s.path}`)).toContain("POST /auth/logout?scope=others");
+
+    await act(async () => client.logout());
+    expect(last().sessions).toBeNull();
   });
 });

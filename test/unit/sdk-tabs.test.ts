@@ -191,6 +191,31 @@ describe("tabs with Web Locks", () => {
     expect(openChannels()).toHaveLength(0);
   });
 
+  it("a disputable kick is disputable in every tab; the capability goes to the server from the tab that asks", async () => {
+    const sent: { tab: number; body: unknown }[] = [];
+    const dispute = (tab: number) => ({
+      "POST /auth/dispute": ({ init }: { init: RequestInit }) => {
+        sent.push({ tab, body: JSON.parse(String(init.body)) });
+        return json(200, { disputed: sessionView("s2"), ended: [sessionView("s2")] });
+      },
+    });
+    const session = sessionView("s1");
+    const opened = [openTab(session, dispute(0)), openTab(session, dispute(1)), openTab(session, dispute(2))];
+    await Promise.all(opened.map((t) => t.client.ready));
+    await waitFor(() => expect(openChannels()).toHaveLength(1));
+    const { channel } = leaderOf(opened);
+    channel.handlers.connected();
+    channel.handlers.revoked({ reason: "replaced", sessionId: "s1", at: "2025-01-01T11:00:00.000Z", dispute: "cap-1" });
+    await vi.waitFor(() => expect(opened.map((t) => t.revoked.length)).toEqual([1, 1, 1]));
+    for (const tab of opened) {
+      expect(tab.revoked[0]?.disputable).toBe(true);
+      expect(JSON.stringify(tab.revoked[0])).not.toContain("cap-1");
+    }
+    const follower = opened.findIndex((t) => !t.client.leader);
+    await opened[follower]?.client.dispute();
+    expect(sent).toEqual([{ tab: follower, body: { capability: "cap-1" } }]);
+  });
+
   it("a revocation found over HTTP in a follower reaches every tab", async () => {
     const s1 = sessionView("s1");
     const follower = openTab(s1, { "GET /api/notes": () => error("session_revoked", { reason: "revoked" }) });

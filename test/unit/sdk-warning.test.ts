@@ -1,5 +1,5 @@
 // @vitest-environment happy-dom
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { emptyReport } from "../../packages/client/src/clear.js";
 import type { Revocation } from "../../packages/client/src/types.js";
 import { showWarning } from "../../packages/client/src/warning/dialog.js";
@@ -25,10 +25,16 @@ const REPLACED: Revocation = {
   at: "2025-01-01T10:42:00.000Z",
   by: { device: FIREFOX_WINDOWS, at: "2025-01-01T10:42:00.000Z" },
   source: "push",
+  disputable: false,
 };
 
-function show(revocation: Revocation = REPLACED, texts: Partial<WarningTexts> = {}) {
-  const remove = showWarning(revocation, { cleared: emptyReport(), locale: "en-GB", texts });
+function show(revocation: Revocation = REPLACED, texts: Partial<WarningTexts> = {}, dispute?: () => Promise<unknown>) {
+  const remove = showWarning(revocation, {
+    cleared: emptyReport(),
+    locale: "en-GB",
+    texts,
+    ...(dispute ? { dispute } : {}),
+  });
   removers.push(remove);
   const host = document.querySelector("[data-solo-warning]");
   const root = host?.shadowRoot;
@@ -85,6 +91,93 @@ describe("the built-in warning", () => {
     expect(dialog.dataset.reason).toBe(reason);
     expect(root.querySelector(".details")).toBeNull();
     expect(root.querySelector(".why")?.textContent).toBe(DEFAULT_TEXTS[reason]);
+  });
+});
+
+describe('"This wasn\'t me" in the built-in warning', () => {
+  /** A dispute the test settles by hand. */
+  function pending() {
+    let settle: { resolve(value?: unknown): void; reject(error: unknown): void } | undefined;
+    const calls: number[] = [];
+    const dispute = () => {
+      calls.push(1);
+      return new Promise((resolve, reject) => {
+        settle = { resolve, reject };
+      });
+    };
+    return { dispute, calls, settle: () => settle as NonNullable<typeof settle> };
+  }
+  const tab = (shiftKey = false) =>
+    document.dispatchEvent(new KeyboardEvent("keydown", { key: "Tab", shiftKey, bubbles: true, cancelable: true }));
+
+  it("is a second button only for a replacement with a dispute; focus starts on OK, Tab and Shift+Tab move between them", () => {
+    for (const other of [show(REPLACED), show({ ...REPLACED, reason: "revoked" }, {}, pending().dispute)]) {
+      expect(other.root.querySelectorAll("button")).toHaveLength(1);
+      other.remove();
+    }
+    const { root } = show(REPLACED, {}, pending().dispute);
+    const [notMe, ok] = [...root.querySelectorAll("button")];
+    expect(notMe?.textContent).toBe(DEFAULT_TEXTS.disputeButton);
+    expect(notMe?.type).toBe("button");
+    expect(ok?.textContent).toBe(DEFAULT_TEXTS.button);
+    expect(root.activeElement).toBe(ok);
+    tab();
+    expect(root.activeElement).toBe(notMe);
+    tab();
+    expect(root.activeElement).toBe(ok);
+    tab(true);
+    expect(root.activeElement).toBe(notMe);
+    expect(root.querySelector(".note")?.textContent).toBe(DEFAULT_TEXTS.notYouAction);
+    expect(root.querySelector("[role=status]")?.textContent).toBe("");
+  });
+
+  it("says what happens in a status line: disputing, then done; the button goes and focus moves to OK", async () => {
+    const d = pending();
+    const { root } = show(REPLACED, {}, d.dispute);
+    const notMe = root.querySelector<HTMLButtonElement>("[data-action=dispute]");
+    notMe?.click();
+    notMe?.click();
+    expect(d.calls).toHaveLength(1);
+    expect(notMe?.disabled).toBe(true);
+    const status = root.querySelector("[role=status]");
+    expect(status?.textContent).toBe(DEFAULT_TEXTS.disputing);
+    d.settle().resolve();
+    await vi.waitFor(() => expect(status?.textContent).toBe(DEFAULT_TEXTS.disputed));
+    expect(root.querySelector("[data-action=dispute]")).toBeNull();
+    expect(root.querySelector<HTMLElement>(".note")?.hidden).toBe(true);
+    expect(root.activeElement?.textContent).toBe(DEFAULT_TEXTS.button);
+  });
+
+  it("dispute_used says it was reported already; a network error lets the person try again", async () => {
+    const used = pending();
+    const first = show(REPLACED, {}, used.dispute);
+    first.root.querySelector<HTMLButtonElement>("[data-action=dispute]")?.click();
+    used.settle().reject(Object.assign(new Error("x"), { code: "dispute_used" }));
+    await vi.waitFor(() =>
+      expect(first.root.querySelector("[role=status]")?.textContent).toBe(DEFAULT_TEXTS.disputeUsed),
+    );
+    expect(first.root.querySelector("[data-action=dispute]")).toBeNull();
+    first.remove();
+
+    const offline = pending();
+    const second = show(REPLACED, {}, offline.dispute);
+    const notMe = second.root.querySelector<HTMLButtonElement>("[data-action=dispute]");
+    notMe?.click();
+    offline.settle().reject(Object.assign(new Error("x"), { code: "network_error" }));
+    await vi.waitFor(() => expect(notMe?.disabled).toBe(false));
+    expect(second.root.querySelector("[role=status]")?.textContent).toBe(DEFAULT_TEXTS.disputeFailed);
+    notMe?.click();
+    expect(offline.calls).toHaveLength(2);
+  });
+
+  it("uses the app's texts", () => {
+    const { root } = show(
+      REPLACED,
+      { disputeButton: "Das war ich nicht", notYouAction: "Nicht Sie?" },
+      pending().dispute,
+    );
+    expect(root.querySelector("[data-action=dispute]")?.textContent).toBe("Das war ich nicht");
+    expect(root.querySelector(".note")?.textContent).toBe("Nicht Sie?");
   });
 });
 

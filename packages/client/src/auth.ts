@@ -1,16 +1,21 @@
 /**
  * The SDK's HTTP calls to the server's `/auth` router: sign-in (`POST /login`), sign-out
- * (`POST /logout`), the session check (`GET /session`), and reading the error bodies of
- * their answers. They hold no state: the client decides what an answer means.
+ * (`POST /logout`), the session check (`GET /session`), the user's own sessions
+ * (`GET /sessions`, `DELETE /sessions/:id`, `POST /logout?scope=others`), the dispute of a
+ * replacement (`POST /dispute`), and reading the error bodies of their answers. They hold no
+ * state: the client decides what an answer means.
  *
  * @module
  */
 
 import {
+  type DisputeResponse,
   type ErrorBody,
   isErrorCode,
   type LoginResponse,
   type OptionalSessionResponse,
+  type OwnSessionsResponse,
+  type OwnSessionView,
   type SessionView,
 } from "solo-session/protocol";
 import { SoloClientError } from "./errors.js";
@@ -49,6 +54,37 @@ export async function signOut(server: Server, token: string | null, everywhere: 
   await post(server, `/logout${everywhere ? "?scope=all" : ""}`, { headers: bearer(token) }, 401);
 }
 
+/** `GET /auth/sessions`: the user's live sessions, newest first. Rejects with a {@link SoloClientError}. */
+export async function listSessions(server: Server, token: string | null): Promise<OwnSessionView[]> {
+  const res = await send(server, "GET", "/sessions", {
+    headers: { ...bearer(token), accept: "application/json" },
+    cache: "no-store",
+  });
+  return ((await res.json()) as OwnSessionsResponse).sessions;
+}
+
+/** `DELETE /auth/sessions/:id`: ends one of the user's sessions. Rejects with a {@link SoloClientError}. */
+export async function endOwnSession(server: Server, token: string | null, id: string): Promise<void> {
+  await send(server, "DELETE", `/sessions/${encodeURIComponent(id)}`, { headers: bearer(token) });
+}
+
+/** `POST /auth/logout?scope=others`: ends every other session of the user. Rejects with a {@link SoloClientError}. */
+export async function signOutOthers(server: Server, token: string | null): Promise<void> {
+  await send(server, "POST", "/logout?scope=others", { headers: bearer(token) });
+}
+
+/**
+ * `POST /auth/dispute` with a replacement's capability, in the body (never in the URL).
+ * Rejects with a {@link SoloClientError} (`dispute_used`, `invalid_token`, `rate_limited`, ...).
+ */
+export async function disputeSignIn(server: Server, capability: string): Promise<DisputeResponse> {
+  const res = await send(server, "POST", "/dispute", {
+    headers: { "content-type": "application/json", accept: "application/json" },
+    body: JSON.stringify({ capability }),
+  });
+  return (await res.json()) as DisputeResponse;
+}
+
 /**
  * `GET /auth/session?optional=true`. With `token` null it goes on the cookie alone. No
  * credential at all is then a 200 `{ session: null }` rather than a 401 `missing_token`, which
@@ -81,13 +117,18 @@ export async function readError(res: Response): Promise<ErrorBody | null> {
   }
 }
 
+/** A `POST` with the cookie: see {@link send}. */
+function post(server: Server, path: string, init: RequestInit, also = 0): Promise<Response> {
+  return send(server, "POST", path, init, also);
+}
+
 /**
- * A `POST` with the cookie. Rejects with a {@link SoloClientError}: `network_error` when the
+ * A request with the cookie. Rejects with a {@link SoloClientError}: `network_error` when the
  * server cannot be reached, else the code of its error answer (an answer with status `also`
  * counts as done).
  */
-async function post(server: Server, path: string, init: RequestInit, also = 0): Promise<Response> {
-  const res = await call(server, path, { ...init, method: "POST" });
+async function send(server: Server, method: string, path: string, init: RequestInit, also = 0): Promise<Response> {
+  const res = await call(server, path, { ...init, method });
   if (!res) throw new SoloClientError("network_error", 0, null);
   if (res.ok || res.status === also) return res;
   const error = await readError(res);

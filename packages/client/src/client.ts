@@ -7,21 +7,41 @@
  * @module
  */
 
-import type { ConnectErrorData, ErrorBody, LoginResponse, RevocationNotice, SessionView } from "solo-session/protocol";
+import type {
+  ConnectErrorData,
+  DisputeResponse,
+  ErrorBody,
+  LoginResponse,
+  RevocationNotice,
+  SessionView,
+} from "solo-session/protocol";
 import { assertNever } from "./assert-never.js";
-import { checkSession, readError, signIn, signOut } from "./auth.js";
+import {
+  checkSession,
+  disputeSignIn,
+  endOwnSession,
+  listSessions,
+  readError,
+  signIn,
+  signOut,
+  signOutOthers,
+} from "./auth.js";
 import { clearAppState } from "./clear.js";
 import { createConnection } from "./connection.js";
 import { Emitter } from "./emitter.js";
+import { SoloClientError } from "./errors.js";
 import { resolveOptions, type SoloClientOptions } from "./options.js";
-import { fromNotice, fromRefusal } from "./revocation.js";
+import { fromNotice, fromRefusal, type Kick } from "./revocation.js";
 import { syncTabs, type TabSync } from "./tab-sync.js";
 import { joinTabs } from "./tabs.js";
-import type { Revocation, RevocationSource, SoloClient, SoloClientEvents, SoloState } from "./types.js";
+import type { RevocationSource, SoloClient, SoloClientEvents, SoloState } from "./types.js";
 import { createWarning } from "./warn.js";
 
 /** The auth-refusal codes after which the page asks `/auth/session` what is true. */
 const ASK_AGAIN: readonly string[] = ["missing_token", "invalid_token", "token_expired"];
+
+/** The dispute answers after which the capability is of no more use (the others may be retried). */
+const SPENT: readonly string[] = ["dispute_used", "invalid_token", "forbidden", "internal_error"];
 
 /**
  * Creates the client: it checks `/auth/session` at start (a reload keeps the session, or
@@ -46,6 +66,8 @@ export function createSoloClient(options: SoloClientOptions = {}): SoloClient {
   const warning = createWarning(o);
   let state: SoloState = o.restore ? { status: "signing-in", via: "restore" } : { status: "anonymous" };
   let token: string | null = null;
+  /** The dispute capability of the revocation shown now (kept here, never in the state). */
+  let capability: string | null = null;
   /** Bumped whenever the session changes, so that late answers for an old session are dropped. */
   let epoch = 0;
   let destroyed = false;
@@ -115,6 +137,7 @@ export function createSoloClient(options: SoloClientOptions = {}): SoloClient {
           at: check.session.createdAt,
           by: { device: check.session.device, at: check.session.createdAt },
           source: "http",
+          disputable: false,
         });
       case "refused": {
         const revocation = ended(check.body, id);
@@ -134,20 +157,63 @@ export function createSoloClient(options: SoloClientOptions = {}): SoloClient {
    * The one way a session ends from outside: stop the channel, clear the app's state, show
    * the warning, emit `revoked`, and have the server clear its cookie.
    */
-  async function revoke(revocation: Revocation, restoring = false): Promise<void> {
+  async function revoke(kick: Kick, restoring = false): Promise<void> {
     if (destroyed || (state.status !== "active" && !restoring)) return;
     end();
     // Another tab of this browser is signing in or out: this is its doing, not a kick. Wait for it.
-    if (sync?.hold(revocation)) return;
-    tabs?.post({ t: "revoked", revocation });
+    if (sync?.hold(kick)) return;
+    tabs?.post({ t: "revoked", revocation: kick });
+    const { dispute: held, ...revocation } = kick;
+    capability = held ?? null;
     const at = epoch;
     const clearing = clearAppState(o.clear);
     setState({ status: "revoked", revocation });
     const cleared = await clearing;
     if (destroyed) return;
-    if (at === epoch) await warning.show(revocation, cleared);
+    if (at === epoch) await warning.show(revocation, cleared, capability ? dispute : undefined);
     events.emit("revoked", revocation);
     if (revocation.source !== "http") void checkSession(o, null);
+  }
+
+  /** "This wasn't me": spends the capability of the revocation shown now. */
+  async function dispute(): Promise<DisputeResponse> {
+    alive();
+    const held = capability;
+    if (state.status !== "revoked" || held === null) {
+      throw new Error("solo-session: nothing to dispute (see state.revocation.disputable)");
+    }
+    try {
+      const answer = await disputeSignIn(o, held);
+      spent(held);
+      return answer;
+    } catch (error) {
+      if (error instanceof SoloClientError && SPENT.includes(error.code)) spent(held);
+      throw error;
+    }
+  }
+
+  /** The capability `held` is of no more use: forget it; the revocation is no longer disputable. */
+  function spent(held: string): void {
+    if (capability !== held) return;
+    capability = null;
+    if (state.status === "revoked")
+      setState({ status: "revoked", revocation: { ...state.revocation, disputable: false } });
+  }
+
+  /** A call on the live session's credentials; a 401 that says the session ended is a revocation. */
+  async function authed<T>(call: (token: string | null) => Promise<T>): Promise<T> {
+    alive();
+    const id = sessionId();
+    const at = epoch;
+    try {
+      return await call(token);
+    } catch (error) {
+      if (error instanceof SoloClientError && error.status === 401 && at === epoch && state.status === "active") {
+        const revocation = ended(error.body, id);
+        if (revocation) await revoke(revocation);
+      }
+      throw error;
+    }
   }
 
   // --- helpers --------------------------------------------------------------------------
@@ -165,7 +231,7 @@ export function createSoloClient(options: SoloClientOptions = {}): SoloClient {
     body: ErrorBody | ConnectErrorData | null,
     id: string | null,
     source: RevocationSource = "http",
-  ): Revocation | null {
+  ): Kick | null {
     return body && fromRefusal(body, id, source, o.clock());
   }
 
@@ -182,6 +248,7 @@ export function createSoloClient(options: SoloClientOptions = {}): SoloClient {
   function end(): void {
     epoch++;
     token = null;
+    capability = null;
     connection.close();
   }
 
@@ -208,7 +275,7 @@ export function createSoloClient(options: SoloClientOptions = {}): SoloClient {
 
   // --- the public methods ---------------------------------------------------------------
 
-  return {
+  const client: SoloClient = {
     ready: o.restore ? restore() : Promise.resolve(state),
     get state() {
       return state;
@@ -271,6 +338,20 @@ export function createSoloClient(options: SoloClientOptions = {}): SoloClient {
       setState({ status: "anonymous" });
     },
 
+    sessions: () => authed((t) => listSessions(o, t)),
+
+    async endSession(id) {
+      alive();
+      if (typeof id !== "string" || id === "") throw new TypeError("endSession(): id must be a session id");
+      // This very session: a sign-out (every tab signs out, no warning).
+      if (id === sessionId()) return client.logout();
+      await authed((t) => endOwnSession(o, t, id));
+    },
+
+    endOtherSessions: () => authed((t) => signOutOthers(o, t)),
+
+    dispute,
+
     async fetch(input, init = {}) {
       alive();
       const request = input instanceof Request ? input : null;
@@ -299,6 +380,7 @@ export function createSoloClient(options: SoloClientOptions = {}): SoloClient {
       sync?.close();
     },
   };
+  return client;
 }
 
 function sameOrigin(url: string, origin: string): boolean {

@@ -28,14 +28,23 @@ import {
   createContext,
   createElement,
   type ReactNode,
+  useCallback,
   useContext,
   useEffect,
   useMemo,
   useState,
   useSyncExternalStore,
 } from "react";
-import type { SessionView } from "solo-session/protocol";
-import type { ConnectionStatus, LoginOptions, LoginResult, LogoutOptions, SoloClient, SoloState } from "./types.js";
+import type { OwnSessionView, SessionView } from "solo-session/protocol";
+import type {
+  ConnectionStatus,
+  DisputeResult,
+  LoginOptions,
+  LoginResult,
+  LogoutOptions,
+  SoloClient,
+  SoloState,
+} from "./types.js";
 
 /**
  * What {@link useSoloSession} returns. Before the client exists (server-side rendering, the
@@ -64,6 +73,32 @@ export interface SoloSession {
   logout(options?: LogoutOptions): Promise<void>;
   /** `client.fetch()`: fetch with the session's credentials; a 401 `session_*` is a revocation. */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /** `client.dispute()`: "This wasn't me", while `state.revocation.disputable`. */
+  dispute(): Promise<DisputeResult>;
+}
+
+/**
+ * What {@link useSoloSessions} returns: the signed-in user's live sessions ("Your devices")
+ * and the actions on them.
+ *
+ * @example
+ * ```tsx
+ * const { sessions, loading, error, end, endOthers }: SoloSessions = useSoloSessions();
+ * ```
+ */
+export interface SoloSessions {
+  /** The user's live sessions, newest first (`current` marks this one); null until loaded or when signed out. */
+  sessions: OwnSessionView[] | null;
+  /** True while the list is being loaded. */
+  loading: boolean;
+  /** Why the last load or action failed (a `SoloClientError`), or null. */
+  error: Error | null;
+  /** Loads the list again. */
+  refresh(): Promise<void>;
+  /** Ends one session (its device is told at once), then reloads the list. Rejects as `client.endSession()`. */
+  end(id: string): Promise<void>;
+  /** Ends every session but this one, then reloads the list. Rejects as `client.endOtherSessions()`. */
+  endOthers(): Promise<void>;
 }
 
 /**
@@ -143,11 +178,12 @@ export function useSoloSession(): SoloSession {
   const store = useMemo(() => subscription(client), [client]);
   const snapshot = useSyncExternalStore(store.subscribe, store.get, () => WAITING);
   // The actions keep their identity as long as the client does (safe in effect dependencies).
-  const actions = useMemo<Pick<SoloSession, "login" | "logout" | "fetch">>(
+  const actions = useMemo<Pick<SoloSession, "login" | "logout" | "fetch" | "dispute">>(
     () => ({
       login: (credentials, options) => (client ? client.login(credentials, options) : notReady()),
       logout: (options) => (client ? client.logout(options) : notReady()),
       fetch: (input, init) => (client ? client.fetch(input, init) : notReady()),
+      dispute: () => (client ? client.dispute() : notReady()),
     }),
     [client],
   );
@@ -160,6 +196,79 @@ export function useSoloSession(): SoloSession {
     }),
     [client, snapshot, actions],
   );
+}
+
+/**
+ * The signed-in user's own sessions ("Your devices"), loaded from the nearest
+ * {@link SoloProvider}'s client whenever a session starts, with actions to end one or all the
+ * others. Signed out, `sessions` is null.
+ *
+ * @example
+ * ```tsx
+ * function Devices() {
+ *   const { sessions, end, endOthers } = useSoloSessions();
+ *   return (
+ *     <ul>
+ *       {sessions?.map((s) => (
+ *         <li key={s.id}>
+ *           {s.device.browser} on {s.device.os} {s.current ? "(this device)" : <button onClick={() => end(s.id)}>Sign out</button>}
+ *         </li>
+ *       ))}
+ *     </ul>
+ *   );
+ * }
+ * ```
+ */
+export function useSoloSessions(): SoloSessions {
+  const { client, session } = useSoloSession();
+  const id = session?.id ?? null;
+  const [loaded, setLoaded] = useState<{ id: string | null; sessions: OwnSessionView[] | null }>({
+    id: null,
+    sessions: null,
+  });
+  const [loading, setLoading] = useState(false);
+  const [error, setError] = useState<Error | null>(null);
+
+  const refresh = useCallback(async () => {
+    if (!client || id === null) return;
+    setLoading(true);
+    try {
+      const sessions = await client.sessions();
+      setLoaded({ id, sessions });
+      setError(null);
+    } catch (e) {
+      setError(e as Error);
+    } finally {
+      setLoading(false);
+    }
+  }, [client, id]);
+
+  useEffect(() => {
+    void refresh();
+  }, [refresh]);
+
+  const act = useCallback(
+    async (action: () => Promise<void>) => {
+      try {
+        await action();
+      } catch (e) {
+        setError(e as Error);
+        throw e;
+      }
+      await refresh();
+    },
+    [refresh],
+  );
+
+  return {
+    // A list loaded for another session (or none) is not shown.
+    sessions: id !== null && loaded.id === id ? loaded.sessions : null,
+    loading,
+    error,
+    refresh,
+    end: useCallback((target: string) => act(() => (client ? client.endSession(target) : notReady())), [act, client]),
+    endOthers: useCallback(() => act(() => (client ? client.endOtherSessions() : notReady())), [act, client]),
+  };
 }
 
 /** A store over the client's events whose snapshot changes only when something it holds does. */

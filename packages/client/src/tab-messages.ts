@@ -7,7 +7,8 @@
  */
 
 import type { SessionView } from "solo-session/protocol";
-import type { ConnectionStatus, Revocation } from "./types.js";
+import type { Kick } from "./revocation.js";
+import type { ConnectionStatus } from "./types.js";
 
 /**
  * What the tabs of one browser tell each other.
@@ -32,8 +33,8 @@ export type TabMessage =
   | { t: "login"; session: SessionView }
   /** A tab signed out: the others sign out too. */
   | { t: "logout" }
-  /** A tab learned that the session ended: the others warn too. */
-  | { t: "revoked"; revocation: Revocation }
+  /** A tab learned that the session ended: the others warn too (and can dispute it: the capability comes along). */
+  | { t: "revoked"; revocation: Kick }
   /** Without Web Locks: a leader's heartbeat (`lead`), or a claim; of two leaders, the higher id stays. */
   | { t: "hb"; id: number; lead: boolean }
   /** Without Web Locks: the leader leaves; the others take over at once. */

@@ -11,8 +11,9 @@
 import type { SessionView } from "solo-session/protocol";
 import { assertNever } from "./assert-never.js";
 import type { Connection } from "./connection.js";
+import type { Kick } from "./revocation.js";
 import type { TabMessage } from "./tab-messages.js";
-import type { Revocation, SoloState } from "./types.js";
+import type { SoloState } from "./types.js";
 
 /** How long a tab waits for another tab's sign-in or sign-out before an ending counts as a kick, in ms. */
 export const PENDING_WAIT = 10_000;
@@ -24,7 +25,7 @@ export interface SyncedSession {
   /** Another tab signed out: sign out here too, without a warning. */
   signOut(): void;
   /** End the session from outside (clear, warn, emit `revoked`). */
-  revoke(revocation: Revocation): void;
+  revoke(revocation: Kick): void;
 }
 
 /** One client's side of the tabs' conversation. */
@@ -35,7 +36,7 @@ export interface TabSync {
    * Holds an end of the session that another tab's sign-in or sign-out explains; true when
    * held (the client then waits for that tab's outcome).
    */
-  hold(revocation: Revocation): boolean;
+  hold(revocation: Kick): boolean;
   /** Stops waiting for another tab, forgetting a held end (the client is destroyed). */
   close(): void;
 }
@@ -53,7 +54,7 @@ export function syncTabs(connection: Connection, session: SyncedSession): TabSyn
   /** Set while another tab signs in or out: the session's end then is that tab's doing. */
   let pending: ReturnType<typeof setTimeout> | undefined;
   /** An end of the session (replaced, logout) that arrived while another tab signs in or out. */
-  let held: Revocation | null = null;
+  let held: Kick | null = null;
   const stop = () => {
     clearTimeout(pending);
     pending = undefined;

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { RevocationNotice, SessionEndedCode, SessionView } from "./wire.js";
+import type { DisputeResponse, OwnSessionView, RevocationNotice, SessionEndedCode, SessionView } from "./wire.js";
 
 /**
  * How a revocation reached this page.
@@ -38,10 +38,16 @@ export type RevocationSource =
  * });
  * ```
  */
-export interface Revocation extends Omit<RevocationNotice, "sessionId"> {
+export interface Revocation extends Omit<RevocationNotice, "sessionId" | "dispute"> {
   sessionId: string | null;
   code: SessionEndedCode;
   source: RevocationSource;
+  /**
+   * True when the person can say "This wasn't me" with `solo.dispute()`: a replacement whose
+   * notice carried a dispute capability (the SDK keeps it to itself, never in this object)
+   * that has not been used yet.
+   */
+  disputable: boolean;
 }
 
 /**
@@ -227,6 +233,16 @@ export interface LoginResult {
 }
 
 /**
+ * What `dispute()` resolves to: the sign-in the person disputed, and the sessions it ended.
+ *
+ * @example
+ * ```ts
+ * const { disputed, ended }: DisputeResult = await solo.dispute();
+ * ```
+ */
+export type DisputeResult = DisputeResponse;
+
+/**
  * A solo-session client. Make one per page with {@link createSoloClient}. The tabs of one
  * browser share one session channel: one tab (the leader) holds the socket and tells the
  * others; a sign-in, a sign-out or a revocation in any tab reaches every tab.
@@ -263,6 +279,59 @@ export interface SoloClient {
   login(credentials: Readonly<Record<string, unknown>>, options?: LoginOptions): Promise<LoginResult>;
   /** Signs out (this session, or `{ everywhere: true }` every session of the user); every tab signs out. */
   logout(options?: LogoutOptions): Promise<void>;
+  /**
+   * The signed-in user's live sessions ("Your devices"), newest first; this one has
+   * `current: true`. Rejects with a {@link SoloClientError} (a `session_*` code is also a
+   * revocation, as for {@link fetch}).
+   *
+   * @example
+   * ```ts
+   * for (const s of await solo.sessions()) console.log(s.device.browser, s.device.ip, s.lastSeenAt, s.current);
+   * ```
+   */
+  sessions(): Promise<OwnSessionView[]>;
+  /**
+   * Ends one of the user's sessions: its device is told at once (reason `revoked`). The id of
+   * this very session signs out (as {@link logout}). Rejects with a {@link SoloClientError}:
+   * `not_found` for an id that is not a live session of this user.
+   *
+   * @example
+   * ```ts
+   * await solo.endSession(lostPhone.id);
+   * ```
+   */
+  endSession(id: string): Promise<void>;
+  /**
+   * Ends every session of the user but this one ("Sign out of all other devices"); each is
+   * told at once. Rejects with a {@link SoloClientError}.
+   *
+   * @example
+   * ```ts
+   * await solo.endOtherSessions();
+   * ```
+   */
+  endOtherSessions(): Promise<void>;
+  /**
+   * "This wasn't me": while `state.revocation.disputable`, tells the server that the sign-in
+   * that replaced this session was not the person's. The server ends that sign-in (and by
+   * default every session of the user) and calls the app's `onDispute` (which may lock the
+   * account or ask for a new password). Resolves with what was ended; afterwards the
+   * revocation is no longer disputable. Rejects with a {@link SoloClientError}: `dispute_used`
+   * (reported already, e.g. from another tab), `invalid_token` (the window closed),
+   * `rate_limited`, `network_error` (may be retried); throws an Error when there is nothing
+   * to dispute.
+   *
+   * @example
+   * ```ts
+   * solo.on("revoked", async (r) => {
+   *   if (r.disputable && (await ask("Signed out by a new sign-in. Was this you?")) === "no") {
+   *     const { disputed } = await solo.dispute();
+   *     showResetPassword(disputed.device);
+   *   }
+   * });
+   * ```
+   */
+  dispute(): Promise<DisputeResult>;
   /**
    * `fetch` with the session's credentials for same-origin requests. A 401 whose code is
    * `session_*` is a revocation (cleared, warned, `revoked` emitted); the response is returned as is.

@@ -9,13 +9,17 @@ import type { ClearReport } from "./clear.js";
 import { report } from "./emitter.js";
 import type { ResolvedOptions } from "./options.js";
 import type { Revocation } from "./types.js";
+import type { WarningContext } from "./warning/texts.js";
 
 /** The warning of one client: at most one is shown at a time. */
 export interface Warning {
   /** Fetches the built-in warning's code now, so it shows at once even if the network is gone later. */
   preload(): void;
-  /** Shows the warning of `revocation`. A warning that fails is reported; this never rejects. */
-  show(revocation: Revocation, cleared: ClearReport): Promise<void>;
+  /**
+   * Shows the warning of `revocation` (`dispute`: "This wasn't me", when it can be disputed).
+   * A warning that fails is reported; this never rejects.
+   */
+  show(revocation: Revocation, cleared: ClearReport, dispute?: () => Promise<unknown>): Promise<void>;
   /** Removes the warning, if one is shown; a built-in one still loading then is not shown. */
   remove(): void;
 }
@@ -41,8 +45,9 @@ export function createWarning({
     preload: () => {
       if (warning === "builtin") load().catch(() => {});
     },
-    show: async (revocation, cleared) => {
-      const context = { cleared, locale, texts };
+    show: async (revocation, cleared, dispute) => {
+      const context: WarningContext = { cleared, locale, texts };
+      if (dispute) context.dispute = dispute;
       const at = removals;
       if (warning === false) return;
       try {

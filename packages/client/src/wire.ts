@@ -96,3 +96,24 @@ export type RevocationNotice = Protocol.RevocationNotice;
  * ```
  */
 export type ConnectErrorData = Protocol.ConnectErrorData;
+
+/**
+ * One of the user's own sessions, as `solo.sessions()` lists it: a {@link SessionView} and
+ * `current` (this device).
+ *
+ * @example
+ * ```ts
+ * const here: OwnSessionView | undefined = (await solo.sessions()).find((s) => s.current);
+ * ```
+ */
+export type OwnSessionView = Protocol.OwnSessionView;
+
+/**
+ * The server's answer to a dispute (`POST /auth/dispute`): the disputed sign-in and what was ended.
+ *
+ * @example
+ * ```ts
+ * const { disputed, ended }: DisputeResponse = await solo.dispute();
+ * ```
+ */
+export type DisputeResponse = Protocol.DisputeResponse;

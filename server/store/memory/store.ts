@@ -23,6 +23,7 @@ import {
   type SessionStore,
 } from "../types.js";
 import { MemoryAuditLog } from "./audit-log.js";
+import { OnceMarkers } from "./once.js";
 import { MemoryOutbox } from "./outbox.js";
 
 /** Options of {@link MemoryStore}. */
@@ -49,6 +50,7 @@ export class MemoryStore implements SessionStore {
   readonly #replacedByUser = new Map<string, string[]>();
   readonly #audit: MemoryAuditLog;
   readonly #outbox: MemoryOutbox | undefined;
+  readonly #once = new OnceMarkers();
   #closed = false;
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -147,9 +149,15 @@ export class MemoryStore implements SessionStore {
         n++;
       }
     }
+    this.#once.purge(sessionsBefore);
     this.#audit.purge(auditBefore);
     this.#outbox?.purgeDead(auditBefore);
     return n;
+  }
+
+  async useOnce(key: string, until: number): Promise<boolean> {
+    this.#open();
+    return this.#once.use(key, until);
   }
 
   async countLive(): Promise<number> {

@@ -56,7 +56,8 @@ function ident(name: string): string {
 
 /**
  * Where the store's objects live: `<schema>.<prefix>sessions`, `<prefix>audit`, `<prefix>ends`,
- * `<prefix>io_attachments` (the Socket.IO adapter's large payloads) and `<prefix>migrations`,
+ * `<prefix>io_attachments` (the Socket.IO adapter's large payloads), `<prefix>once` (single-use
+ * markers) and `<prefix>migrations`,
  * and the notification channel `<schema>.<prefix>ends`.
  */
 export class PgNames {
@@ -71,7 +72,7 @@ export class PgNames {
   }
 
   /** A table, schema-qualified and quoted. */
-  table(name: "sessions" | "audit" | "ends" | "io_attachments" | "migrations"): string {
+  table(name: "sessions" | "audit" | "ends" | "io_attachments" | "migrations" | "once"): string {
     return `${ident(this.schema)}.${ident(this.prefix + name)}`;
   }
 
@@ -166,6 +167,17 @@ CREATE TABLE ${n.table("io_attachments")} (
   created_at  timestamptz DEFAULT now(),
   payload     bytea
 );
+`,
+  },
+  {
+    version: 2,
+    name: "once (single-use markers)",
+    sql: (n) => `
+CREATE TABLE ${n.table("once")} (
+  key    text PRIMARY KEY,
+  until  bigint NOT NULL
+);
+CREATE INDEX ${n.index("once_until")} ON ${n.table("once")} (until);
 `,
   },
 ];

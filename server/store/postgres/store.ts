@@ -276,8 +276,23 @@ export class PostgresStore implements SessionStore {
       await this.#audit.flush();
       await this.#db.query(this.#sql.purgeAudit, [auditBefore]);
       await this.#db.query(this.#sql.pruneEnds, [this.#settings.endsMaxLength, this.#settings.endsRetention]);
+      await this.#db.query(`DELETE FROM ${this.names.table("once")} WHERE until < $1`, [sessionsBefore]);
       for (const row of deleted) this.#userOf.delete(row.id);
       return deleted.length;
+    });
+  }
+
+  /**
+   * A single-use marker: `INSERT ... ON CONFLICT DO NOTHING` adds the key only when it is not
+   * there, in one statement, so of any number of concurrent calls on any nodes exactly one adds it.
+   */
+  useOnce(key: string, until: number): Promise<boolean> {
+    return this.#run(async () => {
+      const rows = await this.#db.query<{ key: string }>(
+        `INSERT INTO ${this.names.table("once")} (key, until) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING key`,
+        [key, until],
+      );
+      return rows.length === 1;
     });
   }
 

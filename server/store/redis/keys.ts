@@ -16,6 +16,7 @@
  * | `P:{g}:audit` | stream | the audit trail, `MAXLEN ~ auditMaxLength` |
  * | `P:{g}:ends` | stream | ended sessions (`s` id, `e` the record's `ended`), `MAXLEN ~ endsMaxLength`, read by every node |
  * | `P:dlv:<sessionId>` | string | delivery state of the session's revocation notice; TTL = audit retention |
+ * | `P:once:<key>` | string | a single-use marker (`useOnce`, e.g. a spent dispute capability); `SET NX`, TTL = until − now, at least a minute |
  *
  * The members of the global indexes (and of `replaced`) are written by `codec.ts` (`member`):
  * each names its record's key without another lookup.
@@ -91,6 +92,11 @@ export class KeyScheme {
   /** The delivery state of a session's revocation notice (string). */
   delivery(sessionId: string): string {
     return `${this.prefix}:dlv:${sessionId}`;
+  }
+
+  /** A single-use marker (string): see `once.ts`. */
+  once(key: string): string {
+    return `${this.prefix}:once:${key}`;
   }
 
   #user(userId: string, suffix: string): string {

@@ -40,6 +40,7 @@ import {
 import { RedisContext } from "./context.js";
 import { SessionIndexes } from "./indexes.js";
 import { KeyScheme } from "./keys.js";
+import { useOnce } from "./once.js";
 import { defineScripts } from "./scripts.js";
 import { SessionOps } from "./sessions.js";
 
@@ -238,6 +239,10 @@ export class RedisStore implements SessionStore {
 
   countLive(): Promise<number> {
     return this.#run(() => this.#indexes.countLive());
+  }
+
+  useOnce(key: string, until: number): Promise<boolean> {
+    return this.#run(() => useOnce(this.#ctx, key, until));
   }
 
   appendAudit(event: NewAuditEvent): Promise<string> {

@@ -28,6 +28,7 @@ import {
 } from "../types.js";
 import { AuditQueue } from "./audit-queue.js";
 import { type Checkpointer, startCheckpointer } from "./checkpointer.js";
+import { ONCE_SCHEMA, SqliteOnce } from "./once.js";
 import { SqliteOutbox } from "./outbox.js";
 import { type AuditRow, fromAuditRow, fromRow, SCHEMA, type SessionRow, toAuditRow, toRow } from "./schema.js";
 import { auditListing, liveListing, prepareStatements, type Statement, type Statements } from "./statements.js";
@@ -77,6 +78,7 @@ export class SqliteStore implements SessionStore {
   readonly #outbox: SqliteOutbox | undefined;
   readonly #presenceTx: (ids: readonly string[], at: number) => void;
   readonly #audit: AuditQueue;
+  readonly #once: SqliteOnce;
   readonly #checkpointer: Checkpointer | null = null;
 
   constructor(options: SqliteStoreOptions) {
@@ -88,12 +90,14 @@ export class SqliteStore implements SessionStore {
     db.pragma("synchronous = NORMAL");
     db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeout ?? defaults.busyTimeout)}`);
     db.exec(SCHEMA);
+    db.exec(ONCE_SCHEMA);
     const interval = options.checkpointInterval ?? defaults.checkpointInterval;
     if (options.filename !== ":memory:" && interval > 0) {
       this.#checkpointer = startCheckpointer(db, options.filename, interval);
     }
 
     this.#stmt = prepareStatements((sql) => db.prepare(sql));
+    this.#once = new SqliteOnce((sql) => db.prepare(sql));
     this.#audit = new AuditQueue(
       (fn) => db.transaction(fn).immediate,
       (id) => this.#stmt.capAudit.run(id),
@@ -200,11 +204,16 @@ export class SqliteStore implements SessionStore {
   async purge(sessionsBefore: number, auditBefore: number): Promise<number> {
     return this.#run(() => {
       const n = this.#stmt.purgeSessions.run(sessionsBefore).changes;
+      this.#once.purge(sessionsBefore);
       this.#audit.flush();
       this.#stmt.purgeAudit.run(auditBefore);
       this.#outbox?.purgeDead(auditBefore);
       return n;
     });
+  }
+
+  async useOnce(key: string, until: number): Promise<boolean> {
+    return this.#run(() => this.#once.use(key, until));
   }
 
   async countLive(): Promise<number> {

@@ -10,6 +10,7 @@ import { afterEach, describe } from "vitest";
 import type { SessionStore } from "../../store/types.js";
 import { auditContract } from "./audit.js";
 import { claimContract } from "./claim.js";
+import { onceContract } from "./once.js";
 import { outboxContract } from "./outbox.js";
 import { sessionsContract } from "./sessions.js";
 
@@ -32,7 +33,8 @@ export interface StoreContractOptions<S extends SessionStore = SessionStore> {
  * Registers the store contract with Vitest (`describe`/`it`): claims (with every built-in
  * policy, and atomic under races), the bounded `replaced` tombstones, reading, listing and
  * paging, ending, activity, staleness, purging, the audit trail and its delivery states, the
- * closed-store error, and (with `openWithReceivers`) the outbox of session events. Call it at the top level of a test file; Vitest must be installed.
+ * single-use markers (`useOnce`), the closed-store error, and (with `openWithReceivers`) the
+ * outbox of session events. Call it at the top level of a test file; Vitest must be installed.
  *
  * @example
  * ```ts
@@ -58,6 +60,7 @@ export function runStoreContract<S extends SessionStore>(options: StoreContractO
     claimContract(fresh);
     sessionsContract(fresh);
     auditContract(fresh);
+    onceContract(fresh);
     const withReceivers = options.openWithReceivers;
     if (withReceivers) {
       outboxContract(async (receivers) => {

@@ -16,8 +16,11 @@ let counter = 0;
 
 /**
  * Shows the warning for a revocation; returns a function that removes it. Focus moves to
- * the button and stays inside; Escape and the button close it; focus then returns to where
- * it was. The page behind does not move (no scroll lock, the dialog sits in the top layer).
+ * the close button and stays inside (Tab and Shift+Tab move between the buttons); Escape and
+ * the close button close it; focus then returns to where it was. For a replacement that can
+ * be disputed (`context.dispute`), a "This wasn't me" button disputes it and says the outcome
+ * in a status line (`role="status"`). The page behind does not move (no scroll lock, the
+ * dialog sits in the top layer).
  *
  * @example
  * ```ts
@@ -60,15 +63,60 @@ export function showWarning(revocation: Revocation, context: WarningContext): ()
     if (by.device.ip) row(texts.from, by.device.ip);
     dialog.append(details);
   }
+  const dispute = revocation.reason === "replaced" ? context.dispute : undefined;
   const notes: string[] = [];
   if (Object.values(context.cleared).some((names) => names.length > 0)) notes.push(texts.cleared);
-  if (by) notes.push(texts.notYou);
-  if (notes.length > 0) dialog.append(el(doc, "p", "note", notes.join(" ")));
+  if (by && !dispute) notes.push(texts.notYou);
+  const note = el(doc, "p", "note");
+  const say = (action: boolean) => {
+    note.textContent = [...notes, ...(action ? [texts.notYouAction] : [])].join(" ");
+    note.hidden = note.textContent === "";
+  };
+  say(!!dispute);
+  dialog.append(note);
+  // What "This wasn't me" did, read out by screen readers when it changes.
+  const status = el(doc, "p", "status");
+  status.setAttribute("role", "status");
+  dialog.append(status);
 
   const actions = el(doc, "div", "actions");
   const button = el(doc, "button", "", texts.button) as HTMLButtonElement;
   button.type = "button";
   button.autofocus = true;
+  const disputeButton = dispute ? (el(doc, "button", "secondary", texts.disputeButton) as HTMLButtonElement) : null;
+  if (disputeButton && dispute) {
+    disputeButton.type = "button";
+    disputeButton.dataset.action = "dispute";
+    disputeButton.addEventListener("click", () => {
+      disputeButton.disabled = true;
+      disputeButton.setAttribute("aria-disabled", "true");
+      status.textContent = texts.disputing;
+      dispute().then(
+        () => {
+          status.textContent = texts.disputed;
+          done();
+        },
+        (error: unknown) => {
+          const code = (error as { code?: unknown } | null)?.code;
+          status.textContent = code === "dispute_used" ? texts.disputeUsed : texts.disputeFailed;
+          // The server could not be reached or asked to wait: the person may try again.
+          if (code === "network_error" || code === "rate_limited" || code === "store_unavailable") {
+            disputeButton.disabled = false;
+            disputeButton.removeAttribute("aria-disabled");
+          } else {
+            done();
+          }
+        },
+      );
+    });
+    actions.append(disputeButton);
+  }
+  /** The dispute is over: its button and the words that offer it go, focus moves to the one that closes. */
+  const done = () => {
+    disputeButton?.remove();
+    say(false);
+    if (!removed) button.focus();
+  };
   actions.append(button);
   dialog.append(actions);
   root.append(dialog);
@@ -89,9 +137,12 @@ export function showWarning(revocation: Revocation, context: WarningContext): ()
       event.preventDefault();
       remove();
     } else if (event.key === "Tab") {
-      // Keep focus inside: the button is the only control.
+      // Keep focus inside: move between the dialog's enabled buttons, in either direction.
       event.preventDefault();
-      button.focus();
+      const buttons = [disputeButton, button].filter((b): b is HTMLButtonElement => !!b?.isConnected && !b.disabled);
+      const at = buttons.indexOf(root.activeElement as HTMLButtonElement);
+      const next = buttons[(at + (event.shiftKey ? -1 : 1) + buttons.length) % buttons.length];
+      next?.focus();
     }
   };
   button.addEventListener("click", remove);

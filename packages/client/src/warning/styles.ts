@@ -133,8 +133,20 @@ dd {
 }
 .actions {
   display: flex;
+  flex-wrap: wrap;
   justify-content: flex-end;
+  gap: 0.75rem;
   margin-top: 1.5rem;
+}
+.status:empty {
+  display: none;
+}
+.status {
+  margin-top: 1rem;
+  padding: 0.75rem 1rem;
+  border-radius: 0.625rem;
+  background: var(--panel);
+  font-weight: 550;
 }
 button {
   min-width: 6rem;
@@ -147,6 +159,15 @@ button {
   font: inherit;
   font-weight: 600;
   cursor: pointer;
+}
+button.secondary {
+  background: transparent;
+  color: var(--alert);
+  box-shadow: inset 0 0 0 2px var(--alert);
+}
+button:disabled {
+  cursor: progress;
+  opacity: 0.7;
 }
 button:hover {
   filter: brightness(1.08);

@@ -27,7 +27,7 @@ export interface WarningTexts {
   replacedUnknown: (time: string) => string;
   /** Why, when the user signed out (elsewhere). */
   logout: string;
-  /** Why, when an administrator or the app ended the session. */
+  /** Why, when the user (from another device, "Your devices"), an administrator or the app ended the session. */
   revoked: string;
   /** Why, when the session reached its lifetime. */
   expired: string;
@@ -43,6 +43,18 @@ export interface WarningTexts {
   from: string;
   /** Said after a replacement: what to do if it was not you. */
   notYou: string;
+  /** Said after a replacement that can be disputed: what "This wasn't me" does. */
+  notYouAction: string;
+  /** The button that disputes the replacement ("This wasn't me"). */
+  disputeButton: string;
+  /** Said while the dispute is on its way. */
+  disputing: string;
+  /** Said once the dispute is done. */
+  disputed: string;
+  /** Said when the replacement was reported already (from another tab or window). */
+  disputeUsed: string;
+  /** Said when the dispute failed (the window closed, the server could not be reached). */
+  disputeFailed: string;
   /** Said when local data was removed. */
   cleared: string;
   /** The button that closes the warning. */
@@ -68,6 +80,11 @@ export interface WarningContext {
   locale: string | undefined;
   /** The app's texts (the `texts` option); the built-in warning fills in the rest. */
   texts: Partial<WarningTexts>;
+  /**
+   * "This wasn't me", for a replacement that can be disputed: `solo.dispute()` (rejects with
+   * a `SoloClientError`). Absent otherwise.
+   */
+  dispute?: () => Promise<unknown>;
 }
 
 /**
@@ -87,7 +104,7 @@ export const DEFAULT_TEXTS: WarningTexts = {
   replaced: (device, time) => `You were signed out because your account signed in on ${device} at ${time}.`,
   replacedUnknown: (time) => `You were signed out because your account signed in on another device at ${time}.`,
   logout: "You signed out of your account, in another window or on another device.",
-  revoked: "An administrator ended this session.",
+  revoked: "This session was signed out from another of your devices, or by an administrator.",
   expired: "Your session expired. Sign in again to continue.",
   idle: "Your session ended because it was inactive for too long.",
   newSignIn: "The new sign-in",
@@ -95,6 +112,12 @@ export const DEFAULT_TEXTS: WarningTexts = {
   when: "Time",
   from: "IP address",
   notYou: "If this wasn't you, sign in again and change your password.",
+  notYouAction: "If this wasn't you, say so now: that sign-in will be ended at once.",
+  disputeButton: "This wasn't me",
+  disputing: "Ending the other sign-in…",
+  disputed: "Done: the other sign-in was ended. Sign in again and change your password.",
+  disputeUsed: "This sign-in has already been reported.",
+  disputeFailed: "That did not work. Sign in again and change your password.",
   cleared: "Data this app kept in this browser has been removed.",
   button: "OK",
   device: (browser, os) => (browser && os ? `${browser} on ${os}` : (browser ?? os ?? "another device")),
