@@ -91,6 +91,7 @@ describe("PostgresStore", () => {
       "app_solo_ends",
       "app_solo_io_attachments",
       "app_solo_migrations",
+      "app_solo_once",
       "app_solo_sessions",
     ]);
     const indexes = await db.query("SELECT indexname FROM pg_indexes WHERE schemaname = $1", [schema]);
