@@ -3,6 +3,10 @@
  * and hands each the parts it needs. It decides nothing itself; every rule lives in the part
  * that owns it (see ARCHITECTURE.md).
  *
+ *
+ * Longer than ~300 lines: the `SoloServer` interface (documented member by member) and the
+ * wiring of every part; it holds no logic of its own.
+ *
  * @module
  */
 

@@ -2,6 +2,10 @@
  * The options of `createSoloServer` (`SoloServerOptions`, every one documented with its default)
  * and what they resolve to (`ResolvedOptions`).
  *
+ *
+ * Longer than ~300 lines because every option carries its documentation and default here, in
+ * one place, where an editor shows it.
+ *
  * @module
  */
 

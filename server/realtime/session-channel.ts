@@ -1,3 +1,11 @@
+/**
+ * The `/session` namespace (`Realtime`): one live socket per session, the revocation notice and
+ * its acknowledgement, presence, and reconciliation against the store. Just over 300 lines:
+ * the socket's life from handshake to disconnect is one state machine, kept in one place.
+ *
+ * @module
+ */
+
 import type { Server as HttpServer } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import type { Logger } from "pino";

@@ -1,3 +1,13 @@
+/**
+ * The session lifecycle (`SessionService`): open through the policy and the store's atomic
+ * claim, check a token against the store, record activity, end (one, all, the others), sweep,
+ * and tell the ended devices (the notice, with a replacement's dispute capability). Longer than
+ * the ~300 lines of other modules because these are one job: every way a session changes goes
+ * through the same `#end`/`#tell` pair, and splitting them would spread that invariant.
+ *
+ * @module
+ */
+
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { ENDED_CODE, type ErrorCode, type RevocationNotice, type RevocationReason } from "../../protocol/index.js";

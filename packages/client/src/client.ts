@@ -4,6 +4,10 @@
  * wires the other parts: the HTTP calls (`auth.ts`), the connection (`connection.ts`) and
  * the other tabs (`tabs.ts`, `tab-sync.ts`).
  *
+ *
+ * Longer than ~300 lines: the public methods (sign-in, sign-out, the own devices, the dispute)
+ * share the one state machine; HTTP, the connection and the tabs live in their own modules.
+ *
  * @module
  */
 

@@ -4,6 +4,9 @@
  * The wire types are in `wire.ts`, the clearing and warning types beside their code
  * (`clear.ts`, `warning/texts.ts`).
  *
+ *
+ * Longer than ~300 lines: type-only, each documented for the editor.
+ *
  * @module
  */
 

@@ -5,6 +5,10 @@
  * audit writes (`audit-queue.ts`) and the ends table the nodes read (`ends.ts`). The scale-out
  * that follows the ends lives with the realtime side (`server/realtime/postgres/`).
  *
+ *
+ * Longer than ~300 lines: it is the one face of the `SessionStore` interface on PostgreSQL
+ * (every method, each a short transaction or query); the SQL itself lives in `statements.ts`.
+ *
  * @module
  */
 

@@ -6,6 +6,11 @@
  * fail-fast settings. Also the helpers every part uses with them: `waitReady`, `quit`,
  * `execPipeline`, `execEach` (commands that may touch several slots), `isUp`.
  *
+ *
+ * Longer than ~300 lines because the three deployments (one server, Sentinel, Cluster) share
+ * one set of failover and slot rules: kept in one file, no part of the store opens a connection
+ * any other way.
+ *
  * @module
  */
 
