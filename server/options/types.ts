@@ -16,6 +16,7 @@ import type { Logger } from "pino";
 import type { SessionView, Transport } from "../../protocol/index.js";
 import type { DeliveryOptions, Receiver, ReceiverOption } from "../events/receivers.js";
 import type { RateLimitOptions, ResolvedRateLimits } from "../ratelimit/limits.js";
+import type { CookieOptions } from "../request/cookies.js";
 import type { TokenSource } from "../request/credentials.js";
 import type { DisputeEnds } from "../sessions/disputes.js";
 import type { PolicyOption } from "../sessions/policy.js";
@@ -157,15 +158,7 @@ export interface PostgresOptions {
   endsPollInterval?: number;
 }
 
-/** Cookie settings. */
-export interface CookieOptions {
-  /** @default "solo_session" (and `__Host-solo_session` when secure) */
-  name?: string;
-  /** `true`, `false`, or `"auto"`: secure when the request came over https. @default "auto" */
-  secure?: boolean | "auto";
-  /** @default "lax" */
-  sameSite?: "lax" | "strict";
-}
+export type { CookieOptions } from "../request/cookies.js";
 
 /** Options of `createSoloServer`. Durations are in milliseconds. */
 export interface SoloServerOptions {

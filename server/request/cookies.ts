@@ -1,7 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { Request, Response } from "express";
 import type { ErrorCode } from "../../protocol/index.js";
-import type { CookieOptions } from "../options/types.js";
 import {
   cookieValue,
   HOST_PREFIX,
@@ -12,6 +11,16 @@ import {
   type TokenSource,
 } from "./credentials.js";
 import { isSecure } from "./origin.js";
+
+/** Cookie settings (the `cookie` option of `createSoloServer`). */
+export interface CookieOptions {
+  /** @default "solo_session" (and `__Host-solo_session` when secure) */
+  name?: string;
+  /** `true`, `false`, or `"auto"`: secure when the request came over https. @default "auto" */
+  secure?: boolean | "auto";
+  /** @default "lax" */
+  sameSite?: "lax" | "strict";
+}
 
 /**
  * The refusals after which the session cookie is useless and is cleared: a token that is not
